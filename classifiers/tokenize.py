@@ -112,3 +112,12 @@ def tokenize(text: str) -> list[str]:
     """Content words of a text (stop words, punctuation and numbers removed)."""
     stop = stopwords()
     return [t for t in raw_tokens(text) if t not in stop and not t.isspace() and not _NOISE.match(t)]
+
+
+def passthrough(doc: list[str]) -> list[str]:
+    """Analyzer of the shared TfidfVectorizer: documents arrive as feature lists.
+
+    A named module-level function (not a lambda) so the artifact can name it
+    as a trusted type when it is loaded with skops.
+    """
+    return doc

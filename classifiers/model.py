@@ -1,0 +1,157 @@
+"""The trained model: one shared TF-IDF vectoriser feeding calibrated linear heads.
+
+Texts are tokenised once; the same sparse features feed every head (topic,
+incident, and the message-board class), and each head is a LinearSVC wrapped
+in CalibratedClassifierCV (sigmoid) so its probabilities mean something.
+Explanations are per-item term contributions: tf-idf value times the
+(fold-averaged) SVM weight of the predicted class.
+
+Stored with skops: only the types listed in TRUSTED are loaded, and the file's
+SHA-256 must match metadata.json, so a swapped file is refused.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import skops.io as sio
+from scipy import sparse
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.svm import LinearSVC
+
+from . import tokenize
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+ARTIFACT_NAME = "classifier.skops"
+METADATA_NAME = "metadata.json"
+
+# The non-builtin types the artifact may contain; anything else is refused.
+TRUSTED = [
+    "classifiers.tokenize.passthrough",
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.svm._classes.LinearSVC",
+    "sklearn.model_selection._split.StratifiedKFold",
+    "numpy.float64",
+    "numpy.int64",
+]
+
+
+class ArtifactError(RuntimeError):
+    """The model file is missing, altered, or does not match its metadata."""
+
+
+@dataclass
+class TrainConfig:
+    C: float = 0.5
+    min_df: int = 2
+    max_df: float = 0.5
+    max_features: int | None = 200_000
+    calibration_folds: int = 3
+    seed: int = 13
+    heads: tuple[str, ...] = ("topic", "incident", "board")
+
+
+@dataclass
+class Head:
+    name: str
+    clf: CalibratedClassifierCV
+    classes: np.ndarray = field(init=False)
+    coef: np.ndarray = field(init=False)  # (n_classes, n_features), for explanations
+
+    def __post_init__(self) -> None:
+        self.classes = self.clf.classes_
+        coefs = [cc.estimator.coef_ for cc in self.clf.calibrated_classifiers_]
+        coef = np.mean(coefs, axis=0)
+        if coef.shape[0] == 1:  # binary heads keep one row; make it two
+            coef = np.vstack([-coef[0], coef[0]])
+        self.coef = coef
+
+
+def fit_head(name: str, X: sparse.csr_matrix, y: list[str], cfg: TrainConfig) -> Head:
+    svm = LinearSVC(C=cfg.C, class_weight="balanced", random_state=cfg.seed)
+    clf = CalibratedClassifierCV(svm, method="sigmoid", cv=cfg.calibration_folds)
+    clf.fit(X, y)
+    return Head(name, clf)
+
+
+def make_vectorizer(cfg: TrainConfig) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer=tokenize.passthrough,
+        min_df=cfg.min_df,
+        max_df=cfg.max_df,
+        max_features=cfg.max_features,
+        sublinear_tf=True,
+        dtype=np.float32,
+    )
+
+
+class Model:
+    def __init__(self, vectorizer: TfidfVectorizer, heads: dict[str, Head], version: str) -> None:
+        self.vectorizer = vectorizer
+        self.heads = heads
+        self.version = version
+        self.terms = np.array(
+            [t.replace("_", " ") for t in vectorizer.get_feature_names_out()], dtype=object
+        )
+
+    def transform(self, docs: list[list[str]]) -> sparse.csr_matrix:
+        return self.vectorizer.transform(docs)
+
+    def proba(self, head: str, X: sparse.csr_matrix) -> np.ndarray:
+        return self.heads[head].clf.predict_proba(X)
+
+    def explain(self, head: str, X: sparse.csr_matrix, row: int, cls: int, k: int = 4) -> tuple[tuple[str, float], ...]:
+        start, end = X.indptr[row], X.indptr[row + 1]
+        idx = X.indices[start:end]
+        if len(idx) == 0:
+            return ()
+        contrib = X.data[start:end] * self.heads[head].coef[cls, idx]
+        top = np.argsort(-contrib)[:k]
+        return tuple((str(self.terms[idx[j]]), float(contrib[j])) for j in top if contrib[j] > 0)
+
+    # -- persistence -----------------------------------------------------
+    def save(self, directory: Path, metadata: dict) -> dict:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / ARTIFACT_NAME
+        payload = {"vectorizer": self.vectorizer, "heads": {n: h.clf for n, h in self.heads.items()}}
+        sio.dump(payload, path, compression=8, compresslevel=9)  # 8 = ZIP_DEFLATED
+        metadata = dict(metadata, version=self.version, artifact=ARTIFACT_NAME, sha256=sha256_of(path))
+        metadata["size_bytes"] = path.stat().st_size
+        (directory / METADATA_NAME).write_text(json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        return metadata
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_metadata(directory: Path = MODELS_DIR) -> dict:
+    path = directory / METADATA_NAME
+    if not path.exists():
+        raise ArtifactError(f"no {METADATA_NAME} in {directory}: run `monitor train` first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load(directory: Path = MODELS_DIR) -> Model:
+    meta = read_metadata(directory)
+    path = directory / meta["artifact"]
+    if not path.exists():
+        raise ArtifactError(f"model file {path} is missing")
+    digest = sha256_of(path)
+    if digest != meta["sha256"]:
+        raise ArtifactError(f"{path} has SHA-256 {digest[:12]}…, metadata says {meta['sha256'][:12]}…; refusing to load")
+    payload = sio.load(path, trusted=TRUSTED)
+    heads = {name: Head(name, clf) for name, clf in payload["heads"].items()}
+    return Model(payload["vectorizer"], heads, meta["version"])

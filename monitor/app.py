@@ -1,0 +1,123 @@
+"""Composition root: the one place that builds the stages and wires them together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+import structlog
+from aiohttp import web
+
+from monitor.clock import Clock, SystemClock, sleep_or_stop
+from monitor.collect.fetcher import Fetcher
+from monitor.collect.poller import Backoff, Poller
+from monitor.collect.scheduler import Scheduler
+from monitor.config import FeedsFile, Settings
+from monitor.errors import StoreError
+from monitor.metrics import Metrics
+from monitor.store.embedded import EmbeddedRedis, connect
+from monitor.store.items import ItemStore, ensure_groups
+from monitor.store.keys import Keys
+from monitor.store.sources import SourceStore
+from monitor.web.app import build_app
+
+log = structlog.get_logger("monitor.app")
+
+MAINTENANCE_SECONDS = 60.0
+
+
+@contextlib.asynccontextmanager
+async def open_redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    """The server at REDIS_URL, or the embedded one under the data directory."""
+    embedded = None
+    url = settings.redis_url
+    if not url:
+        embedded = EmbeddedRedis(settings.data_dir / "redis")
+        url = await embedded.start()
+    client = connect(url)
+    try:
+        try:
+            await client.ping()
+        except (OSError, aioredis.RedisError) as exc:
+            raise StoreError(f"cannot reach Redis at {_safe(url)}: {exc}") from exc
+        yield client
+    finally:
+        await client.aclose()
+        if embedded is not None:
+            await embedded.stop()
+
+
+def _safe(url: str) -> str:
+    """The URL without a password, for messages."""
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@dataclass
+class Collector:
+    """The collect stage, wired: what `monitor run` and the tests start."""
+
+    scheduler: Scheduler
+    items: ItemStore
+    sources: SourceStore
+    fetcher: Fetcher
+
+
+@contextlib.asynccontextmanager
+async def open_collector(settings: Settings, feeds: FeedsFile, redis: aioredis.Redis,
+                         clock: Clock, metrics: Metrics,
+                         rng: random.Random | None = None) -> AsyncIterator[Collector]:
+    rng = rng or random.Random()
+    keys = Keys(settings.key_prefix)
+    items = ItemStore(redis, keys, settings.retention)
+    sources = SourceStore(redis, keys)
+    await ensure_groups(redis, keys.items_stream, settings.group_names)
+    async with Fetcher(settings, clock.now) as fetcher:
+        poller = Poller(fetcher, items, Backoff(settings.backoff_cap, settings.jitter), rng)
+        scheduler = Scheduler(feeds.sources, sources, poller, clock, metrics,
+                              concurrency=settings.concurrency, rng=rng)
+        await scheduler.start()
+        yield Collector(scheduler, items, sources, fetcher)
+
+
+async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
+                      clock: Clock | None = None) -> None:
+    """`monitor run`: the collectors, maintenance and the HTTP endpoints until `stop`."""
+    clock = clock or SystemClock()
+    metrics = Metrics()
+    async with open_redis(settings) as redis, \
+            open_collector(settings, feeds, redis, clock, metrics) as collector:
+        runner = web.AppRunner(build_app(redis, metrics), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.http_host, settings.http_port)
+        await site.start()
+        log.info("http_listening", address=f"http://{settings.http_host}:{settings.http_port}",
+                 endpoints=["/healthz", "/metrics"])
+        try:
+            await asyncio.gather(collector.scheduler.run(stop),
+                                 _maintain(collector, feeds, clock, metrics, stop))
+        finally:
+            await runner.cleanup()
+
+
+async def _maintain(collector: Collector, feeds: FeedsFile, clock: Clock, metrics: Metrics,
+                    stop: asyncio.Event) -> None:
+    """Trim the item stream to the retention period and refresh the source gauges."""
+    while not stop.is_set():
+        try:
+            trimmed = await collector.items.trim(clock.now())
+            if trimmed:
+                log.info("items_trimmed", entries=trimmed)
+            states = await collector.sources.load_many(s.id for s in feeds.sources)
+            failing = sum(1 for s in states.values() if s.failing)
+            metrics.sources.labels("failing").set(failing)
+            metrics.sources.labels("ok").set(len(states) - failing)
+        except (OSError, aioredis.RedisError) as exc:
+            log.error("maintenance_failed", error=str(exc))
+        await sleep_or_stop(clock, MAINTENANCE_SECONDS, stop)

@@ -1,0 +1,197 @@
+"""The `monitor` command: parse arguments, load config, hand over to the app."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from monitor.clock import SystemClock
+from monitor.collect.fetcher import Fetcher
+from monitor.collect.normalize import CHINA_TZ, to_item
+from monitor.collect.parse import parse
+from monitor.config import FeedsFile, Settings, Source, load_feeds, load_settings
+from monitor.errors import ConfigError, FetchError, MonitorError
+from monitor.logs import configure
+from monitor.models import FetchJob, Item
+from monitor.store.items import ItemStore
+from monitor.store.keys import Keys
+from monitor.store.sources import SourceState, SourceStore
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print("configuration problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except MonitorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="monitor", description="舆情回应监测")
+    feeds = argparse.ArgumentParser(add_help=False)
+    feeds.add_argument("--feeds", type=Path,
+                       help="feeds file (default: $MONITOR_FEEDS, else feeds.yaml)")
+    sub = parser.add_subparsers(title="commands")
+    sub.add_parser("run", parents=[feeds], help="run the service").set_defaults(func=cmd_run)
+    sub.add_parser("check-config", parents=[feeds],
+                   help="validate feeds.yaml and the environment").set_defaults(
+        func=cmd_check_config)
+    poll = sub.add_parser("poll", parents=[feeds],
+                          help="poll one source once and print what it would emit")
+    poll.add_argument("source_id")
+    poll.set_defaults(func=cmd_poll)
+    sub.add_parser("sources", parents=[feeds],
+                   help="table of sources and their polling state").set_defaults(
+        func=cmd_sources)
+    _register_classifiers(sub)
+    return parser
+
+
+def _register_classifiers(sub: argparse._SubParsersAction) -> None:
+    try:
+        from classifiers.cli import register
+    except ImportError:  # the classifiers package has not landed yet
+        return
+    register(sub)
+
+
+def _load(args: argparse.Namespace) -> tuple[Settings, FeedsFile]:
+    settings = load_settings()
+    configure(settings.log_format, settings.log_level)
+    return settings, load_feeds(args.feeds or settings.feeds_file)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from monitor.app import run_service
+
+    settings, feeds = _load(args)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_service(settings, feeds, stop)
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    problems: list[str] = []
+    settings = None
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        problems += exc.problems
+    path = args.feeds or (settings.feeds_file if settings else Path("feeds.yaml"))
+    try:
+        feeds = load_feeds(path)
+    except ConfigError as exc:
+        problems += exc.problems
+    if problems:
+        print(f"{len(problems)} problem(s):", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    kinds = {k: sum(1 for s in feeds.sources if s.kind == k) for k in {s.kind for s in feeds.sources}}
+    summary = ", ".join(f"{n} {k.value}" for k, n in sorted(kinds.items()))
+    print(f"{path}: OK, {len(feeds.sources)} sources ({summary}); "
+          f"{sum(s.official for s in feeds.sources)} official")
+    return 0
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    settings, feeds = _load(args)
+    source = feeds.by_id(args.source_id)
+    return asyncio.run(_poll_once(settings, source))
+
+
+async def _poll_once(settings: Settings, source: Source) -> int:
+    clock = SystemClock()
+    now = clock.now()
+    async with Fetcher(settings, clock.now) as fetcher:
+        try:
+            result = await fetcher.fetch(FetchJob(source.id, source.url))
+            entries, decoded = parse(result, source)
+        except FetchError as exc:
+            print(f"{source.id}: poll failed ({exc.reason.value}): {exc}", file=sys.stderr)
+            return 1
+    items = [to_item(e, source, result.url, now) for e in entries]
+    new_ids, note = await _unseen_ids(settings, items)
+    print(f"{source.id} {source.name}: HTTP {result.status}, {len(result.body)} bytes, "
+          f"encoding {decoded.encoding} ({decoded.method}), {len(items)} entries, "
+          f"{len(new_ids)} new{note}")
+    for item in items:
+        mark = "NEW " if item.id in new_ids else "seen"
+        print(f"{mark}  {_local(item.published)}  {item.title}\n      {item.link or '-'}  "
+              f"[{item.id}]")
+    return 0
+
+
+async def _unseen_ids(settings: Settings, items: list[Item]) -> tuple[set[str], str]:
+    from monitor.app import open_redis
+
+    try:
+        async with open_redis(settings) as redis:
+            store = ItemStore(redis, Keys(settings.key_prefix), settings.retention)
+            return {i.id for i in await store.unseen(items)}, ""
+    except MonitorError as exc:
+        return {i.id for i in items}, f" (cannot check what was seen: {exc})"
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    settings, feeds = _load(args)
+    return asyncio.run(_print_sources(settings, feeds))
+
+
+async def _print_sources(settings: Settings, feeds: FeedsFile) -> int:
+    from monitor.app import open_redis
+
+    async with open_redis(settings) as redis:
+        store = SourceStore(redis, Keys(settings.key_prefix))
+        ids = [s.id for s in feeds.sources]
+        states = await store.load_many(ids)
+        holders = await store.lease_holders(ids)
+    rows = [("SOURCE", "STATE", "LAST SUCCESS", "NEXT POLL", "ITEMS", "LAST ERROR")]
+    for source in feeds.sources:
+        rows.append(_source_row(source.id, states[source.id], holders[source.id]))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])
+    return 0
+
+
+def _source_row(source_id: str, state: SourceState, holder: str | None) -> tuple[str, ...]:
+    if holder:
+        status = "polling"
+    elif not state.last_poll:
+        status = "never polled"
+    elif state.failing:
+        status = f"failing x{state.failures}"
+    else:
+        status = "ok"
+    return (source_id, status, _local_ts(state.last_success), _local_ts(state.next_poll),
+            str(state.items_total), state.last_error or "-")
+
+
+def _local_ts(ts: float) -> str:
+    return _local(datetime.fromtimestamp(ts, CHINA_TZ)) if ts else "-"
+
+
+def _local(when: datetime) -> str:
+    return when.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,1 @@
+"""Collect: schedule → fetch → parse → normalise → dedup and emit."""

@@ -1,0 +1,130 @@
+"""Turn fetched bytes into text, also when the declared charset is wrong or missing.
+
+Chinese government sites commonly serve GBK/GB2312/GB18030 with no charset, with the
+server's default ISO-8859-1, or with a prolog that disagrees with the header. The order:
+the source's configured override; a byte-order mark; the XML spec's null-byte signatures
+(UTF-16/32 without BOM); valid UTF-8; a declared multi-byte CJK charset that decodes
+cleanly; then charset-normalizer's detection, with declared single-byte charsets used
+only when detection finds nothing better. GB2312 and GBK are read as GB18030, their
+superset, as browsers do.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+from charset_normalizer import from_bytes
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# XML 1.0 appendix F: how '<?' looks in each wide encoding when there is no BOM.
+_XML_SIGNATURES = (
+    (b"\x00\x00\x00\x3c", "utf-32-be"),
+    (b"\x3c\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x3c\x00\x3f", "utf-16-be"),
+    (b"\x3c\x00\x3f\x00", "utf-16-le"),
+)
+_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_META = re.compile(
+    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE
+)
+_HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_GB_FAMILY = {"gb2312", "gbk", "gb18030", "hz", "euc_cn", "cp936"}
+_CJK_MULTIBYTE = _GB_FAMILY | {"big5", "big5hkscs", "shift_jis", "euc_jp", "euc_kr", "cp949",
+                               "cp950", "iso2022_jp"}
+_META_SCAN_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str
+    encoding: str
+    method: str  # how the encoding was chosen, for `monitor poll` and logs
+
+
+def canonical(name: str | None) -> str | None:
+    """Python's codec name, with the GB family widened to GB18030; None if unknown."""
+    if not name:
+        return None
+    try:
+        codec = codecs.lookup(name.strip().strip("\"'")).name
+    except LookupError:
+        return None
+    return "gb18030" if codec.replace("-", "_") in _GB_FAMILY else codec
+
+
+def declared_charsets(body: bytes, content_type: str | None) -> list[str]:
+    """Charsets the HTTP header, XML prolog and HTML meta claim, in that order."""
+    found = []
+    if content_type and (match := _HTTP_CHARSET.search(content_type)):
+        found.append(match.group(1))
+    head = body[:_META_SCAN_BYTES]
+    if match := _XML_DECL.match(head):
+        found.append(match.group(1).decode("ascii"))
+    if match := _META.search(head):
+        found.append(match.group(1).decode("ascii"))
+    names = [c for c in (canonical(name) for name in found) if c]
+    return list(dict.fromkeys(names))
+
+
+def decode(body: bytes, content_type: str | None = None, override: str | None = None) -> Decoded:
+    if override:
+        return Decoded(body.decode(canonical(override) or override, "replace"), override,
+                       "configured")
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return Decoded(body.decode(codec, "replace").lstrip("\ufeff"), codec, "bom")
+    for signature, codec in _XML_SIGNATURES:
+        if body.startswith(signature):
+            return Decoded(body.decode(codec, "replace"), codec, "xml-signature")
+    if _is_utf8(body):
+        return Decoded(body.decode("utf-8"), "utf-8", "valid-utf-8")
+    declared = declared_charsets(body, content_type)
+    for codec in declared:
+        if codec.replace("-", "_") in _CJK_MULTIBYTE and (text := _strict(body, codec)):
+            return Decoded(text, codec, "declared")
+    return _detect(body, declared)
+
+
+def _detect(body: bytes, declared: list[str]) -> Decoded:
+    guess = from_bytes(body[:_META_SCAN_BYTES]).best()
+    guessed = canonical(guess.encoding) if guess else None
+    if guessed and guessed.replace("-", "_") in _CJK_MULTIBYTE and (text := _strict(body, guessed)):
+        return Decoded(text, guessed, "detected")
+    for codec in declared:
+        if text := _strict(body, codec):
+            return Decoded(text, codec, "declared")
+    if guessed and (text := _strict(body, guessed)):
+        return Decoded(text, guessed, "detected")
+    # Nothing decodes cleanly: GB18030 maps almost every byte sequence, and in this
+    # service's world it is the likeliest; damaged characters become U+FFFD.
+    return Decoded(body.decode("gb18030", "replace"), "gb18030", "fallback")
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _strict(body: bytes, codec: str) -> str | None:
+    try:
+        return body.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def as_utf8_xml(decoded: Decoded) -> bytes:
+    """The document as UTF-8 with its prolog saying so, for the feed parser."""
+    text = re.sub(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""", r"\g<1>utf-8\g<2>",
+                  decoded.text, count=1)
+    return text.encode("utf-8")

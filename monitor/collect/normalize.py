@@ -1,0 +1,129 @@
+"""Raw entries → normalised items: stable id, plain text, absolute link, aware times."""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import html
+import re
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+from monitor.config import Source
+from monitor.models import Item, RawEntry
+
+# Feeds and pages that give no zone are Chinese sites writing Beijing time.
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+SUMMARY_MAX_CHARS = 4000
+_TRACKING = re.compile(r"^(utm_|spm$|from$|share_|wfr$)")
+_CN_DATE = re.compile(
+    r"(?:(\d{4})\s*[年/.\-]\s*)?(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?"
+    r"(?:\s*(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}))?)?"
+)
+
+
+def to_item(raw: RawEntry, source: Source, base_url: str, fetched: datetime) -> Item:
+    link = absolute_link(raw.link, base_url)
+    title = plain_text(raw.title) or "(无标题)"
+    return Item(
+        id=item_id(source.id, raw.guid, link, title),
+        source_id=source.id,
+        source_name=source.name,
+        title=title,
+        summary=plain_text(raw.summary_html)[:SUMMARY_MAX_CHARS],
+        link=link,
+        published=published_time(raw, fetched),
+        fetched=fetched,
+        official=source.official,
+        channel=source.channel,
+        region=source.region,
+    )
+
+
+def item_id(source_id: str, guid: str | None, link: str | None, title: str) -> str:
+    """GUID, else canonical link, else title: hashed with the source, stable across polls."""
+    key = (f"guid:{guid.strip()}" if guid and guid.strip()
+           else f"link:{canonical_link(link)}" if link
+           else f"title:{title}")
+    digest = hashlib.blake2b(f"{source_id}\n{key}".encode(), digest_size=12).hexdigest()
+    return f"{source_id}:{digest}"
+
+
+def canonical_link(link: str) -> str:
+    """Lower-case scheme and host, no fragment, no tracking parameters, sorted query."""
+    parts = urlsplit(link.strip())
+    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                   if not _TRACKING.match(k))
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
+                       urlencode(query), ""))
+
+
+def absolute_link(link: str | None, base_url: str) -> str | None:
+    if not link or not link.strip() or link.strip().lower().startswith(("javascript:", "#")):
+        return None
+    absolute = urljoin(base_url, link.strip())
+    return absolute if urlsplit(absolute).scheme in ("http", "https") else None
+
+
+def plain_text(fragment: str) -> str:
+    """HTML stripped, entities decoded, whitespace collapsed."""
+    if not fragment:
+        return ""
+    if "<" in fragment:
+        tree = HTMLParser(fragment)
+        for node in tree.css("script, style"):
+            node.decompose()
+        top = tree.body or tree.root
+        fragment = top.text(separator=" ") if top else ""
+    return " ".join(html.unescape(fragment).split())
+
+
+def published_time(raw: RawEntry, fetched: datetime) -> datetime:
+    """As written (no zone → Beijing time), else the parser's reading; never after the fetch."""
+    when = parse_time_text(raw.published, fetched) if raw.published else None
+    when = when or raw.published_utc or fetched
+    return min(when, fetched)
+
+
+def parse_time_text(text: str, fetched: datetime) -> datetime | None:
+    text = text.strip()
+    when = _rfc822(text) or _iso(text) or _chinese(text, fetched)
+    if when is None:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=CHINA_TZ)
+
+
+def _rfc822(text: str) -> datetime | None:
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    # RFC 5322: '-0000' is UTC from a sender that will not say its zone; only a missing
+    # zone means local (Beijing) time here.
+    return when.replace(tzinfo=UTC) if text.endswith("-0000") else when
+
+
+def _iso(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _chinese(text: str, fetched: datetime) -> datetime | None:
+    """'2019年5月12日 10:30', '2019-05-12', '[05-12]' (year of the fetch, or the one before)."""
+    match = _CN_DATE.search(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(g) if g else None for g in match.groups())
+    local_fetch = fetched.astimezone(CHINA_TZ)
+    try:
+        when = datetime(year or local_fetch.year, month, day, hour or 0, minute or 0, second or 0)
+    except ValueError:
+        return None
+    if year is None and when.replace(tzinfo=CHINA_TZ) > local_fetch:
+        when = when.replace(year=when.year - 1)
+    return when

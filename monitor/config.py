@@ -1,0 +1,299 @@
+"""One validated configuration: feeds.yaml (the sources) and the environment (the settings).
+
+feeds.yaml is read into strict models (unknown keys are errors). Every problem is reported
+with the file, the line and the field, all at once, so an operator fixes the file in one go.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from monitor.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> float:
+    """'90s', '15m', '1h', '1d' or a number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 90s, 15m or 1h")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration; write e.g. 90s, 15m or 1h")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class Kind(StrEnum):
+    RSS = "rss"  # RSS, Atom and RDF feeds
+    PAGE = "page"  # an HTML list page read with CSS selectors
+
+
+class Channel(StrEnum):
+    WEBSITE = "website"
+    PRESS_CONFERENCE = "press_conference"
+    INTERVIEW = "interview"
+    POLICY_INTERPRETATION = "policy_interpretation"
+    WEIBO = "weibo"
+    WECHAT = "wechat"
+    MESSAGE_BOARD = "message_board"
+    NEWS = "news"
+
+
+class Selectors(BaseModel):
+    """CSS selectors for a list page; title/link/date are looked up inside each item."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    item: str
+    title: str = "a"
+    link: str = "a"
+    link_attr: str = "href"
+    date: str | None = None
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+    name: Annotated[str, Field(min_length=1)]
+    kind: Kind
+    url: str
+    interval: Duration = 900.0
+    official: bool = False
+    channel: Channel = Channel.NEWS
+    region: str | None = None
+    group: str | None = None
+    encoding: str | None = None
+    selectors: Selectors | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{url!r} is not an http(s) address")
+        return url
+
+    @field_validator("interval")
+    @classmethod
+    def _sane_interval(cls, seconds: float) -> float:
+        if seconds < 1:
+            raise ValueError("interval must be at least 1s")
+        return seconds
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, name: str | None) -> str | None:
+        if name is None:
+            return None
+        try:
+            return codecs.lookup(name).name
+        except LookupError:
+            raise ValueError(f"unknown encoding {name!r} (e.g. gb18030, gbk, utf-8)") from None
+
+    @model_validator(mode="after")
+    def _selectors_match_kind(self) -> Source:
+        if self.kind is Kind.PAGE and self.selectors is None:
+            raise ValueError("a page source needs selectors (item, title, link, date)")
+        if self.kind is Kind.RSS and self.selectors is not None:
+            raise ValueError("selectors are only for kind: page")
+        return self
+
+
+class FeedsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1] = 1
+    sources: list[Source]
+
+    def by_id(self, source_id: str) -> Source:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        known = ", ".join(s.id for s in self.sources)
+        raise ConfigError([f"no source with id {source_id!r}; known ids: {known}"])
+
+
+def load_feeds(path: Path) -> FeedsFile:
+    """Read and validate feeds.yaml; raise ConfigError listing every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the file: {exc.strerror}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError([f"{path}{line}: not valid YAML: {exc.problem}"]) from exc
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}:1: expected a mapping with a 'sources' list"])
+    lines = _line_index(node)
+    problems = _duplicate_ids(path, data, lines)
+    try:
+        feeds = FeedsFile.model_validate(data)
+    except ValidationError as exc:
+        problems = _describe(path, exc, lines, data) + problems
+        raise ConfigError(problems) from exc
+    if problems:
+        raise ConfigError(problems)
+    return feeds
+
+
+def _duplicate_ids(path: Path, data: dict, lines: dict[tuple, int]) -> list[str]:
+    """Checked on the raw data so it is reported even when other fields are wrong."""
+    first: dict[str, int] = {}
+    problems = []
+    sources = data.get("sources")
+    for i, entry in enumerate(sources if isinstance(sources, list) else []):
+        source_id = entry.get("id") if isinstance(entry, dict) else None
+        if not isinstance(source_id, str):
+            continue
+        if source_id in first:
+            line = lines.get(("sources", i, "id"), 1)
+            problems.append(
+                f"{path}:{line}: sources[{i}] (id={source_id}).id: duplicate id, "
+                f"first used on line {first[source_id]}"
+            )
+        else:
+            first[source_id] = lines.get(("sources", i, "id"), 1)
+    return problems
+
+
+def _line_index(node: yaml.Node | None, path: tuple = ()) -> dict[tuple, int]:
+    """Map every path in the YAML tree (('sources', 2, 'url')) to its 1-based line."""
+    index: dict[tuple, int] = {}
+    if node is None:
+        return index
+    index[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = (*path, key_node.value)
+            index.update(_line_index(value_node, child))
+            index[child] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            index.update(_line_index(item, (*path, i)))
+    return index
+
+
+def _describe(path: Path, exc: ValidationError, lines: dict[tuple, int], data: dict) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+        line = _nearest_line(loc, lines)
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key (allowed: {_allowed_keys(loc)})"
+        problems.append(f"{path}:{line}: {_field_name(loc, data)}: {message}")
+    return problems
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and part.startswith(("function-", "constrained-"))
+
+
+def _nearest_line(loc: tuple, lines: dict[tuple, int]) -> int:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+def _field_name(loc: tuple, data: dict) -> str:
+    """sources[3] (id=gov-cn).interval, so the operator finds the entry by its id too."""
+    name = ""
+    node: Any = data
+    for part in loc:
+        if isinstance(part, int):
+            name += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(node, dict) and "id" in node:
+                name += f" (id={node['id']})"
+        else:
+            name += f".{part}" if name else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return name or "file"
+
+
+def _allowed_keys(loc: tuple) -> str:
+    model: type[BaseModel] = FeedsFile
+    if "selectors" in loc:
+        model = Selectors
+    elif "sources" in loc:
+        model = Source
+    return ", ".join(model.model_fields)
+
+
+class Settings(BaseSettings):
+    """Settings from the environment; the names are the ones an operator sets."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    feeds_file: Path = Field(default=Path("feeds.yaml"), alias="MONITOR_FEEDS")
+    data_dir: Path = Field(default=Path("var"), alias="MONITOR_DATA_DIR")
+    key_prefix: str = Field(default="yq:", alias="MONITOR_KEY_PREFIX")
+    http_host: str = Field(default="127.0.0.1", alias="MONITOR_HTTP_HOST")
+    http_port: int = Field(default=8080, ge=0, le=65535, alias="MONITOR_HTTP_PORT")
+    user_agent: str = Field(
+        default="yuqing-monitor/0.1 (+public-opinion response monitor; polite polling)",
+        alias="MONITOR_USER_AGENT",
+    )
+    concurrency: int = Field(default=16, ge=1, le=1000, alias="MONITOR_CONCURRENCY")
+    per_host: int = Field(default=2, ge=1, le=100, alias="MONITOR_PER_HOST_CONCURRENCY")
+    connect_timeout: Duration = Field(default=10.0, alias="MONITOR_CONNECT_TIMEOUT")
+    read_timeout: Duration = Field(default=20.0, alias="MONITOR_READ_TIMEOUT")
+    total_timeout: Duration = Field(default=60.0, alias="MONITOR_TOTAL_TIMEOUT")
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, alias="MONITOR_MAX_BODY_BYTES")
+    max_redirects: int = Field(default=5, ge=0, le=20, alias="MONITOR_MAX_REDIRECTS")
+    retention: Duration = Field(default=90 * 86400.0, alias="MONITOR_ITEM_RETENTION")
+    backoff_cap: Duration = Field(default=6 * 3600.0, alias="MONITOR_BACKOFF_CAP")
+    jitter: float = Field(default=0.1, ge=0, le=0.5, alias="MONITOR_JITTER")
+    consumer_groups: str = Field(default="track", alias="MONITOR_CONSUMER_GROUPS")
+    log_format: Literal["json", "console"] = Field(default="json", alias="MONITOR_LOG_FORMAT")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", alias="MONITOR_LOG_LEVEL"
+    )
+
+    @property
+    def group_names(self) -> list[str]:
+        return [g.strip() for g in self.consumer_groups.split(",") if g.strip()]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment (and overrides); ConfigError names the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "settings"
+            alias = Settings.model_fields[field].alias if field in Settings.model_fields else field
+            problems.append(f"environment {alias}: {error['msg'].removeprefix('Value error, ')}")
+        raise ConfigError(problems) from exc

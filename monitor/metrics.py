@@ -1,0 +1,31 @@
+"""Prometheus metrics, registered on an injected registry with small fixed label sets."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from monitor.errors import FetchReason
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.polls = Counter("yq_polls", "Polls of sources by outcome.", ["outcome"], registry=r)
+        self.poll_errors = Counter("yq_poll_errors", "Failed polls by reason.", ["reason"],
+                                   registry=r)
+        self.items_new = Counter("yq_items_new", "Items emitted for the first time.", registry=r)
+        self.items_seen = Counter("yq_items_seen", "Entries parsed, new or not.", registry=r)
+        self.fetch_seconds = Histogram("yq_fetch_seconds", "Time to fetch and parse one source.",
+                                       buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+                                       registry=r)
+        self.sources = Gauge("yq_sources", "Configured sources by state.", ["state"], registry=r)
+        self.poll_lag = Gauge("yq_poll_lag_seconds",
+                              "How late the most overdue source is (0 when none is overdue).",
+                              registry=r)
+        for outcome in ("ok", "not_modified", "error"):
+            self.polls.labels(outcome)
+        for reason in FetchReason:
+            self.poll_errors.labels(reason.value)
+        for state in ("ok", "failing"):
+            self.sources.labels(state)

@@ -1,0 +1,1 @@
+"""Redis access: key names, the embedded server, and one module per aggregate."""

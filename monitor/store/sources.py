@@ -1,0 +1,145 @@
+"""Per-source polling state and the shared poll schedule.
+
+The schedule is a sorted set of source id → next poll time. Claiming a due source moves its
+score to now + lease, atomically, so among several `monitor` processes exactly one polls it;
+if that process dies mid-poll the source becomes due again when the lease runs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+
+from monitor.store.keys import POLL_LEASE_SECONDS, Keys
+
+_CLAIM_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(due) do
+  redis.call('ZADD', KEYS[1], ARGV[2], id)
+  redis.call('SET', ARGV[5] .. id, ARGV[4], 'EX', tonumber(ARGV[6]))
+end
+return due
+"""
+
+_ABANDON = """
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[2])
+  return redis.call('DEL', KEYS[2])
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass(slots=True)
+class SourceState:
+    """What the service knows about one source's polling; stored as a Redis hash."""
+
+    failures: int = 0
+    last_status: int = 0
+    last_error: str = ""
+    last_error_reason: str = ""
+    last_error_at: float = 0.0
+    last_success: float = 0.0
+    last_poll: float = 0.0
+    next_poll: float = 0.0
+    etag: str = ""
+    last_modified: str = ""
+    items_total: int = 0
+    last_new_items: int = 0
+
+    @classmethod
+    def from_hash(cls, raw: dict) -> SourceState:
+        state = cls()
+        for f in fields(cls):
+            value = raw.get(f.name.encode(), raw.get(f.name))
+            if value is not None:
+                text = value.decode() if isinstance(value, bytes) else value
+                setattr(state, f.name, type(getattr(state, f.name))(text))
+        return state
+
+    def to_hash(self) -> dict[str, str]:
+        return {f.name: str(getattr(self, f.name)) for f in fields(self)}
+
+    @property
+    def failing(self) -> bool:
+        return self.failures > 0
+
+
+class SourceStore:
+    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._claim = redis.register_script(_CLAIM_DUE)
+        self._release = redis.register_script(_RELEASE)
+        self._abandon = redis.register_script(_ABANDON)
+
+    async def sync_schedule(self, first_polls: dict[str, float]) -> None:
+        """Add configured sources (keeping existing times) and drop removed ones."""
+        current = {_text(m) for m in await self._redis.zrange(self._keys.schedule, 0, -1)}
+        pipe = self._redis.pipeline(transaction=True)
+        if first_polls:
+            pipe.zadd(self._keys.schedule, first_polls, nx=True)
+        stale = current - set(first_polls)
+        if stale:
+            pipe.zrem(self._keys.schedule, *stale)
+        await pipe.execute()
+
+    async def claim_due(self, now: datetime, owner: str, limit: int = 100) -> list[str]:
+        """Take the poll lease on up to `limit` due sources; nobody else gets them."""
+        ts = now.timestamp()
+        due = await self._claim(
+            keys=[self._keys.schedule],
+            args=[ts, ts + POLL_LEASE_SECONDS, limit, owner, self._keys.lease_owner(""),
+                  POLL_LEASE_SECONDS],
+        )
+        return [_text(s) for s in due]
+
+    async def next_due(self) -> float | None:
+        first = await self._redis.zrange(self._keys.schedule, 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
+
+    async def finish(self, source_id: str, owner: str, state: SourceState) -> None:
+        """Record the poll and schedule the next one, then release the lease."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(self._keys.source_state(source_id), mapping=state.to_hash())
+        pipe.zadd(self._keys.schedule, {source_id: state.next_poll}, xx=True)
+        await pipe.execute()
+        await self._release(keys=[self._keys.lease_owner(source_id)], args=[owner])
+
+    async def abandon(self, source_id: str, owner: str, now: datetime) -> None:
+        """Give an unfinished poll back: due at once, lease released (only if still ours)."""
+        await self._abandon(keys=[self._keys.schedule, self._keys.lease_owner(source_id)],
+                            args=[owner, source_id, now.timestamp()])
+
+    async def load(self, source_id: str) -> SourceState:
+        return SourceState.from_hash(await self._redis.hgetall(self._keys.source_state(source_id)))
+
+    async def load_many(self, source_ids: Iterable[str]) -> dict[str, SourceState]:
+        ids = list(source_ids)
+        pipe = self._redis.pipeline(transaction=False)
+        for source_id in ids:
+            pipe.hgetall(self._keys.source_state(source_id))
+        return {i: SourceState.from_hash(raw) for i, raw in zip(ids, await pipe.execute(), strict=True)}
+
+    async def lease_holders(self, source_ids: Iterable[str]) -> dict[str, str | None]:
+        ids = list(source_ids)
+        if not ids:
+            return {}
+        owners = await self._redis.mget([self._keys.lease_owner(i) for i in ids])
+        return {i: (_text(o) if o else None) for i, o in zip(ids, owners, strict=True)}
+
+
+def utc(ts: float) -> datetime | None:
+    return datetime.fromtimestamp(ts, UTC) if ts else None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,15 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor.config import FeedsFile
+
+
+def feeds(*sources: dict[str, Any]) -> FeedsFile:
+    defaults = {"name": "测试源", "kind": "rss", "interval": 600}
+    return FeedsFile.model_validate({"sources": [{**defaults, **s} for s in sources]})
+
+
+PAGE_SELECTORS = {"item": "ul.list li", "title": "a", "link": "a", "date": "span"}
