@@ -150,7 +150,10 @@ def load_feeds(path: Path) -> FeedsFile:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError([f"{path}{line}: not valid YAML: {exc.problem}"]) from exc
+        context = ""
+        if exc.context and exc.context_mark:
+            context = f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
+        raise ConfigError([f"{path}{line}: not valid YAML: {exc.problem}{context}"]) from exc
     if not isinstance(data, dict):
         raise ConfigError([f"{path}:1: expected a mapping with a 'sources' list"])
     lines = _line_index(node)

@@ -40,6 +40,10 @@ _GB_FAMILY = {"gb2312", "gbk", "gb18030", "hz", "euc_cn", "cp936"}
 _CJK_MULTIBYTE = _GB_FAMILY | {"big5", "big5hkscs", "shift_jis", "euc_jp", "euc_kr", "cp949",
                                "cp950", "iso2022_jp"}
 _META_SCAN_BYTES = 64 * 1024
+# Charsets servers send by default whatever the page is in; a GBK page "declared" as one of
+# these is common, so detection may overrule them. A deliberate KOI8-R or Windows-1251 is
+# believed when it decodes.
+_SERVER_DEFAULTS = {"iso8859-1", "cp1252", "ascii"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,18 +90,19 @@ def decode(body: bytes, content_type: str | None = None, override: str | None = 
             return Decoded(body.decode(codec, "replace"), codec, "xml-signature")
     if _is_utf8(body):
         return Decoded(body.decode("utf-8"), "utf-8", "valid-utf-8")
-    declared = declared_charsets(body, content_type)
-    for codec in declared:
-        if codec.replace("-", "_") in _CJK_MULTIBYTE and (text := _strict(body, codec)):
-            return Decoded(text, codec, "declared")
-    return _detect(body, declared)
+    return _detect(body, declared_charsets(body, content_type))
 
 
 def _detect(body: bytes, declared: list[str]) -> Decoded:
+    for codec in declared:
+        if codec not in _SERVER_DEFAULTS and (text := _strict(body, codec)):
+            return Decoded(text, codec, "declared")
     guess = from_bytes(body[:_META_SCAN_BYTES]).best()
     guessed = canonical(guess.encoding) if guess else None
     if guessed and guessed.replace("-", "_") in _CJK_MULTIBYTE and (text := _strict(body, guessed)):
         return Decoded(text, guessed, "detected")
+    if (text := _strict(body, "gb18030")) and _mostly_chinese(text):
+        return Decoded(text, "gb18030", "detected")
     for codec in declared:
         if text := _strict(body, codec):
             return Decoded(text, codec, "declared")
@@ -106,6 +111,18 @@ def _detect(body: bytes, declared: list[str]) -> Decoded:
     # Nothing decodes cleanly: GB18030 maps almost every byte sequence, and in this
     # service's world it is the likeliest; damaged characters become U+FFFD.
     return Decoded(body.decode("gb18030", "replace"), "gb18030", "fallback")
+
+
+def _mostly_chinese(text: str) -> bool:
+    """Pages that are mostly ASCII markup fool statistical detection; here Chinese is the
+    likeliest language, so a clean GB18030 reading whose non-ASCII is nearly all hanzi and
+    CJK punctuation is taken."""
+    wide = [c for c in text if ord(c) > 0x7F]
+    if len(wide) < 2:
+        return False
+    chinese = sum(1 for c in wide if "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f"
+                  or "\uff00" <= c <= "\uffef")
+    return chinese >= 0.9 * len(wide)
 
 
 def _is_utf8(body: bytes) -> bool:
