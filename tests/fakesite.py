@@ -37,6 +37,8 @@ class Hit:
     if_none_match: str | None
     if_modified_since: str | None
     status: int
+    user_agent: str = ""
+    at: float = 0.0  # loop time when the request arrived
 
 
 LAST_MODIFIED = format_datetime(datetime(2026, 11, 1, tzinfo=UTC), usegmt=True)
@@ -85,7 +87,9 @@ class FakeSite:
 
     def _log(self, request: web.Request, status: int) -> None:
         self.hits.append(Hit(request.path, request.headers.get("If-None-Match"),
-                             request.headers.get("If-Modified-Since"), status))
+                             request.headers.get("If-Modified-Since"), status,
+                             request.headers.get("User-Agent", ""),
+                             asyncio.get_running_loop().time()))
 
     async def _document(self, request: web.Request) -> web.StreamResponse:
         path = request.path
