@@ -139,13 +139,15 @@ def load_thucnews(root: Path = SHARED_DATA) -> Iterator[Example]:
 
 
 def cec_document(path: Path) -> tuple[str, ET.Element]:
-    """Title + body text of one CEC file, and its parsed XML root."""
+    """Title + body text of one CEC file, and its parsed XML root.
+
+    The XML is indented between annotation tags, so whitespace inside a
+    paragraph is layout, not text: it is removed (Chinese needs no spaces).
+    """
     root = ET.parse(path).getroot()
-    title = (root.findtext("Title") or "").strip()
-    content = root.find("Content")
-    body = "".join(content.itertext()) if content is not None else ""
-    body = re.sub(r"[ \t\r\f\v]+", "", body)
-    body = re.sub(r"\n+", "\n", body).strip()
+    title = re.sub(r"\s+", "", root.findtext("Title") or "")
+    paragraphs = [re.sub(r"\s+", "", "".join(p.itertext())) for p in root.iter("Paragraph")]
+    body = "\n".join(p for p in paragraphs if p)
     return f"{title}\n{body}", root
 
 

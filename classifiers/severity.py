@@ -8,6 +8,7 @@ every count is the highest one the text gives.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import cn2an
@@ -25,14 +26,14 @@ _WHO = r"(?:人|名|位|个)"
 # casualty words, so "3人受伤，1人死亡" never reads as 3 deaths.
 _GAP = r"[^，。；;,.!?！？、\d伤亡死踪毒难损\s]{0,8}?"
 
-_DEATH_VERB = r"(?:死亡|遇难|罹难|丧生|身亡|殒命|丧命|不幸身亡|当场死亡)"
+_DEATH_VERB = r"(?:死亡|遇难|罹难|丧生|身亡|殒命|丧命|[熏烧撞砸淹炸压轧毒]死|死(?=$|[\s，。,、；;！!]))"
 
 
 def _counted(verb: str, gap: str = _GAP) -> re.Pattern[str]:
     # "造成6名矿工当场死亡" and "死亡人数升至十二人" alike.
     return re.compile(
         rf"(?P<n1>{NUM}){_POST}{_WHO}{gap}{verb}"
-        rf"|{verb}(?:者|人员|人数)?(?:已|共)?(?:上升|升至|增至|增加到|上升到|达到|达|为|已达|至)?{_PRE}(?P<n2>{NUM}){_POST}{_WHO}"
+        rf"|{verb}(?:者|人员|人数)?(?:已经|现已|已|共)?(?:上升|升至|增至|增加到|上升到|达到|突破|超过|达|为|已达|至)?{_PRE}(?P<n2>{NUM}){_POST}{_WHO}"
     )
 
 
@@ -42,6 +43,8 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
         re.compile(rf"(?P<n1>{NUM}){_POST}(?:名|具)?(?:死者|遗体|尸体)"),
         re.compile(rf"(?P<n1>{NUM})(?:人)?死(?:{NUM})(?:人)?伤"),  # 2死2伤
         re.compile(rf"致(?P<n1>{NUM}){_WHO}(?:死)?亡"),  # 致6人亡
+        # One named victim, no numeral: "致周某当场死亡".
+        re.compile(r"[\u4e00-\u9fa5]某(?P<one>)(?:当场|不幸|经抢救无效)?(?:死亡|身亡|遇难)"),
     ],
     "missing": [_counted(r"失踪")],
     "serious_injuries": [
@@ -105,8 +108,12 @@ def _max_count(text: str, patterns: list[re.Pattern[str]]) -> float | None:
     best: float | None = None
     for pat in patterns:
         for m in pat.finditer(text):
-            raw = m.groupdict().get("n1") or m.groupdict().get("n2")
-            value = parse_number(raw) if raw else None
+            groups = m.groupdict()
+            if groups.get("one") is not None:
+                value: float | None = 1.0
+            else:
+                raw = groups.get("n1") or groups.get("n2")
+                value = parse_number(raw) if raw else None
             if value is not None and (best is None or value > best):
                 best = value
     return best
@@ -129,7 +136,8 @@ def extract(text: str) -> dict[str, float]:
     """Every count the text gives, highest value per kind; absent kinds omitted."""
     if not _TRIGGERS.search(text):
         return {}
-    text = text.lower()
+    # NFKC: news sites mix full-width digits in (１２５名 -> 125名).
+    text = unicodedata.normalize("NFKC", text).lower()
     found: dict[str, float] = {}
     for kind, patterns in _PATTERNS.items():
         value = _max_count(text, patterns)

@@ -101,11 +101,19 @@ def raw_tokens(text: str) -> list[str]:
     return get_tokenizer().lcut(normalize(text))
 
 
-def features(tokens: list[str]) -> list[str]:
-    """Model features from raw tokens: content words plus adjacent bigrams."""
+def features(tokens: list[str], subwords: bool = False) -> list[str]:
+    """Model features from raw tokens: content words plus adjacent bigrams.
+
+    `subwords` adds the character bigrams inside words of 3+ characters
+    ("#电竞" from 电竞赛), which lets short titles share evidence with
+    related compounds the training data spelled differently.
+    """
     stop = _stopwords if _stopwords is not None else stopwords()
     words = [t for t in tokens if t not in stop and not t.isspace() and not _NOISE.match(t)]
-    return words + [a + "_" + b for a, b in zip(words, words[1:])]
+    out = words + [a + "_" + b for a, b in zip(words, words[1:])]
+    if subwords:
+        out += ["#" + w[i : i + 2] for w in words if len(w) >= 3 for i in range(len(w) - 1)]
+    return out
 
 
 def tokenize(text: str) -> list[str]:

@@ -1,0 +1,199 @@
+"""Train the classifier artifact: `python -m classifiers.train` (or `monitor train`).
+
+Default: fit on train + dev (see corpus.py for the declared split), write
+models/classifier.skops, metadata.json (version, data hashes, label counts,
+held-out test metrics) and train_hashes.txt (hashes of every training text,
+so a test can prove no evaluation text was trained on).
+`--select` instead fits on train only and scores a few configurations on dev:
+that is the only place hyperparameters are chosen.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sklearn.metrics import f1_score
+from tqdm import tqdm
+
+from . import corpus, tokenize
+from .corpus import Example
+from .model import MODELS_DIR, Model, TrainConfig, fit_head, make_vectorizer
+
+TRAIN_HASHES_NAME = "train_hashes.txt"
+HASH_CHARS = 16
+
+
+def featurize(texts: list[str], progress: bool = True, desc: str = "tokenise", subwords: bool = False) -> list[list[str]]:
+    tokenize.get_tokenizer()
+    it = tqdm(texts, desc=desc, unit="doc", disable=not progress, mininterval=0.5)
+    return [tokenize.features(tokenize.raw_tokens(t), subwords) for t in it]
+
+
+def _labels(head: str, examples: list[Example]) -> tuple[list[int], list[str]]:
+    """Row indices and labels of the examples a head learns from."""
+    if head == "board":  # the message board's own classes: Teddy rows only
+        rows = [i for i, e in enumerate(examples) if e.source == "teddy"]
+        return rows, [examples[i].original for i in rows]
+    attr = "topic" if head == "topic" else "incident"
+    return list(range(len(examples))), [getattr(e, attr) for e in examples]
+
+
+def fit(examples: list[Example], cfg: TrainConfig, version: str, progress: bool = True, docs: list[list[str]] | None = None) -> Model:
+    docs = docs if docs is not None else featurize([e.text for e in examples], progress, subwords=cfg.subwords)
+    vec = make_vectorizer(cfg)
+    X = vec.fit_transform(docs).tocsr()
+    heads = {}
+    for head in tqdm(cfg.heads, desc="fit heads", disable=not progress):
+        rows, y = _labels(head, examples)
+        if len(set(y)) < 2:
+            continue
+        heads[head] = fit_head(head, X[rows], y, cfg)
+    return Model(vec, heads, version, subwords=cfg.subwords)
+
+
+def file_hashes(root: Path) -> dict[str, str]:
+    files = [
+        root / "tipdm2020" / "messages_val.tsv",
+        root / "tipdm2020" / "messages_sample.tsv",
+        root / "thucnews-titles" / "dev.txt",
+    ]
+    out = {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    cec = hashlib.sha256()
+    for p in sorted((root / "cec" / "CEC").rglob("*.xml")):
+        cec.update(p.name.encode() + p.read_bytes())
+    out["cec/CEC/*.xml"] = cec.hexdigest()
+    out["classifiers/data/synthetic_topics.jsonl"] = hashlib.sha256(corpus.SYNTHETIC_PATH.read_bytes()).hexdigest()
+    return out
+
+
+def label_counts(examples: list[Example]) -> dict:
+    return {
+        "topic": dict(Counter(e.topic for e in examples).most_common()),
+        "incident": dict(Counter(e.incident for e in examples).most_common()),
+        "source": dict(Counter(e.source for e in examples).most_common()),
+        "synthetic": sum(e.synthetic for e in examples),
+    }
+
+
+def _macro(model: Model, head: str, examples: list[Example], docs: list[list[str]]) -> float:
+    rows, y = _labels(head, examples)
+    if not rows:
+        return float("nan")
+    X = model.transform([docs[i] for i in rows])
+    pred = model.heads[head].clf.predict(X)
+    return float(f1_score(y, pred, average="macro"))
+
+
+GRID = [
+    TrainConfig(),
+    TrainConfig(ensemble=True),
+    TrainConfig(C=0.25),
+    TrainConfig(C=0.5),
+    TrainConfig(min_df=1),
+    TrainConfig(class_weight=None),
+    TrainConfig(subwords=True),
+    TrainConfig(subwords=True, class_weight=None),
+]
+
+
+def _dev_extra(model: Model, dev: list[Example], docs: list[list[str]]) -> tuple[float, float]:
+    """Dev figures behind the quality bars: CEC incident accuracy, and the
+    precision of "government-relevant" on THUCNews titles."""
+    cec = [i for i, e in enumerate(dev) if e.source == "cec"]
+    pred = model.heads["incident"].clf.predict(model.transform([docs[i] for i in cec]))
+    cec_acc = float(sum(p == dev[i].incident for p, i in zip(pred, cec)) / max(1, len(cec)))
+    thuc = [i for i, e in enumerate(dev) if e.source == "thucnews" and e.original in corpus.THUC_IRRELEVANT + ("realty", "education")]
+    pred = model.heads["topic"].clf.predict(model.transform([docs[i] for i in thuc]))
+    rel = [(p != "无关", dev[i].original not in corpus.THUC_IRRELEVANT) for p, i in zip(pred, thuc)]
+    tp = sum(p and t for p, t in rel)
+    fp = sum(p and not t for p, t in rel)
+    return cec_acc, tp / max(1, tp + fp)
+
+
+def select(root: Path, progress: bool = True) -> None:
+    parts = corpus.split(corpus.load_all(root))
+    cache: dict[bool, tuple[list, list]] = {}
+    print(f"{'config (scored on dev)':<58} {'topic':>6} {'incid':>6} {'board':>6} {'cecAcc':>7} {'relP':>6}")
+    for cfg in GRID:
+        if cfg.subwords not in cache:
+            cache[cfg.subwords] = (
+                featurize([e.text for e in parts["train"]], progress, "tokenise train", cfg.subwords),
+                featurize([e.text for e in parts["dev"]], progress, "tokenise dev", cfg.subwords),
+            )
+        train_docs, dev_docs = cache[cfg.subwords]
+        m = fit(parts["train"], cfg, "select", progress=False, docs=train_docs)
+        scores = [_macro(m, h, parts["dev"], dev_docs) for h in ("topic", "incident", "board")]
+        scores += list(_dev_extra(m, parts["dev"], dev_docs))
+        desc = f"C={cfg.C} min_df={cfg.min_df} ens={cfg.ensemble} cw={cfg.class_weight} sub={cfg.subwords}"
+        print(f"{desc:<58} " + " ".join(f"{s:>6.3f}" for s in scores), flush=True)
+
+
+def train(root: Path, out: Path, cfg: TrainConfig | None = None, progress: bool = True, evaluate_after: bool = True) -> dict:
+    cfg = cfg or TrainConfig()
+    started = time.perf_counter()
+    parts = corpus.split(corpus.load_all(root))
+    examples = parts["train"] + parts["dev"]
+    hashes = file_hashes(root)
+    fingerprint = hashlib.sha256(json.dumps([hashes, asdict(cfg)], sort_keys=True).encode()).hexdigest()
+    version = f"clf-{fingerprint[:10]}"
+    model = fit(examples, cfg, version, progress)
+    out.mkdir(parents=True, exist_ok=True)
+    train_hashes = sorted({corpus.text_hash(e.text)[:HASH_CHARS] for e in examples})
+    (out / TRAIN_HASHES_NAME).write_text("\n".join(train_hashes) + "\n", encoding="utf-8")
+    meta = {
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": asdict(cfg),
+        "split": {"test_buckets": "0-19", "dev_buckets": "20-29", "trained_on": "train+dev", "hash": "sha1(text without whitespace) % 100"},
+        "data_hashes": hashes,
+        "label_counts": {"train": label_counts(examples), "test": label_counts(parts["test"])},
+        "n_features": len(model.terms),
+        "train_seconds": round(time.perf_counter() - started, 1),
+    }
+    meta = model.save(out, meta)
+    if evaluate_after:
+        from . import evaluate  # late: evaluate imports the API, which loads models
+
+        report = evaluate.run(root, out, write_files=False, progress=progress)
+        meta["metrics"] = evaluate.headline(report)
+        meta = model.save(out, meta)
+    return meta
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    parser = parser or argparse.ArgumentParser(prog="classifiers.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", type=Path, default=corpus.SHARED_DATA, help="the shared data folder (default ../shared/data)")
+    parser.add_argument("--out", type=Path, default=MODELS_DIR, help="where to write the artifact (default classifiers/models)")
+    parser.add_argument("--select", action="store_true", help="score candidate configurations on the dev split; write nothing")
+    parser.add_argument("--C", type=float, default=None, help="override the SVM regularisation")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    if not corpus.shared_data_available(args.data_root):
+        print(f"training data not found under {args.data_root}", file=sys.stderr)
+        return 2
+    if args.select:
+        select(args.data_root, progress=not args.quiet)
+        return 0
+    cfg = TrainConfig() if args.C is None else replace(TrainConfig(), C=args.C)
+    meta = train(args.data_root, args.out, cfg, progress=not args.quiet)
+    print(f"wrote {args.out / meta['artifact']} ({meta['size_bytes'] / 1e6:.1f} MB), version {meta['version']}")
+    for key, value in meta.get("metrics", {}).items():
+        print(f"  {key}: {value}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_cli(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
