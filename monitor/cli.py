@@ -168,6 +168,7 @@ async def _print_sources(settings: Settings, feeds: FeedsFile) -> int:
         states = await store.load_many(ids)
         holders = await store.lease_holders(ids)
     rows = [("SOURCE", "STATE", "LAST SUCCESS", "NEXT POLL", "ITEMS", "LAST ERROR")]
+    print("times are Beijing time (UTC+8)")
     for source in feeds.sources:
         rows.append(_source_row(source.id, states[source.id], holders[source.id]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from structlog.testing import capture_logs
 
 from monitor.models import Item
 from monitor.store.items import ItemConsumer, ItemStore, ensure_groups
@@ -128,3 +129,17 @@ async def test_sync_schedule_keeps_times_and_drops_removed_sources(redis, keys):
     await store.sync_schedule({"s1": 999.0, "s3": 300.0})
     scheduled = dict(await redis.zrange(keys.schedule, 0, -1, withscores=True))
     assert scheduled == {b"s1": 100.0, b"s3": 300.0}
+
+
+async def test_trim_warns_only_when_a_group_had_not_read_what_is_dropped(redis, keys):
+    await ensure_groups(redis, keys.items_stream, ["track"])
+    store = ItemStore(redis, keys, retention_seconds=3600)
+    server_now = datetime.fromtimestamp((await redis.time())[0], UTC)
+    with capture_logs() as logs:
+        assert await store.trim(server_now) == 0  # empty stream: nothing to say
+        await store.emit_new([item(1)])
+        assert await store.trim(server_now) == 0
+    assert logs == []
+    with capture_logs() as logs:
+        assert await store.trim(server_now + timedelta(hours=2)) == 1
+    assert [(e["event"], e["group"]) for e in logs] == [("retention_drops_unread_items", "track")]

@@ -62,9 +62,12 @@ def canonical_link(link: str) -> str:
 
 
 def absolute_link(link: str | None, base_url: str) -> str | None:
-    if not link or not link.strip() or link.strip().lower().startswith(("javascript:", "#")):
+    link = (link or "").strip()
+    if link.startswith(("http://", "https://")) and " " not in link:
+        return link  # already absolute: the common case, skip the join
+    if not link or link.lower().startswith(("javascript:", "#")):
         return None
-    absolute = urljoin(base_url, link.strip())
+    absolute = urljoin(base_url, link)
     return absolute if urlsplit(absolute).scheme in ("http", "https") else None
 
 
@@ -74,8 +77,10 @@ def plain_text(fragment: str) -> str:
         return ""
     if "<" in fragment:
         tree = HTMLParser(fragment)
-        for node in tree.css("script, style"):
-            node.decompose()
+        lowered = fragment.lower()
+        if "<script" in lowered or "<style" in lowered:  # the query costs more than the parse
+            for node in tree.css("script, style"):
+                node.decompose()
         top = tree.body or tree.root
         fragment = top.text(separator=" ") if top else ""
     return " ".join(html.unescape(fragment).split())

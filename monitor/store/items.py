@@ -69,23 +69,21 @@ class ItemStore:
     async def trim(self, now: datetime) -> int:
         """Drop stream entries older than the retention period; warn if a group had not read them."""
         cutoff_ms = int((now.timestamp() - self._retention) * 1000)
-        if cutoff_ms <= 0:
+        oldest = await self._redis.xrange(self._keys.items_stream, count=1)
+        if not oldest or _ms(oldest[0][0]) >= cutoff_ms:
             return 0
         await self._warn_unread_before(cutoff_ms)
         return int(await self._redis.xtrim(self._keys.items_stream, minid=f"{cutoff_ms}-0",
                                            approximate=False))
 
     async def _warn_unread_before(self, cutoff_ms: int) -> None:
-        try:
-            groups = await self._redis.xinfo_groups(self._keys.items_stream)
-        except aioredis.ResponseError:
-            return  # no stream yet
-        for group in groups:
+        for group in await self._redis.xinfo_groups(self._keys.items_stream):
             last = _text(group.get("last-delivered-id", b"0-0"))
-            if int(last.split("-")[0]) < cutoff_ms:
+            if _ms(last) < cutoff_ms:
                 log.warning("retention_drops_unread_items", group=_text(group["name"]),
                             last_delivered=last,
-                            hint="a consumer group has not read items older than the retention")
+                            hint="this consumer group has not read items older than the "
+                                 "retention period; they are being dropped unread")
 
 
 class ItemConsumer:
@@ -143,6 +141,10 @@ async def ensure_groups(redis: aioredis.Redis, stream: str, groups: Sequence[str
 def _entry(entry_id: bytes | str, fields: dict) -> StreamEntry:
     raw = fields.get(b"item", fields.get("item"))
     return StreamEntry(_text(entry_id), Item.model_validate_json(raw))
+
+
+def _ms(entry_id: bytes | str) -> int:
+    return int(_text(entry_id).split("-")[0])
 
 
 def _text(value: bytes | str) -> str:
