@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
+from redis.exceptions import RedisError
 
 from monitor.collect.fetcher import Fetcher
 from monitor.collect.normalize import to_item
@@ -59,6 +60,8 @@ class Poller:
             new = await self._items.emit_new(items)
         except FetchError as exc:
             return self._failed(source, state, now, exc)
+        except (RedisError, OSError):
+            raise  # the store is down, not the source: the scheduler says so and retries
         except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others
             log.exception("poll_crashed", source_id=source.id)
             error = FetchError(FetchReason.OTHER, f"unexpected error: {exc!r}")

@@ -98,9 +98,13 @@ class Scheduler:
             except Exception as exc:  # noqa: BLE001 - Redis restarting: say so, keep going
                 log.error("scheduler_pass_failed", error=str(exc), hint="retrying in 5s")
                 wait = MAX_IDLE_SECONDS
-            done = await self._wait(wait, stop, in_flight)
-            for task in done:
-                in_flight.pop(task, None)
+            for task in await self._wait(wait, stop, in_flight):
+                source = in_flight.pop(task)
+                if not task.cancelled() and (exc := task.exception()) is not None:
+                    # Only the store can fail here (the poller turns source trouble into
+                    # state); the lease runs out and the source is polled again.
+                    log.error("poll_not_recorded", source_id=source.id, error=str(exc),
+                              hint="Redis unreachable? the source will be polled again")
         await self._abandon(in_flight)
         log.info("scheduler_stopped", owner=self.owner)
 
