@@ -53,6 +53,8 @@ class FakeSite:
         self.slow_seconds = 30.0
         self.in_flight: dict[str, int] = {}
         self.max_in_flight: dict[str, int] = {}
+        self.delayed_now = 0
+        self.delayed_max = 0
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -72,6 +74,7 @@ class FakeSite:
         app.router.add_get("/slow-body", self._slow_body)
         app.router.add_get("/endless", self._endless)
         app.router.add_get("/gzip/{path:.*}", self._gzip)
+        app.router.add_get("/delay/{path:.*}", self._delayed)
         app.router.add_get("/{path:.*}", self._document)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True,
                                      shutdown_timeout=0.5)
@@ -150,6 +153,16 @@ class FakeSite:
                 await response.write(chunk)
                 await asyncio.sleep(0.001)
         return response
+
+    async def _delayed(self, request: web.Request) -> web.Response:
+        """The document at /path, after 0.2 s; counts how many such requests overlap."""
+        self.delayed_now += 1
+        self.delayed_max = max(self.delayed_max, self.delayed_now)
+        try:
+            await asyncio.sleep(0.2)
+            return self._answer(request, "/" + request.match_info["path"])
+        finally:
+            self.delayed_now -= 1
 
     async def _gzip(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["path"]

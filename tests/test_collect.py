@@ -250,3 +250,14 @@ async def test_one_broken_source_does_not_delay_the_others(site, settings, redis
         await runner
     assert all(s.items_total == 1 for s in states.values())
     assert hang_state.last_poll == 0  # still in flight when the others were done
+
+
+async def test_per_host_connection_limit_is_respected(site, settings, redis, clock, rng):
+    for n in range(6):
+        site.put(f"/h{n}.xml", Document(rss("t", [(f"新闻{n}", f"http://e.cn/{n}", "2026-11-20")])))
+    limited = settings.model_copy(update={"per_host": 2, "concurrency": 16})
+    sources = [{"id": f"h{n}", "url": site.url(f"/delay/h{n}.xml")} for n in range(6)]
+    async with collector_for(limited, redis, clock, rng, *sources) as c:
+        outcomes = await poll_all(c, clock)
+    assert all(o.outcome == "ok" for o in outcomes.values())
+    assert site.delayed_max == 2
