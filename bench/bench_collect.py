@@ -41,7 +41,8 @@ from tests.fakesite import Document, FakeSite, rss
 async def main():
     site = await FakeSite().start()
     for i in range({conditional}):
-        site.put(f"/c/{{i}}.xml", Document(rss("c", [(f"条目{{i}}", f"http://e.cn/c/{{i}}", "2026-11-20")])))
+        entry = (f"条目{{i}}", f"http://e.cn/c/{{i}}", "2026-11-20")
+        site.put(f"/c/{{i}}.xml", Document(rss("c", [entry])))
     for i in range({feeds}):
         items = [(f"云南省第{{i}}号通报之{{n}}：关于做好冬春季森林防火工作的通知", f"http://e.cn/n/{{i}}/{{n}}",
                   "Mon, 23 Nov 2026 10:00:00 +0800") for n in range(50)]
@@ -74,7 +75,8 @@ async def timed_round(collector, clock: FakeClock) -> tuple[float, float, list]:
 
 
 async def bench(redis_url: str, port: int, args: argparse.Namespace) -> None:
-    settings = load_settings(REDIS_URL=redis_url, MONITOR_KEY_PREFIX=f"bench:{uuid.uuid4().hex[:8]}:",
+    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
+    settings = load_settings(REDIS_URL=redis_url, MONITOR_KEY_PREFIX=prefix,
                              MONITOR_CONCURRENCY=args.concurrency,
                              MONITOR_PER_HOST_CONCURRENCY=args.concurrency)
     redis = connect(redis_url)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -108,8 +109,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
-    kinds = {k: sum(1 for s in feeds.sources if s.kind == k) for k in {s.kind for s in feeds.sources}}
-    summary = ", ".join(f"{n} {k.value}" for k, n in sorted(kinds.items()))
+    kinds = Counter(s.kind.value for s in feeds.sources)
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
     print(f"{path}: OK, {len(feeds.sources)} sources ({summary}); "
           f"{sum(s.official for s in feeds.sources)} official")
     return 0

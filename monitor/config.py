@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -26,6 +25,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from monitor.errors import ConfigError
+from monitor.yamlconfig import duplicate_ids, load_yaml_model
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400}
@@ -138,119 +138,7 @@ class FeedsFile(BaseModel):
 
 def load_feeds(path: Path) -> FeedsFile:
     """Read and validate feeds.yaml; raise ConfigError listing every problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read the file: {exc.strerror}"]) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = f":{mark.line + 1}" if mark else ""
-        context = ""
-        if exc.context and exc.context_mark:
-            context = f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
-        raise ConfigError([f"{path}{line}: not valid YAML: {exc.problem}{context}"]) from exc
-    if not isinstance(data, dict):
-        raise ConfigError([f"{path}:1: expected a mapping with a 'sources' list"])
-    lines = _line_index(node)
-    problems = _duplicate_ids(path, data, lines)
-    try:
-        feeds = FeedsFile.model_validate(data)
-    except ValidationError as exc:
-        problems = _describe(path, exc, lines, data) + problems
-        raise ConfigError(problems) from exc
-    if problems:
-        raise ConfigError(problems)
-    return feeds
-
-
-def _duplicate_ids(path: Path, data: dict, lines: dict[tuple, int]) -> list[str]:
-    """Checked on the raw data so it is reported even when other fields are wrong."""
-    first: dict[str, int] = {}
-    problems = []
-    sources = data.get("sources")
-    for i, entry in enumerate(sources if isinstance(sources, list) else []):
-        source_id = entry.get("id") if isinstance(entry, dict) else None
-        if not isinstance(source_id, str):
-            continue
-        if source_id in first:
-            line = lines.get(("sources", i, "id"), 1)
-            problems.append(
-                f"{path}:{line}: sources[{i}] (id={source_id}).id: duplicate id, "
-                f"first used on line {first[source_id]}"
-            )
-        else:
-            first[source_id] = lines.get(("sources", i, "id"), 1)
-    return problems
-
-
-def _line_index(node: yaml.Node | None, path: tuple = ()) -> dict[tuple, int]:
-    """Map every path in the YAML tree (('sources', 2, 'url')) to its 1-based line."""
-    index: dict[tuple, int] = {}
-    if node is None:
-        return index
-    index[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            child = (*path, key_node.value)
-            index.update(_line_index(value_node, child))
-            index[child] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            index.update(_line_index(item, (*path, i)))
-    return index
-
-
-def _describe(path: Path, exc: ValidationError, lines: dict[tuple, int], data: dict) -> list[str]:
-    problems = []
-    for error in exc.errors():
-        loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
-        line = _nearest_line(loc, lines)
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = f"unknown key (allowed: {_allowed_keys(loc)})"
-        problems.append(f"{path}:{line}: {_field_name(loc, data)}: {message}")
-    return problems
-
-
-def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and part.startswith(("function-", "constrained-"))
-
-
-def _nearest_line(loc: tuple, lines: dict[tuple, int]) -> int:
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return 1
-
-
-def _field_name(loc: tuple, data: dict) -> str:
-    """sources[3] (id=gov-cn).interval, so the operator finds the entry by its id too."""
-    name = ""
-    node: Any = data
-    for part in loc:
-        if isinstance(part, int):
-            name += f"[{part}]"
-            node = node[part] if isinstance(node, list) and part < len(node) else None
-            if isinstance(node, dict) and "id" in node:
-                name += f" (id={node['id']})"
-        else:
-            name += f".{part}" if name else str(part)
-            node = node.get(part) if isinstance(node, dict) else None
-    return name or "file"
-
-
-def _allowed_keys(loc: tuple) -> str:
-    model: type[BaseModel] = FeedsFile
-    if "selectors" in loc:
-        model = Selectors
-    elif "sources" in loc:
-        model = Source
-    return ", ".join(model.model_fields)
+    return load_yaml_model(path, FeedsFile, checks=(duplicate_ids("sources"),))
 
 
 class Settings(BaseSettings):

@@ -12,7 +12,6 @@ from prometheus_client import (
 
 from monitor.errors import FetchReason
 
-
 # One `_created` series per counter child doubles the series count for nothing a dashboard uses.
 disable_created_metrics()
 

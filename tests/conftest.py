@@ -26,7 +26,12 @@ needs_shared_data = pytest.mark.skipif(
     reason=f"real-world fixtures not present at {SHARED_DATA} (only on the project's CI)",
 )
 
-configure("console", os.environ.get("MONITOR_LOG_LEVEL", "warning"))
+
+
+@pytest.fixture(autouse=True)
+def _logging() -> None:
+    """Every test starts with the same logging, whatever a CLI test configured before it."""
+    configure("console", os.environ.get("MONITOR_LOG_LEVEL", "warning"))
 
 
 @pytest.fixture(scope="session")

@@ -108,10 +108,10 @@ async def test_list_page_with_relative_links_and_chinese_dates(site, settings, r
 )
 async def test_chinese_encodings_decode_to_the_right_titles(encoding, content_type, declared,
                                                             site, settings, redis, clock, rng):
-    titles = [("云南省人民政府关于做好冬春森林防火工作的通知", "http://example.gov.cn/1", "2026-11-20"),
-              ("昭通市镇雄县通报一起交通事故处置情况", "http://example.gov.cn/2", "2026-11-21")]
+    titles = [("云南省人民政府关于做好冬春森林防火工作的通知", "http://e.gov.cn/1", "2026-11-20"),
+              ("昭通市镇雄县通报一起交通事故处置情况", "http://e.gov.cn/2", "2026-11-21")]
     if encoding == "gb18030":  # 𠀀 and 㐀 exist only in GB18030, not GBK/GB2312
-        titles.append(("丽江古城㐀字路牌更新 𠀀", "http://example.gov.cn/3", "2026-11-22"))
+        titles.append(("丽江古城㐀字路牌更新 𠀀", "http://e.gov.cn/3", "2026-11-22"))
     body = rss("要闻", titles, encoding=encoding, declared=declared)
     url = site.put("/gb.xml", Document(body, content_type=content_type))
     async with collector_for(settings, redis, clock, rng, {"id": "gb", "url": url}) as c:

@@ -135,7 +135,8 @@ class Fetcher:
             size += len(chunk)
             if size > limit:
                 raise FetchError(FetchReason.TOO_LARGE,
-                                 f"{job.url} sent more than the {limit}-byte limit; stopped reading")
+                                 f"{job.url} sent more than the {limit}-byte limit; "
+                                 "stopped reading")
             chunks.append(chunk)
         return b"".join(chunks)
 

@@ -7,7 +7,8 @@ import io
 from datetime import UTC, datetime
 
 import feedparser
-from selectolax.lexbor import LexborHTMLParser as HTMLParser, LexborNode as Node
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode as Node
 
 from monitor.collect.encoding import Decoded, as_utf8_xml, decode
 from monitor.config import Kind, Selectors, Source

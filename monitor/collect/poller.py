@@ -87,7 +87,8 @@ class Poller:
         ts = now.timestamp()
         delay = self._backoff.next_delay(source.interval, 0, self._rng)
         state = replace(state, failures=0, last_error="", last_error_reason="", last_success=ts,
-                        last_poll=ts, next_poll=ts + delay, items_total=state.items_total + len(new),
+                        last_poll=ts, next_poll=ts + delay,
+                        items_total=state.items_total + len(new),
                         last_new_items=len(new))
         (log.info if new else log.debug)("source_polled", source_id=source.id, outcome=outcome,
                                          entries=len(items), new_items=len(new))

@@ -54,13 +54,13 @@ class Scheduler:
     async def run_once(self) -> list[PollOutcome]:
         """Poll every source that is due now and that no other process is polling."""
         outcomes: list[PollOutcome] = []
+        semaphore = asyncio.Semaphore(self._concurrency)
+
+        async def poll(source: Source) -> PollOutcome:
+            async with semaphore:
+                return await self._poll(source)
+
         while claimed := await self._claim(self._concurrency * 4):
-            semaphore = asyncio.Semaphore(self._concurrency)
-
-            async def poll(source: Source) -> PollOutcome:
-                async with semaphore:
-                    return await self._poll(source)
-
             outcomes += await asyncio.gather(*(poll(s) for s in claimed))
         return outcomes
 

@@ -67,7 +67,7 @@ class ItemStore:
         return [item for item, seen in zip(items, flags, strict=True) if not seen]
 
     async def trim(self, now: datetime) -> int:
-        """Drop stream entries older than the retention period; warn if a group had not read them."""
+        """Drop entries older than the retention period; warn if a group had not read them."""
         cutoff_ms = int((now.timestamp() - self._retention) * 1000)
         oldest = await self._redis.xrange(self._keys.items_stream, count=1)
         if not oldest or _ms(oldest[0][0]) >= cutoff_ms:

@@ -127,7 +127,8 @@ class SourceStore:
         pipe = self._redis.pipeline(transaction=False)
         for source_id in ids:
             pipe.hgetall(self._keys.source_state(source_id))
-        return {i: SourceState.from_hash(raw) for i, raw in zip(ids, await pipe.execute(), strict=True)}
+        raws = await pipe.execute()
+        return {i: SourceState.from_hash(raw) for i, raw in zip(ids, raws, strict=True)}
 
     async def lease_holders(self, source_ids: Iterable[str]) -> dict[str, str | None]:
         ids = list(source_ids)

@@ -1,0 +1,171 @@
+"""Strict YAML configuration files: read into pydantic models, every problem reported with
+the file, the line and the field (`feeds.yaml:23: sources[3] (id=gov).interval: …`).
+
+Used for feeds.yaml and for every later config file (deadline policy, alert routes), so all
+of them fail the same readable way.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from monitor.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+Lines = dict[tuple, int]
+Check = Callable[[Path, dict, Lines], list[str]]
+
+
+def load_yaml_model(path: Path, model: type[M], checks: tuple[Check, ...] = ()) -> M:
+    """Read `path` into `model`; raise ConfigError listing every problem at once.
+
+    `checks` see the raw data (and line numbers) so that, e.g., duplicate ids are reported
+    even when other fields are wrong."""
+    data, lines = read_yaml(path)
+    problems = [p for check in checks for p in check(path, data, lines)]
+    try:
+        result = model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe(path, exc, lines, data, model) + problems) from exc
+    if problems:
+        raise ConfigError(problems)
+    return result
+
+
+def read_yaml(path: Path) -> tuple[dict, Lines]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the file: {exc.strerror}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f":{mark.line + 1}" if mark else ""
+        context = ""
+        if exc.context and exc.context_mark:
+            context = f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
+        raise ConfigError([f"{path}{line}: not valid YAML: {exc.problem}{context}"]) from exc
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}:1: expected a mapping of settings at the top"])
+    return data, line_index(node)
+
+
+def duplicate_ids(list_key: str, id_key: str = "id") -> Check:
+    """A check that every entry of `data[list_key]` has a distinct `id_key`."""
+
+    def check(path: Path, data: dict, lines: Lines) -> list[str]:
+        first: dict[str, int] = {}
+        problems = []
+        entries = data.get(list_key)
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            value = entry.get(id_key) if isinstance(entry, dict) else None
+            if not isinstance(value, str):
+                continue
+            line = lines.get((list_key, i, id_key), 1)
+            if value in first:
+                problems.append(f"{path}:{line}: {list_key}[{i}] ({id_key}={value}).{id_key}: "
+                                f"duplicate {id_key}, first used on line {first[value]}")
+            else:
+                first[value] = line
+        return problems
+
+    return check
+
+
+def line_index(node: yaml.Node | None, path: tuple = ()) -> Lines:
+    """Map every path in the YAML tree (('sources', 2, 'url')) to its 1-based line."""
+    index: Lines = {}
+    if node is None:
+        return index
+    index[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = (*path, key_node.value)
+            index.update(line_index(value_node, child))
+            index[child] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            index.update(line_index(item, (*path, i)))
+    return index
+
+
+def describe(path: Path, exc: ValidationError, lines: Lines, data: dict,
+             model: type[BaseModel]) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            allowed = _model_at(model, loc[:-1])
+            names = ", ".join(allowed.model_fields) if allowed else "see the documentation"
+            message = f"unknown key (allowed: {names})"
+        problems.append(f"{path}:{_nearest_line(loc, lines)}: {_field_name(loc, data)}: {message}")
+    return problems
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and part.startswith(("function-", "constrained-"))
+
+
+def _nearest_line(loc: tuple, lines: Lines) -> int:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+def _field_name(loc: tuple, data: dict) -> str:
+    """sources[3] (id=gov-cn).interval, so the operator finds the entry by its id too."""
+    name = ""
+    node: Any = data
+    for part in loc:
+        if isinstance(part, int):
+            name += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(node, dict) and "id" in node:
+                name += f" (id={node['id']})"
+        else:
+            name += f".{part}" if name else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return name or "file"
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The model class found by following `loc` (field names; list indexes skipped)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        current = _inner_model(field.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    """list[Source] → Source; Selectors | None → Selectors; dict[str, Route] → Route."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _inner_model(typing.get_args(annotation)[0])
+    if origin in (list, tuple, set, dict, typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _inner_model(arg)
+            if found is not None:
+                return found
+    return None
