@@ -1,0 +1,1 @@
+"""Notify: alert intents → routes → outbox → chat robots (WeCom, DingTalk, Feishu, Slack, webhook)."""

@@ -1,0 +1,59 @@
+"""What the tracker asks the notifier to tell officers: one AlertIntent per transition.
+
+This is the contract between `monitor.track` (which decides *what* happened) and
+`monitor.notify` (which decides *whether, where and how* to tell). The key is stable for a
+given transition, so a replayed or retried transition is recognised and never shown twice.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class AlertKind(StrEnum):
+    NEW_EVENT = "new_event"  # an event that needs a response was opened
+    SEVERITY_RAISED = "severity_raised"  # e.g. 一般 → 重大: stricter deadlines now apply
+    DEADLINE_DUE_SOON = "deadline_due_soon"  # a deadline passed 50 % / 80 % of its window
+    DEADLINE_MISSED = "deadline_missed"
+    RESPONSE_DETECTED = "response_detected"  # a response met (or met late) a deadline
+    DAILY_SUMMARY = "daily_summary"
+    TEST = "test"
+
+
+class DeadlineView(BaseModel):
+    """One deadline of an event as officers read it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str  # e.g. "authoritative_info_5h", "press_conference_24h", "response_48h"
+    label: str  # e.g. "5小时内发布权威信息"
+    due: AwareDatetime
+    state: str  # pending | due_soon | met | missed | met_late | waived
+
+
+class AlertIntent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str  # stable dedup key, e.g. "evt123:deadline_missed:response_48h"
+    kind: AlertKind
+    at: AwareDatetime  # when the transition happened, from the injected clock
+    event_id: str | None = None
+    title: str = ""
+    topic: str | None = None
+    incident: str | None = None  # 自然灾害 / 事故灾难 / 公共卫生事件 / 社会安全事件, or None
+    severity: str | None = None  # 特别重大 / 重大 / 较大 / 一般, or None
+    severity_evidence: dict[str, float] = Field(default_factory=dict)  # e.g. {"deaths": 12}
+    previous_severity: str | None = None  # for SEVERITY_RAISED
+    region: str | None = None  # prefecture, e.g. 昆明
+    county: str | None = None
+    first_seen: AwareDatetime | None = None
+    deadlines: tuple[DeadlineView, ...] = ()
+    rule: str | None = None  # the deadline this alert is about (due soon / missed / met)
+    due: AwareDatetime | None = None
+    response_link: str | None = None
+    response_channel: str | None = None
+    url: str | None = None  # the event page for officers
+    summary: dict[str, int] = Field(default_factory=dict)  # DAILY_SUMMARY: counts
+    summary_lines: tuple[str, ...] = ()  # DAILY_SUMMARY: a few open events, most urgent first
