@@ -42,36 +42,46 @@ class Classifier:
     def _batch(self, texts: list[str]) -> list[Classification]:
         raw = [tokenize.raw_tokens(t) for t in texts]
         X = self.model.transform([tokenize.features(r, self.model.subwords) for r in raw])
-        probs = {name: self.model.proba(name, X) for name in self.model.heads}
+        heads = {name: self._predictions(name, X) for name in self.model.heads}
+        no_incident = self.tax.no_incident
         results = []
         for i, text in enumerate(texts):
-            preds = {name: self._prediction(name, X, i, p[i]) for name, p in probs.items()}
-            incident = preds["incident"]
-            verdict = severity.assess(text, is_incident=incident.label != self.tax.no_incident, tax=self.tax)
+            incident = heads["incident"][i]
             results.append(
                 Classification(
-                    topic=preds["topic"],
+                    topic=heads["topic"][i],
                     incident=incident,
-                    severity=verdict,
+                    severity=severity.assess(text, is_incident=incident.label != no_incident, tax=self.tax),
                     region=self.gazetteer.match_tokens(raw[i]),
-                    board=preds.get("board"),
+                    board=heads["board"][i] if "board" in heads else None,
                     model_version=self.model.version,
                 )
             )
         return results
 
-    def _prediction(self, head: str, X, row: int, p: np.ndarray) -> Prediction:
-        classes = self.model.heads[head].classes
-        first, second = np.argsort(-p)[:2]
+    def _predictions(self, head: str, X) -> list[Prediction]:
+        """One head's predictions for a whole batch: one sklearn call, one sort."""
+        p = self.model.proba(head, X)
+        classes = self.model.heads[head].classes.tolist()
+        order = np.argsort(-p, axis=1)[:, :2]
+        top_p = np.take_along_axis(p, order, axis=1).tolist()
         threshold = self.tax.low_confidence.get(head, 0.5)
-        return Prediction(
-            label=str(classes[first]),
-            p=float(p[first]),
-            runner_up=str(classes[second]),
-            runner_up_p=float(p[second]),
-            terms=self.model.explain(head, X, row, int(first)),
-            low_confidence=bool(p[first] < threshold),
-        )
+        # The board class is a routing hint; its terms are not shown anywhere,
+        # so they are not computed (saves a tenth of the per-item overhead).
+        explain = head != "board"
+        out = []
+        for row, ((first, second), (p1, p2)) in enumerate(zip(order.tolist(), top_p)):
+            out.append(
+                Prediction(
+                    label=classes[first],
+                    p=p1,
+                    runner_up=classes[second],
+                    runner_up_p=p2,
+                    terms=self.model.explain(head, X, row, first) if explain else (),
+                    low_confidence=p1 < threshold,
+                )
+            )
+        return out
 
 
 _lock = threading.Lock()

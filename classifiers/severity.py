@@ -8,12 +8,12 @@ every count is the highest one the text gives.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 import cn2an
 
 from .taxonomy import Taxonomy, default as default_taxonomy
+from .tokenize import normalize
 
 _CN_DIGITS = "零〇一二两三四五六七八九十百千万"
 # A number as news text writes it: 12, 1.5, 1.2万, 十二, 两百, 一千二百.
@@ -69,10 +69,16 @@ _MAGNITUDE = [
     re.compile(rf"震级(?:为|达|是)?\s*(?P<n1>{NUM})\s*级"),
 ]
 _EXPLICIT = re.compile(
-    r"(特别重大|重大|较大|一般)[^，。；,;、\s]{0,6}?(事故|事件|灾害|灾难|火灾|险情|疫情|地震|案件|案)"
+    r"(特别重大|重大|较大)[^，。；,;、\s]{0,6}(?:事故|事件|灾害|灾难|火灾|险情|疫情|地震|案件|案)"
+    # 一般 is also an everyday adverb ("一般来说……案件"): only the set phrases count.
+    r"|(一般)(?:生产安全|道路交通|交通|火灾|突发)?(?:事故|事件)"
 )
 # Cheap pre-check: most items mention none of these, and skip all the regexes.
 _TRIGGERS = re.compile(r"死|亡|遇难|罹难|丧生|伤|失踪|中毒|损失|级|重大|较大|一般")
+# For items the model calls no incident, evidence is still read when a death
+# or a disappearance is mentioned (a duty officer wants to see it), not for
+# every 受伤 or 级 of ordinary messages.
+_FATALITY_HINT = re.compile(r"死亡|遇难|罹难|丧生|身亡|失踪|[熏烧撞砸淹炸压]死")
 
 
 def parse_number(raw: str) -> float | None:
@@ -136,8 +142,8 @@ def extract(text: str) -> dict[str, float]:
     """Every count the text gives, highest value per kind; absent kinds omitted."""
     if not _TRIGGERS.search(text):
         return {}
-    # NFKC: news sites mix full-width digits in (１２５名 -> 125名).
-    text = unicodedata.normalize("NFKC", text).lower()
+    # news sites mix full-width digits in (１２５名 -> 125名)
+    text = normalize(text)
     found: dict[str, float] = {}
     for kind, patterns in _PATTERNS.items():
         value = _max_count(text, patterns)
@@ -158,7 +164,7 @@ def explicit_grade(text: str, tax: Taxonomy | None = None) -> tuple[str, str] | 
     tax = tax or default_taxonomy()
     best: tuple[str, str] | None = None
     for m in _EXPLICIT.finditer(text):
-        grade = m.group(1)
+        grade = m.group(1) or m.group(2)
         if best is None or tax.rank(grade) < tax.rank(best[0]):
             best = (grade, m.group(0))
     return best
@@ -188,10 +194,11 @@ def grade_numbers(evidence: dict[str, float], tax: Taxonomy | None = None) -> tu
 def assess(text: str, is_incident: bool = True, tax: Taxonomy | None = None) -> SeverityVerdict:
     """Severity verdict of one text; `is_incident=False` keeps the evidence, no grade."""
     tax = tax or default_taxonomy()
+    if not is_incident:
+        evidence = extract(text) if _FATALITY_HINT.search(text) else {}
+        return SeverityVerdict(None, evidence)
     evidence = extract(text)
     explicit = explicit_grade(text, tax) if evidence or _TRIGGERS.search(text) else None
-    if not is_incident:
-        return SeverityVerdict(None, evidence, explicit=explicit[1] if explicit else None)
     by_numbers = grade_numbers(evidence, tax)
     candidates = [c for c in (by_numbers, (explicit[0], "explicit: " + explicit[1]) if explicit else None) if c]
     if not candidates:
