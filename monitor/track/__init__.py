@@ -1,0 +1,1 @@
+"""Track: items → events, official items → responses, and each event's deadline clock."""

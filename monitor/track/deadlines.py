@@ -1,0 +1,188 @@
+"""The deadline clock, as a pure function: (event, policy, now) → deadlines and transitions.
+
+Nothing here reads a clock or Redis. The worker calls `evaluate` when an item, a response
+or an officer changes an event; the timer calls it when a boundary passes. Evaluating twice
+at the same `now` yields no new transition, which is what makes timers safe to re-fire.
+
+Clocks start at the event's first seen time (the earliest publication among its items).
+When the grade rises to 重大, the 5 h / 24 h rules apply from first seen — possibly already
+overdue — and the 48 h rule is superseded; both show in the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitor.track.models import (
+    Deadline,
+    DeadlineState,
+    Event,
+    EventStatus,
+    Response,
+)
+from monitor.track.policy import FollowUp, Policy, Rule
+from monitor.track.workdays import CalendarUnknown, add_working_days
+
+FINAL = frozenset({DeadlineState.MET, DeadlineState.MET_LATE})
+CLOSED_OUT = frozenset({DeadlineState.SUPERSEDED, DeadlineState.WAIVED})
+FOLLOW_UP = "follow_up"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    rule: str
+    label: str
+    before: DeadlineState | None  # None: the rule newly applies
+    after: DeadlineState
+    stage: int
+    due: datetime | None
+    response: Response | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    deadlines: list[Deadline]
+    transitions: list[Transition]
+    next_check: datetime | None  # when a boundary next passes, for the timer
+
+
+def evaluate(event: Event, policy: Policy, now: datetime) -> Evaluation:
+    previous = {d.rule: d for d in event.deadlines}
+    current = [_deadline(rule, event, policy, now) for rule in applicable_rules(event, policy)]
+    if (follow_up := _follow_up(event, policy.follow_up, policy, now)) is not None:
+        current.append(follow_up)
+    current += _no_longer_applying(previous, {d.rule for d in current}, event)
+    if event.status is EventStatus.NO_RESPONSE_NEEDED:
+        current = [_waived(d) for d in current]
+    responses = {r.id: r for r in event.responses}
+    transitions = [t for d in current
+                   if (t := _transition(previous.get(d.rule), d, responses)) is not None]
+    return Evaluation(current, transitions, _next_check(current, event, policy, now))
+
+
+def applicable_rules(event: Event, policy: Policy) -> list[Rule]:
+    if not event.needs_response:
+        return []
+    return [r for r in policy.enabled_rules if _applies(r, event)]
+
+
+def _applies(rule: Rule, event: Event) -> bool:
+    a = rule.applies
+    if event.kind not in a.kinds:
+        return False
+    if a.severities is not None and event.severity not in a.severities:
+        return False
+    return event.severity not in a.not_severities
+
+
+def due_time(rule: Rule, start: datetime) -> datetime:
+    if rule.working_days is not None:
+        return add_working_days(start, rule.working_days)
+    assert rule.within is not None
+    return start + timedelta(seconds=rule.within)
+
+
+def _deadline(rule: Rule, event: Event, policy: Policy, now: datetime) -> Deadline:
+    start = event.first_seen
+    try:
+        due = due_time(rule, start)
+    except CalendarUnknown as exc:
+        return Deadline(rule=rule.id, label=rule.label, due=None, error=str(exc))
+    qualifying = sorted((r for r in event.linked_responses if rule.accepts(r.channel)),
+                        key=lambda r: r.at)
+    first = qualifying[0] if qualifying else None
+    if first is not None and first.at <= due:
+        return _closed(rule, due, DeadlineState.MET, first)
+    if now >= due:
+        if first is not None:
+            return _closed(rule, due, DeadlineState.MET_LATE, first)
+        return Deadline(rule=rule.id, label=rule.label, due=due, state=DeadlineState.MISSED,
+                        stage=len(policy.due_soon_at))
+    return _running(rule.id, rule.label, start, due, policy, now)
+
+
+def _running(rule_id: str, label: str, start: datetime, due: datetime, policy: Policy,
+             now: datetime) -> Deadline:
+    stage = sum(1 for t in _stage_times(start, due, policy) if now >= t)
+    state = DeadlineState.DUE_SOON if stage else DeadlineState.PENDING
+    return Deadline(rule=rule_id, label=label, due=due, state=state, stage=stage)
+
+
+def _closed(rule: Rule, due: datetime, state: DeadlineState, response: Response) -> Deadline:
+    return Deadline(rule=rule.id, label=rule.label, due=due, state=state, met_at=response.at,
+                    response_id=response.id)
+
+
+def _follow_up(event: Event, follow: FollowUp, policy: Policy, now: datetime) -> Deadline | None:
+    """While a major event is active, each response starts the clock for the next one."""
+    responses = event.linked_responses
+    if not (follow.enabled and event.needs_response and event.active and responses
+            and event.severity in follow.severities):
+        return None
+    last = max(r.at for r in responses)
+    due = last + timedelta(seconds=follow.every)
+    if now >= due:
+        return Deadline(rule=FOLLOW_UP, label=follow.label, due=due,
+                        state=DeadlineState.MISSED, stage=len(policy.due_soon_at))
+    return _running(FOLLOW_UP, follow.label, last, due, policy, now)
+
+
+def _no_longer_applying(previous: dict[str, Deadline], current: set[str],
+                        event: Event) -> list[Deadline]:
+    """Rules that applied before and no longer do keep their record: a final state stays,
+    a running clock is marked superseded (grade rose) or waived (no response needed)."""
+    kept = []
+    for rule_id, old in previous.items():
+        if rule_id in current:
+            continue
+        if old.state in (*FINAL, DeadlineState.MISSED, *CLOSED_OUT):
+            kept.append(old)
+        else:
+            state = (DeadlineState.WAIVED if not event.needs_response
+                     or event.status is EventStatus.NO_RESPONSE_NEEDED
+                     else DeadlineState.SUPERSEDED)
+            kept.append(old.model_copy(update={"state": state}))
+    return kept
+
+
+def _waived(deadline: Deadline) -> Deadline:
+    if deadline.state in (DeadlineState.PENDING, DeadlineState.DUE_SOON):
+        return deadline.model_copy(update={"state": DeadlineState.WAIVED})
+    return deadline
+
+
+def _transition(before: Deadline | None, after: Deadline,
+                responses: dict[str, Response]) -> Transition | None:
+    if before is not None and (before.state, before.stage, before.response_id, before.due) == (
+        after.state, after.stage, after.response_id, after.due
+    ):
+        return None
+    response = responses.get(after.response_id) if after.response_id else None
+    return Transition(after.rule, after.label, before.state if before else None, after.state,
+                      after.stage, after.due, response)
+
+
+def _stage_times(start: datetime, due: datetime, policy: Policy) -> list[datetime]:
+    window = due - start
+    return [start + window * fraction for fraction in policy.due_soon_at]
+
+
+def _next_check(deadlines: list[Deadline], event: Event, policy: Policy,
+                now: datetime) -> datetime | None:
+    """The next boundary (a due-soon stage or a due time) of any running deadline."""
+    if not event.active:
+        return None
+    upcoming = []
+    for d in deadlines:
+        if d.state not in (DeadlineState.PENDING, DeadlineState.DUE_SOON) or d.due is None:
+            continue
+        start = _start_of(d, event)
+        upcoming += [t for t in (*_stage_times(start, d.due, policy), d.due) if t > now]
+    return min(upcoming, default=None)
+
+
+def _start_of(deadline: Deadline, event: Event) -> datetime:
+    if deadline.rule == FOLLOW_UP:
+        return max(r.at for r in event.linked_responses)
+    return event.first_seen

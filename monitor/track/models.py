@@ -1,0 +1,127 @@
+"""The records of tracking: events, their deadlines, responses and history."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class EventStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    ESCALATED = "escalated"
+    NO_RESPONSE_NEEDED = "no_response_needed"
+    MERGED = "merged"
+    CLOSED = "closed"
+
+
+ACTIVE_STATUSES = frozenset({EventStatus.OPEN, EventStatus.ACKNOWLEDGED, EventStatus.ESCALATED})
+
+
+class DeadlineState(StrEnum):
+    PENDING = "pending"
+    DUE_SOON = "due_soon"
+    MET = "met"
+    MISSED = "missed"
+    MET_LATE = "met_late"
+    SUPERSEDED = "superseded"  # a stricter rule took over (the grade rose)
+    WAIVED = "waived"  # the event was marked as not needing a response
+
+
+class ResponseChannel(StrEnum):
+    PRESS_CONFERENCE = "新闻发布会"
+    INTERVIEW = "在线访谈"
+    POLICY_INTERPRETATION = "政策解读"
+    WEIBO_WECHAT = "微博/微信"
+    OTHER = "其他"
+
+
+class EventKind(StrEnum):
+    OPINION = "opinion"  # public opinion about a matter (news, posts)
+    MESSAGE = "message"  # netizen messages to a government message board
+    POLICY = "policy"  # a policy document awaiting its interpretation
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    at: AwareDatetime  # when the response was published
+    channel: ResponseChannel
+    link: str | None = None
+    title: str = ""
+    source_id: str | None = None  # None when an officer recorded it
+    recorded_by: str | None = None  # officer, for hand-recorded responses
+    note: str = ""
+    matched_terms: tuple[str, ...] = ()
+    score: float | None = None
+    linked: bool = True  # an officer may unlink an auto-detected response
+
+
+class Deadline(BaseModel):
+    rule: str
+    label: str
+    due: AwareDatetime | None  # None when the calendar could not say (year unknown)
+    state: DeadlineState = DeadlineState.PENDING
+    stage: int = 0  # how many due-soon warnings have fired
+    met_at: AwareDatetime | None = None
+    response_id: str | None = None
+    error: str | None = None
+
+
+class HistoryEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    at: AwareDatetime
+    who: str  # "system", "worker:<name>", "timer", or an officer's name
+    what: str  # a stable verb: opened, item_joined, severity_raised, deadline_missed …
+    why: str = ""
+
+
+class ItemRef(BaseModel):
+    """What an event keeps of each item it holds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    source_id: str
+    title: str
+    link: str | None
+    published: AwareDatetime
+    official: bool
+    severity: str | None = None
+    score: float | None = None  # similarity when it joined
+
+
+class Event(BaseModel):
+    id: str
+    kind: EventKind = EventKind.OPINION
+    title: str
+    topic: str
+    incident: str
+    severity: str | None = None
+    severity_evidence: dict[str, float] = Field(default_factory=dict)
+    severity_source: str | None = None  # the item whose text gave the grade
+    region: str | None = None
+    county: str | None = None
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime
+    item_count: int = 0
+    sources: list[str] = Field(default_factory=list)
+    needs_response: bool = False
+    status: EventStatus = EventStatus.OPEN
+    merged_into: str | None = None
+    deadlines: list[Deadline] = Field(default_factory=list)
+    responses: list[Response] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
+    items: list[ItemRef] = Field(default_factory=list)
+    version: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def linked_responses(self) -> list[Response]:
+        return [r for r in self.responses if r.linked]
