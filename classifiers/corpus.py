@@ -1,9 +1,11 @@
 """The labelled corpus: real data from ../shared/data plus the synthetic file.
 
 Every source row becomes an `Example` with our labels, by the explicit
-mappings below (documented in README.md). Splits are by a hash of the
-normalised text, so they are deterministic, stable when rows are added, and
-identical texts (the message board has reposts) always fall on the same side.
+mappings below (documented in README.md). Splits are by a hash of the first
+SPLIT_PREFIX characters of the text (whitespace removed), so they are
+deterministic, stable when rows are added, and reposts — identical, or the
+same message with an edited body (the message board has both) — always fall
+on the same side.
 
 Splits: test = hash bucket 0-19 (20 %), dev = 20-29 (10 %), train = the rest.
 Model selection looks at dev only; `evaluate` reports on test only; the
@@ -27,6 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 SYNTHETIC_PATH = DATA_DIR / "synthetic_topics.jsonl"
 
+SPLIT_PREFIX = 30
 TEST_BUCKETS = range(0, 20)
 DEV_BUCKETS = range(20, 30)
 
@@ -98,8 +101,13 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(normalized_key(text).encode("utf-8")).hexdigest()
 
 
+def split_key(text: str) -> str:
+    return normalized_key(text)[:SPLIT_PREFIX]
+
+
 def split_of(text: str) -> str:
-    bucket = int(text_hash(text)[:8], 16) % 100
+    digest = hashlib.sha1(split_key(text).encode("utf-8")).hexdigest()
+    bucket = int(digest[:8], 16) % 100
     if bucket in TEST_BUCKETS:
         return "test"
     if bucket in DEV_BUCKETS:

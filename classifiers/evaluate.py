@@ -166,29 +166,58 @@ def headline(report: dict) -> dict:
     }
 
 
+# English glosses for the PNG when no CJK font is installed (the default on
+# servers): a readable chart beats a row of missing-glyph boxes.
+GLOSS = {
+    "减税降费": "tax/fee cuts", "金融安全": "financial security", "生态环境": "environment",
+    "脱贫攻坚": "poverty alleviation", "教育改革": "education", "食品药品": "food & drugs",
+    "卫生健康": "health", "养老服务": "elderly care", "公正监管": "fair regulation",
+    "社会保障": "social security", "社会治安": "public order", "房地产市场": "housing market",
+    "营商环境": "business environment", "其他政务": "other government", "无关": "irrelevant",
+    "自然灾害": "natural disaster", "事故灾难": "accident", "公共卫生事件": "public health",
+    "社会安全事件": "social safety", "无": "none",
+    "劳动和社会保障": "labour & social security", "教育文体": "education/culture/sport",
+    "环境保护": "environmental protection", "卫生计生": "health & family planning",
+    "城乡建设": "urban-rural construction", "交通运输": "transport", "商贸旅游": "commerce & tourism",
+}
+
+
+def _cjk_font() -> str | None:
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    for entry in font_manager.fontManager.ttflist:
+        if "Last Resort" in entry.name:  # maps every character to a placeholder box
+            continue
+        try:
+            if FT2Font(entry.fname).get_char_index(ord("中")):
+                return entry.name
+        except (OSError, RuntimeError):
+            continue
+    return None
+
+
 def plot_confusion(head: dict, path: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib import font_manager
 
-    cjk = [f.name for f in font_manager.fontManager.ttflist if any(k in f.name for k in ("CJK", "WenQuanYi", "Hei", "Song", "Noto Sans SC"))]
-    if cjk:
-        plt.rcParams["font.sans-serif"] = cjk[:1] + plt.rcParams["font.sans-serif"]
-    labels = head["labels"] if cjk else [f"{i}" for i in range(len(head["labels"]))]
+    font = _cjk_font()
+    if font:
+        plt.rcParams["font.sans-serif"] = [font] + plt.rcParams["font.sans-serif"]
+    labels = head["labels"] if font else [GLOSS.get(lab, f"class {i}") for i, lab in enumerate(head["labels"])]
     cm = np.array(head["confusion"])
-    fig, ax = plt.subplots(figsize=(1 + 0.6 * len(labels), 1 + 0.55 * len(labels)))
+    size = 2.5 + 0.55 * len(labels)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
     ax.imshow(cm, cmap="Blues")
-    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
     for (i, j), v in np.ndenumerate(cm):
         ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black", fontsize=8)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"{title} (n={head['n']}, macro-F1={head['macro_f1']:.3f})")
-    if not cjk:  # no CJK font installed: the legend names the numbered classes
-        fig.text(0.01, 0.01, "  ".join(f"{i}={name}" for i, name in enumerate(head["labels"])), fontsize=6, wrap=True)
+    ax.set_title(f"{title} (n={head['n']}, macro-F1={head['macro_f1']:.3f})", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

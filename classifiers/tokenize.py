@@ -116,6 +116,9 @@ def raw_tokens(text: str) -> list[str]:
 def features(tokens: list[str], subwords: bool = False) -> list[str]:
     """Model features from raw tokens: content words plus adjacent bigrams.
 
+    Place names of the gazetteer are left out: the synthetic examples name
+    Yunnan places freely, and a model must not learn that 曲靖 means 社会治安.
+
     `subwords` adds the character bigrams inside words of 3+ characters
     ("#电竞" from 电竞赛), which lets short titles share evidence with
     related compounds the training data spelled differently.
@@ -134,7 +137,12 @@ class _KeepTable(dict):
     def __missing__(self, token: str) -> bool:
         if len(self) > 500_000:  # bound memory in a long-running process
             self.clear()
-        keep = token not in stopwords() and not token.isspace() and not _NOISE.match(token)
+        keep = (
+            token not in stopwords()
+            and token not in gazetteer.default().names  # where is the gazetteer's job, not the topic's
+            and not token.isspace()
+            and not _NOISE.match(token)
+        )
         self[token] = keep
         return keep
 

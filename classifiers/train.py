@@ -23,7 +23,7 @@ from pathlib import Path
 from sklearn.metrics import f1_score
 from tqdm import tqdm
 
-from . import corpus, tokenize
+from . import corpus, gazetteer, tokenize
 from .corpus import Example
 from .model import MODELS_DIR, Features, Model, TrainConfig, fit_head, make_vectorizer
 
@@ -70,7 +70,11 @@ def file_hashes(root: Path) -> dict[str, str]:
     for p in sorted((root / "cec" / "CEC").rglob("*.xml")):
         cec.update(p.name.encode() + p.read_bytes())
     out["cec/CEC/*.xml"] = cec.hexdigest()
-    out["classifiers/data/synthetic_topics.jsonl"] = hashlib.sha256(corpus.SYNTHETIC_PATH.read_bytes()).hexdigest()
+    # What shapes the features counts as data too: the same corpus through a
+    # different dictionary or stop-word list is a different model.
+    own = [corpus.SYNTHETIC_PATH, tokenize.USERDICT_PATH, tokenize.STOPWORDS_PATH, gazetteer.DEFAULT_PATH, Path(tokenize.__file__)]
+    for p in own:
+        out[str(p.relative_to(corpus.REPO_ROOT))] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
 
 
@@ -148,7 +152,15 @@ def train(root: Path, out: Path, cfg: TrainConfig | None = None, progress: bool 
     parts = corpus.split(corpus.load_all(root))
     examples = parts["train"] + parts["dev"]
     hashes = file_hashes(root)
-    fingerprint = hashlib.sha256(json.dumps([hashes, asdict(cfg)], sort_keys=True).encode()).hexdigest()
+    split_desc = {
+        "test_buckets": f"{corpus.TEST_BUCKETS.start}-{corpus.TEST_BUCKETS.stop - 1}",
+        "dev_buckets": f"{corpus.DEV_BUCKETS.start}-{corpus.DEV_BUCKETS.stop - 1}",
+        "trained_on": "train+dev",
+        "hash": f"sha1(first {corpus.SPLIT_PREFIX} characters of the text without whitespace) % 100",
+    }
+    mapping = [corpus.TEDDY_TOPIC, corpus.THUC_TOPIC, corpus.CEC_MAP]
+    # The version names what the model learnt from: data, mapping, split, config.
+    fingerprint = hashlib.sha256(json.dumps([hashes, asdict(cfg), split_desc, mapping], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     version = f"clf-{fingerprint[:10]}"
     model = fit(examples, cfg, version, progress)
     out.mkdir(parents=True, exist_ok=True)
@@ -157,7 +169,7 @@ def train(root: Path, out: Path, cfg: TrainConfig | None = None, progress: bool 
     meta = {
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": asdict(cfg),
-        "split": {"test_buckets": "0-19", "dev_buckets": "20-29", "trained_on": "train+dev", "hash": "sha1(text without whitespace) % 100"},
+        "split": split_desc,
         "data_hashes": hashes,
         "label_counts": {"train": label_counts(examples), "test": label_counts(parts["test"])},
         "n_features": len(model.terms),

@@ -46,3 +46,9 @@ def test_shipped_stopword_list_keeps_signal_words():
     assert len(stop) > 1000
     for word in ("保险", "死亡", "中毒", "严重", "部门"):
         assert word not in stop
+
+
+def test_place_names_are_not_model_features():
+    feats = tokenize.features(tokenize.raw_tokens("曲靖市富源县发生瓦斯爆炸"), subwords=True)
+    assert "瓦斯" in feats or "瓦斯爆炸" in feats
+    assert not any("曲靖" in f or "富源" in f for f in feats)

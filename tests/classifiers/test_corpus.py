@@ -1,0 +1,92 @@
+"""The labelled corpus: mapping, synthetic file, declared split, and no leakage."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from classifiers import corpus, model, taxonomy, train
+
+from .conftest import needs_corpus
+
+UNCOVERED = ("减税降费", "金融安全", "脱贫攻坚", "养老服务", "公正监管", "社会治安", "营商环境")
+
+
+def test_synthetic_file_has_60_marked_examples_per_uncovered_topic():
+    rows = [json.loads(x) for x in corpus.SYNTHETIC_PATH.read_text(encoding="utf-8").splitlines() if x.strip()]
+    counts = Counter(r["topic"] for r in rows)
+    for topic in UNCOVERED:
+        assert counts[topic] >= 60, topic
+    tax = taxonomy.default()
+    assert all(r["synthetic"] is True for r in rows)
+    assert all(r["topic"] in tax.topics and r["incident"] in tax.incidents for r in rows)
+    assert len({r["text"] for r in rows}) == len(rows), "duplicate synthetic texts"
+    assert len({r["id"] for r in rows}) == len(rows)
+    # varied: no two rows of a topic share their first 12 characters
+    for topic in UNCOVERED:
+        heads = [r["text"][:12] for r in rows if r["topic"] == topic]
+        assert len(set(heads)) == len(heads), topic
+
+
+def test_mappings_land_on_taxonomy_labels():
+    tax = taxonomy.default()
+    assert set(corpus.TEDDY_TOPIC.values()) <= set(tax.topics)
+    assert set(corpus.THUC_TOPIC.values()) <= set(tax.topics)
+    for incident, topic in corpus.CEC_MAP.values():
+        assert incident in tax.incidents and topic in tax.topics
+
+
+def test_split_is_deterministic_and_ignores_whitespace():
+    text = "某小区 物业费\n一年涨了两次"
+    assert corpus.split_of(text) == corpus.split_of("某小区物业费一年涨了两次")
+    shares = Counter(corpus.split_of(f"样本{i}") for i in range(5000))
+    assert 0.17 < shares["test"] / 5000 < 0.23 and 0.07 < shares["dev"] / 5000 < 0.13
+
+
+@needs_corpus
+def test_every_source_label_is_mapped():
+    examples = corpus.load_all()
+    originals = Counter((e.source, e.original) for e in examples)
+    assert {o for s, o in originals if s == "teddy"} == set(corpus.TEDDY_CLASSES)
+    assert {o for s, o in originals if s == "cec"} == set(corpus.CEC_MAP)
+    assert sum(n for (s, _), n in originals.items() if s == "cec") == 332
+
+
+@needs_corpus
+def test_no_evaluation_text_is_in_the_training_split():
+    parts = corpus.split(corpus.load_all())
+    trained = parts["train"] + parts["dev"]
+    exact = {corpus.normalized_key(e.text) for e in trained}
+    assert not [e.id for e in parts["test"] if corpus.normalized_key(e.text) in exact]
+    # near-duplicates too: a repost with an edited body starts the same way
+    starts = {corpus.normalized_key(e.text)[:30] for e in trained}
+    near = [e.id for e in parts["test"] if corpus.normalized_key(e.text)[:30] in starts]
+    assert not near, near[:5]
+
+
+@needs_corpus
+def test_the_shipped_model_was_not_trained_on_evaluation_text():
+    shipped = set((model.MODELS_DIR / train.TRAIN_HASHES_NAME).read_text(encoding="utf-8").split())
+    test = corpus.split(corpus.load_all())["test"]
+    leaked = [e.id for e in test if corpus.text_hash(e.text)[: train.HASH_CHARS] in shipped]
+    assert not leaked, f"{len(leaked)} test rows were trained on, e.g. {leaked[:3]}"
+    # and the hashes do describe the training rows
+    trained = corpus.split(corpus.load_all())["train"]
+    assert all(corpus.text_hash(e.text)[: train.HASH_CHARS] in shipped for e in trained[:500])
+
+
+@needs_corpus
+def test_shipped_metrics_meet_the_quality_bars():
+    m = model.read_metadata()["metrics"]
+    assert m["teddy_val_test_macro_f1"] >= 0.85
+    assert m["thucnews_relevant_precision"] >= 0.95
+    assert m["cec_incident_test_accuracy"] >= 0.97
+    assert m["cec_severity_agreement_all"] >= 0.95
+
+
+@needs_corpus
+def test_cec_documents_read_as_running_text():
+    ex = next(e for e in corpus.load_cec() if "6人亡" in e.id)
+    title, body = ex.text.split("\n", 1)
+    assert "\t" not in body and "事故共造成6人死亡" in body
