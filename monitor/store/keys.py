@@ -13,6 +13,10 @@ from dataclasses import dataclass
 POLL_LEASE_SECONDS = 120
 # Fetch results are remembered per item id for the retention period: the dedup window.
 DEFAULT_RETENTION_SECONDS = 90 * 86400
+# A timer claimed by a worker that dies fires again after this.
+TIMER_LEASE_SECONDS = 60
+# The grouping lease: one worker at a time reads and changes the event index.
+GROUPING_LEASE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -45,3 +49,124 @@ class Keys:
     def heartbeat(self) -> str:
         """Hash: worker name → last heartbeat (unix seconds)."""
         return f"{self.prefix}workers"
+
+    # ------------------------------------------------------------------------------------
+    # Notify (monitor/notify): outbox, delivery log, rate windows, quiet rules.
+    # Every notify key starts with "<prefix>notify:".
+    # ------------------------------------------------------------------------------------
+
+    @property
+    def notify_outbox(self) -> str:
+        """Sorted set: '<robot>|<alert key>' → due time (unix s); a claim moves it to the
+        lease end, so an entry whose sender died becomes due again."""
+        return f"{self.prefix}notify:outbox"
+
+    def notify_intent(self, alert_key: str) -> str:
+        """String: the AlertIntent JSON, written once (SET NX) by submit (TTL NOTIFY_KEEP)."""
+        return f"{self.prefix}notify:intent:{alert_key}"
+
+    def notify_entry(self, entry: str) -> str:
+        """Hash of one outbox entry: attempts, last_error, inflight (TTL NOTIFY_KEEP)."""
+        return f"{self.prefix}notify:entry:{entry}"
+
+    def notify_delivered(self, entry: str) -> str:
+        """String: the delivery id that showed this '<robot>|<alert key>' (TTL NOTIFY_KEEP):
+        the dedup record checked before every send."""
+        return f"{self.prefix}notify:delivered:{entry}"
+
+    @property
+    def notify_recent(self) -> str:
+        """List (newest first, capped at NOTIFY_RECENT): delivery records as JSON."""
+        return f"{self.prefix}notify:recent"
+
+    @property
+    def notify_failed(self) -> str:
+        """Hash: entry → JSON of a permanent failure (kept until the entry is retried/cleared)."""
+        return f"{self.prefix}notify:failed"
+
+    def notify_window(self, robot: str) -> str:
+        """Sorted set: send timestamps (ms) of one robot, the shared sliding-window budget."""
+        return f"{self.prefix}notify:rate:{robot}"
+
+    def notify_robot(self, robot: str) -> str:
+        """Hash: one robot's health (failures, blocked_until, last_error, last_ok)."""
+        return f"{self.prefix}notify:robot:{robot}"
+
+    def notify_group(self, robot: str, event_id: str) -> str:
+        """String with TTL = group interval: a message about this event went to this robot
+        recently, so further alerts for it wait and are merged."""
+        return f"{self.prefix}notify:group:{robot}:{event_id}"
+
+    @property
+    def notify_repeats(self) -> str:
+        """Sorted set: alert key of a missed deadline → time of its next reminder."""
+        return f"{self.prefix}notify:repeats"
+
+    @property
+    def notify_silences(self) -> str:
+        """Hash: silence id → JSON (matchers, expiry, reason, by)."""
+        return f"{self.prefix}notify:silences"
+
+    def notify_ack(self, event_id: str) -> str:
+        """String: who acknowledged the event and when (TTL NOTIFY_KEEP)."""
+        return f"{self.prefix}notify:ack:{event_id}"
+
+    def notify_resolved(self, event_id: str) -> str:
+        """String: the event was closed or answered; reminders stop (TTL NOTIFY_KEEP)."""
+        return f"{self.prefix}notify:resolved:{event_id}"
+
+    def notify_summary(self, day: str) -> str:
+        """String (SET NX, TTL 2 days): the daily summary for this local date was taken."""
+        return f"{self.prefix}notify:summary:{day}"
+
+
+    # ── track ───────────────────────────────────────────────────────────────────────────
+
+    def event(self, event_id: str) -> str:
+        """Hash: v (version), json (the Event)."""
+        return f"{self.prefix}event:{event_id}"
+
+    @property
+    def events_active(self) -> str:
+        """Sorted set: active event id → last seen (unix s); rebuilds the grouping index."""
+        return f"{self.prefix}events:active"
+
+    @property
+    def events_by_first_seen(self) -> str:
+        """Sorted set: every event id → first seen (unix s); for time-range reports."""
+        return f"{self.prefix}events:first_seen"
+
+    @property
+    def events_due(self) -> str:
+        """Sorted set: event id → the due time that matters most now (unix s)."""
+        return f"{self.prefix}events:due"
+
+    @property
+    def timers(self) -> str:
+        """Sorted set: event id → when its deadlines next need a look (unix s)."""
+        return f"{self.prefix}track:timers"
+
+    @property
+    def index_log(self) -> str:
+        """Stream of changed event ids, so every worker's grouping index catches up."""
+        return f"{self.prefix}events:index"
+
+    def item_event(self, item_id: str) -> str:
+        """Which event an item was applied to (string, TTL = retention): makes re-delivery
+        of an item after a crash harmless."""
+        return f"{self.prefix}track:item:{item_id}"
+
+    @property
+    def alerts_out(self) -> str:
+        """Stream of alert intents written with the event change that caused them."""
+        return f"{self.prefix}track:alerts"
+
+    @property
+    def grouping_lock(self) -> str:
+        return f"{self.prefix}lock:grouping"
+
+
+# Notify: how long intents, delivery records, acks and resolutions are kept (dedup window).
+NOTIFY_KEEP_SECONDS = 30 * 86400
+# How many delivery records `monitor outbox` and the API can show.
+NOTIFY_RECENT = 500

@@ -16,6 +16,8 @@ class EventStatus(StrEnum):
     CLOSED = "closed"
 
 
+MAX_ITEM_REFS = 200
+
 ACTIVE_STATUSES = frozenset({EventStatus.OPEN, EventStatus.ACKNOWLEDGED, EventStatus.ESCALATED})
 
 
@@ -115,7 +117,12 @@ class Event(BaseModel):
     deadlines: list[Deadline] = Field(default_factory=list)
     responses: list[Response] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
-    items: list[ItemRef] = Field(default_factory=list)
+    items: list[ItemRef] = Field(default_factory=list)  # the first MAX_ITEM_REFS of them
+    topic_votes: dict[str, float] = Field(default_factory=dict)
+    incident_votes: dict[str, float] = Field(default_factory=dict)
+    heat: float = 0.0  # items, decaying with a 6-hour time constant: volume and velocity
+    heat_at: AwareDatetime | None = None
+    centroid: dict[str, float] = Field(default_factory=dict)  # summed term weights
     version: int = 0
 
     @property

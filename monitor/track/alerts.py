@@ -1,0 +1,53 @@
+"""Event changes → alert intents for the notifier, each with a key that is stable for the
+change it reports (a replayed or retried change yields the same key)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from monitor.notify.intent import AlertIntent, AlertKind, DeadlineView
+from monitor.track.deadlines import Transition
+from monitor.track.models import DeadlineState, Event
+
+
+def public_url() -> str:
+    return os.environ.get("MONITOR_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/")
+
+
+def _base(event: Event, kind: AlertKind, key: str, at: datetime, **extra) -> AlertIntent:
+    return AlertIntent(
+        key=key, kind=kind, at=at, event_id=event.id, title=event.title, topic=event.topic,
+        incident=None if event.incident == "无" else event.incident, severity=event.severity,
+        severity_evidence=event.severity_evidence, region=event.region, county=event.county,
+        first_seen=event.first_seen,
+        deadlines=tuple(DeadlineView(rule=d.rule, label=d.label, due=d.due, state=d.state.value)
+                        for d in event.deadlines if d.due is not None),
+        url=f"{public_url()}/events/{event.id}", **extra)
+
+
+def new_event(event: Event, at: datetime) -> AlertIntent:
+    return _base(event, AlertKind.NEW_EVENT, f"{event.id}:new_event", at)
+
+
+def severity_raised(event: Event, previous: str | None, at: datetime) -> AlertIntent:
+    return _base(event, AlertKind.SEVERITY_RAISED, f"{event.id}:severity:{event.severity}", at,
+                 previous_severity=previous)
+
+
+def for_transition(event: Event, change: Transition, at: datetime) -> AlertIntent | None:
+    due = change.due
+    due_key = int(due.timestamp()) if due else 0
+    if change.after is DeadlineState.DUE_SOON:
+        return _base(event, AlertKind.DEADLINE_DUE_SOON,
+                     f"{event.id}:due_soon:{change.rule}:{change.stage}:{due_key}", at,
+                     rule=change.rule, due=due)
+    if change.after is DeadlineState.MISSED:
+        return _base(event, AlertKind.DEADLINE_MISSED,
+                     f"{event.id}:missed:{change.rule}:{due_key}", at, rule=change.rule, due=due)
+    if change.after in (DeadlineState.MET, DeadlineState.MET_LATE) and change.response:
+        r = change.response
+        return _base(event, AlertKind.RESPONSE_DETECTED,
+                     f"{event.id}:met:{change.rule}:{r.id}", at, rule=change.rule, due=due,
+                     response_link=r.link, response_channel=r.channel.value)
+    return None

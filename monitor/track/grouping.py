@@ -1,0 +1,173 @@
+"""Items about the same matter → one event: TF-IDF term vectors, candidates from a term
+index, then cosine similarity, with region and incident type as strong signals.
+
+The index lives in each worker's memory and is rebuilt from Redis (see store.py); the worker
+holds the grouping lease while it reads and changes it, so several workers agree.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitor.track.policy import Grouping
+
+Vector = dict[str, float]
+
+_idf_lock = threading.Lock()
+_idf: tuple[dict[str, float], float] | None = None
+
+
+def idf_table() -> tuple[dict[str, float], float]:
+    """jieba's general-Chinese IDF table (shipped inside jieba) and its median, loaded once."""
+    global _idf
+    if _idf is None:
+        with _idf_lock:
+            if _idf is None:
+                import jieba.analyse
+
+                path = Path(jieba.analyse.__file__).with_name("idf.txt")
+                table: dict[str, float] = {}
+                for line in path.read_text(encoding="utf-8").splitlines():
+                    word, _, value = line.rpartition(" ")
+                    if word:
+                        table[word] = float(value)
+                values = sorted(table.values())
+                _idf = (table, values[len(values) // 2])
+    return _idf
+
+
+def term_vector(title_tokens: list[str], body_tokens: list[str], limit: int) -> Vector:
+    """TF-IDF of content words (title counted twice), the strongest `limit`, unit length."""
+    table, median = idf_table()
+    counts = Counter(title_tokens)
+    counts.update(title_tokens)
+    counts.update(body_tokens)
+    weights = {t: n * table.get(t, median) for t, n in counts.items() if len(t) > 1}
+    return normalise(dict(heapq.nlargest(limit, weights.items(), key=lambda kv: kv[1])))
+
+
+def normalise(vector: Vector) -> Vector:
+    norm = math.sqrt(sum(w * w for w in vector.values()))
+    return {t: w / norm for t, w in vector.items()} if norm else {}
+
+
+def cosine(a: Vector, b: Vector) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(w * b[t] for t, w in a.items() if t in b)
+
+
+@dataclass
+class Entry:
+    event_id: str
+    total: Vector  # sum of member vectors (the centroid before normalising)
+    region: str | None
+    incident: str | None
+    last_seen: float
+    first_seen: float
+    owed_until: float = 0.0  # latest due time of a deadline still owed (answers may come late)
+    centroid: Vector = field(default_factory=dict)
+
+    @property
+    def horizon(self) -> float:
+        """Items and answers are matched until this long after the event went quiet."""
+        return max(self.last_seen, self.owed_until)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    event_id: str
+    score: float
+    cosine: float
+    terms: tuple[str, ...]  # the shared terms that weighed most
+
+
+class EventIndex:
+    def __init__(self, config: Grouping) -> None:
+        self.config = config
+        self._entries: dict[str, Entry] = {}
+        self._postings: dict[str, set[str]] = defaultdict(set)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, event_id: str) -> bool:
+        return event_id in self._entries
+
+    def get(self, event_id: str) -> Entry | None:
+        return self._entries.get(event_id)
+
+    def put(self, entry: Entry) -> None:
+        self.remove(entry.event_id)
+        entry.centroid = normalise(dict(heapq.nlargest(
+            self.config.centroid_terms, entry.total.items(), key=lambda kv: kv[1])))
+        self._entries[entry.event_id] = entry
+        for term in entry.centroid:
+            self._postings[term].add(entry.event_id)
+
+    def remove(self, event_id: str) -> None:
+        old = self._entries.pop(event_id, None)
+        if old is None:
+            return
+        for term in old.centroid:
+            ids = self._postings.get(term)
+            if ids is not None:
+                ids.discard(event_id)
+                if not ids:
+                    del self._postings[term]
+
+    def expire(self, now_ts: float) -> int:
+        """Forget events quiet for longer than the window that owe nothing: they take no more
+        items. An event still owing a response stays, so a late answer is recognised."""
+        stale = [i for i, e in self._entries.items() if e.horizon < now_ts - self.config.window]
+        for event_id in stale:
+            self.remove(event_id)
+        return len(stale)
+
+    def best(self, vector: Vector, region: str | None, incident: str | None, at_ts: float,
+             threshold: float, exclude: frozenset[str] = frozenset()) -> Match | None:
+        strongest = heapq.nlargest(self.config.candidate_terms, vector.items(),
+                                   key=lambda kv: kv[1])
+        candidates = set().union(*(self._postings.get(t, ()) for t, _ in strongest))
+        best: Match | None = None
+        for event_id in candidates - exclude:
+            entry = self._entries[event_id]
+            if not (entry.first_seen - self.config.window <= at_ts
+                    <= entry.horizon + self.config.window):
+                continue
+            match = self._score(entry, vector, region, incident)
+            if match.score >= threshold and (best is None or match.score > best.score):
+                best = match
+        return best
+
+    def _score(self, entry: Entry, vector: Vector, region: str | None,
+               incident: str | None) -> Match:
+        c = self.config
+        shared = {t: w * entry.centroid[t] for t, w in vector.items() if t in entry.centroid}
+        similarity = sum(shared.values())
+        score = similarity
+        if region and entry.region:
+            score += c.region_bonus if region == entry.region else -c.region_penalty
+        if _is_incident(incident) and _is_incident(entry.incident):
+            score += c.incident_bonus if incident == entry.incident else -c.incident_penalty
+        terms = tuple(t for t, _ in heapq.nlargest(5, shared.items(), key=lambda kv: kv[1]))
+        return Match(entry.event_id, score, similarity, terms)
+
+
+def _is_incident(label: str | None) -> bool:
+    return bool(label) and label != "无"
+
+
+def add_vectors(total: Vector, vector: Vector, limit: int) -> Vector:
+    """Fold an item's vector into an event's running total, keeping the strongest terms."""
+    merged = dict(total)
+    for term, weight in vector.items():
+        merged[term] = merged.get(term, 0.0) + weight
+    if len(merged) > limit * 2:
+        merged = dict(heapq.nlargest(limit * 2, merged.items(), key=lambda kv: kv[1]))
+    return merged

@@ -1,0 +1,52 @@
+"""Queries the API, alerts, metrics and exports use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.track.models import DeadlineState, Event
+from monitor.track.store import EventStore
+
+OWED = (DeadlineState.PENDING, DeadlineState.DUE_SOON, DeadlineState.MISSED)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenEvent:
+    event: Event
+    rule: str  # the deadline that matters most now
+    due: datetime
+    seconds_left: float  # negative once missed
+
+
+class ReadModel:
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+
+    async def open_by_time_left(self, now: datetime, limit: int = 200) -> list[OpenEvent]:
+        """Active events that owe a response, the most urgent first (missed ones lead)."""
+        events = await self._store.load_many(await self._store.ids_by_due(limit))
+        rows = []
+        for event in events:
+            owed = [d for d in event.deadlines if d.state in OWED and d.due is not None]
+            if not owed or not event.active:
+                continue
+            first = min(owed, key=lambda d: d.due)
+            rows.append(OpenEvent(event, first.rule, first.due,
+                                  (first.due - now).total_seconds()))
+        return sorted(rows, key=lambda r: r.due)
+
+    async def event(self, event_id: str) -> Event | None:
+        return await self._store.load(event_id)
+
+    async def in_range(self, start: datetime, end: datetime) -> list[Event]:
+        """Events first seen in [start, end], with their deadlines' outcomes."""
+        return await self._store.load_many(await self._store.ids_by_first_seen(start, end))
+
+
+def time_to_response(event: Event, rule: str) -> float | None:
+    """Seconds from first seen to the response that settled `rule` (met or met late)."""
+    deadline = next((d for d in event.deadlines if d.rule == rule), None)
+    if deadline is None or deadline.met_at is None:
+        return None
+    return max(0.0, (deadline.met_at - event.first_seen).total_seconds())

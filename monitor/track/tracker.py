@@ -1,0 +1,245 @@
+"""Apply classified items to events: join or open, record responses, re-run the deadline
+clock, and produce the change to save (with its history and alerts)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.models import Item
+from monitor.notify.intent import AlertIntent
+from monitor.track import alerts
+from monitor.track.deadlines import evaluate
+from monitor.track.grouping import Entry, EventIndex, Match, Vector, add_vectors
+from monitor.track.models import (
+    MAX_ITEM_REFS,
+    DeadlineState,
+    Event,
+    EventKind,
+    HistoryEntry,
+    ItemRef,
+    Response,
+)
+from monitor.track.policy import SEVERITY_ORDER, Policy
+from monitor.track.responses import is_policy_document, response_channel, response_cues
+from monitor.track.store import Change
+
+HEAT_TAU_SECONDS = 6 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Tagged:
+    """An item with what classification and tokenising said about it."""
+
+    item: Item
+    topic: str
+    topic_p: float
+    incident: str
+    incident_p: float
+    severity: str | None  # graded from numbers or explicit words; None when only inferred
+    severity_evidence: dict[str, float]
+    region: str | None
+    county: str | None
+    vector: Vector
+
+
+def event_id_for(item: Item) -> str:
+    return "ev-" + hashlib.blake2b(item.id.encode(), digest_size=6).hexdigest()
+
+
+def to_index_entry(event: Event) -> Entry:
+    owed = [d.due.timestamp() for d in event.deadlines if d.due is not None and d.state in
+            (DeadlineState.PENDING, DeadlineState.DUE_SOON, DeadlineState.MISSED)]
+    return Entry(event.id, dict(event.centroid), event.region, event.incident,
+                 event.last_seen.timestamp(), event.first_seen.timestamp(),
+                 owed_until=max(owed, default=0.0))
+
+
+class Tracker:
+    """Decides, for one tagged item, which event changes and how (no I/O here)."""
+
+    def __init__(self, policy: Policy, index: EventIndex, who: str = "worker") -> None:
+        self.policy = policy
+        self.index = index
+        self.who = who
+
+    def route(self, tagged: Tagged) -> tuple[str, Match | None]:
+        """'respond', 'join', 'open', 'open_policy' or 'skip', with the matched event."""
+        item, g = tagged.item, self.policy.grouping
+        ts = item.published.timestamp()
+        if item.official:
+            match = self.index.best(tagged.vector, tagged.region, tagged.incident, ts,
+                                    g.response_threshold)
+            if match and (response_cues(item) or match.score >= g.join_threshold):
+                return "respond", match
+            return ("open_policy", None) if is_policy_document(item) else ("skip", None)
+        if tagged.topic in self.policy.needs_response.never_topics and tagged.incident == "无":
+            return "skip", None
+        match = self.index.best(tagged.vector, tagged.region, tagged.incident, ts,
+                                g.join_threshold)
+        return ("join", match) if match else ("open", None)
+
+    def open(self, tagged: Tagged, now: datetime, kind: EventKind | None = None) -> Change:
+        item = tagged.item
+        if kind is None:
+            kind = EventKind.MESSAGE if item.channel == "message_board" else EventKind.OPINION
+        event = Event(id=event_id_for(item), kind=kind, title=item.title, topic=tagged.topic,
+                      incident=tagged.incident, first_seen=item.published,
+                      last_seen=item.published, region=tagged.region, county=tagged.county)
+        event.history.append(HistoryEntry(at=now, who=self.who, what="opened",
+                                          why=f"{kind.value}: {item.source_id} {item.title}"))
+        return self._take_item(event, tagged, None, now, expected_version=-1)
+
+    def join(self, event: Event, tagged: Tagged, match: Match, now: datetime) -> Change:
+        return self._take_item(event.model_copy(deep=True), tagged, match, now,
+                               expected_version=event.version)
+
+    def respond(self, event: Event, tagged: Tagged, match: Match, now: datetime) -> Change:
+        item = tagged.item
+        before = event.version
+        event = event.model_copy(deep=True)
+        response = Response(id=f"r-{item.id}", at=item.published, channel=response_channel(item),
+                            link=item.link, title=item.title, source_id=item.source_id,
+                            matched_terms=(*match.terms, *response_cues(item)),
+                            score=round(match.score, 4))
+        event.responses.append(response)
+        event.history.append(HistoryEntry(
+            at=now, who=self.who, what="response_detected",
+            why=f"{response.channel.value}: {item.title} (score {match.score:.2f}; "
+                f"terms {'、'.join(response.matched_terms[:6])})"))
+        return self.finish(event, now, before, item_ids=[item.id])
+
+    def _take_item(self, event: Event, tagged: Tagged, match: Match | None, now: datetime,
+                   expected_version: int) -> Change:
+        item = tagged.item
+        previous_severity, previously_needed = event.severity, event.needs_response
+        _count_item(event, tagged, match, self.policy)
+        if match is not None:
+            event.history.append(HistoryEntry(
+                at=now, who=self.who, what="item_joined",
+                why=f"{item.source_id}: {item.title} (score {match.score:.2f}; "
+                    f"terms {'、'.join(match.terms)})"))
+        extra = self._severity_alert(event, previous_severity, now)
+        event.needs_response = needs_response(event, self.policy)
+        if event.needs_response and not previously_needed:
+            extra.append("new_event")
+        return self.finish(event, now, expected_version, item_ids=[item.id], flags=extra)
+
+    def _severity_alert(self, event: Event, previous: str | None, now: datetime) -> list[str]:
+        if event.severity == previous or previous is None:
+            return []
+        event.history.append(HistoryEntry(
+            at=now, who=self.who, what="severity_raised",
+            why=f"{previous} → {event.severity}: {_evidence_words(event.severity_evidence)}; "
+                "stricter deadlines apply from first seen"))
+        return [f"severity:{previous}"]
+
+    def finish(self, event: Event, now: datetime, expected_version: int,
+               item_ids: list[str] | None = None, flags: list[str] | None = None) -> Change:
+        """Re-run the deadline clock, record transitions, and build the change to save."""
+        result = evaluate(event, self.policy, now)
+        event.deadlines = result.deadlines
+        raised: list[AlertIntent] = []
+        for flag in flags or []:
+            if flag == "new_event":
+                raised.append(alerts.new_event(event, now))
+            elif flag.startswith("severity:"):
+                raised.append(alerts.severity_raised(event, flag.split(":", 1)[1], now))
+        for change in result.transitions:
+            event.history.append(HistoryEntry(at=now, who=self.who, what=_verb(change.after),
+                                              why=_transition_words(change)))
+            if (intent := alerts.for_transition(event, change, now)) is not None:
+                raised.append(intent)
+        event.version = max(expected_version, 0) + 1
+        return Change(event, expected_version, next_check=result.next_check,
+                      due_score=attention_score(event), item_ids=item_ids or [],
+                      alerts=raised)
+
+
+def needs_response(event: Event, policy: Policy) -> bool:
+    rules = policy.needs_response
+    if event.kind in (EventKind.MESSAGE, EventKind.POLICY):
+        return True
+    if event.topic in rules.never_topics and event.incident == "无":
+        return False
+    if event.incident != "无":
+        return True
+    minimum = rules.min_items if event.topic == rules.broad_topic else rules.key_topics_min_items
+    return event.item_count >= minimum
+
+
+def attention_score(event: Event) -> float | None:
+    """For 'open events ordered by time left': the earliest due time among deadlines still
+    running or missed without an answer. None when nothing is owed."""
+    owed = [d.due.timestamp() for d in event.deadlines if d.due is not None and d.state in
+            (DeadlineState.PENDING, DeadlineState.DUE_SOON, DeadlineState.MISSED)]
+    return min(owed) if owed and event.active else None
+
+
+def _count_item(event: Event, tagged: Tagged, match: Match | None, policy: Policy) -> None:
+    item = tagged.item
+    event.item_count += 1
+    if len(event.items) < MAX_ITEM_REFS:
+        event.items.append(ItemRef(id=item.id, source_id=item.source_id, title=item.title,
+                                   link=item.link, published=item.published,
+                                   official=item.official, severity=tagged.severity,
+                                   score=round(match.score, 4) if match else None))
+    if item.source_id not in event.sources:
+        event.sources.append(item.source_id)
+    event.first_seen = min(event.first_seen, item.published)
+    _decay_heat(event, item.published)
+    event.last_seen = max(event.last_seen, item.published)
+    _vote(event.topic_votes, tagged.topic, tagged.topic_p)
+    _vote(event.incident_votes, tagged.incident, tagged.incident_p)
+    event.topic = max(event.topic_votes, key=event.topic_votes.__getitem__)
+    event.incident = max(event.incident_votes, key=event.incident_votes.__getitem__)
+    event.region = event.region or tagged.region
+    event.county = event.county or tagged.county
+    if _rank(tagged.severity) > _rank(event.severity):
+        event.severity = tagged.severity
+        event.severity_evidence = dict(tagged.severity_evidence)
+        event.severity_source = item.id
+    event.centroid = add_vectors(event.centroid, tagged.vector, policy.grouping.centroid_terms)
+
+
+def _decay_heat(event: Event, at: datetime) -> None:
+    if event.heat_at is None:
+        event.heat, event.heat_at = 1.0, at
+        return
+    elapsed = (at - event.heat_at).total_seconds()
+    if elapsed >= 0:
+        event.heat = event.heat * math.exp(-elapsed / HEAT_TAU_SECONDS) + 1.0
+        event.heat_at = at
+    else:  # an older item arriving late still adds, at its decayed weight
+        event.heat += math.exp(elapsed / HEAT_TAU_SECONDS)
+
+
+def _vote(votes: dict[str, float], label: str, p: float) -> None:
+    votes[label] = round(votes.get(label, 0.0) + p, 4)
+
+
+def _rank(grade: str | None) -> int:
+    return SEVERITY_ORDER.get(grade or "", 0)
+
+
+def _verb(state: DeadlineState) -> str:
+    return f"deadline_{state.value}"
+
+
+def _transition_words(change) -> str:
+    due = change.due.isoformat() if change.due else "unknown (calendar)"
+    text = f"{change.label}: {change.before.value if change.before else 'new'} → " \
+           f"{change.after.value} (due {due}"
+    if change.stage and change.after is DeadlineState.DUE_SOON:
+        text += f", warning {change.stage}"
+    if change.response is not None:
+        text += f"; {change.response.channel.value} {change.response.link or ''}".rstrip()
+    return text + ")"
+
+
+def _evidence_words(evidence: dict[str, float]) -> str:
+    names = {"deaths": "死亡", "missing": "失踪", "injured": "受伤", "serious_injuries": "重伤",
+             "poisoned": "中毒", "direct_loss_wan": "直接经济损失(万元)", "magnitude": "震级"}
+    return "，".join(f"{names.get(k, k)} {v:g}" for k, v in evidence.items()) or "explicit grade"

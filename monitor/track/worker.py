@@ -1,0 +1,161 @@
+"""The events worker: reads the item stream in its consumer group, tags items (outside the
+lease, so workers classify in parallel), then applies them to events holding the grouping
+lease (so workers agree on which event an item joins), saves, and acknowledges."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+import structlog
+
+from monitor.clock import Clock, sleep_or_stop
+from monitor.models import Item
+from monitor.store.items import ItemConsumer, StreamEntry
+from monitor.store.keys import GROUPING_LEASE_SECONDS, Keys
+from monitor.track.grouping import EventIndex
+from monitor.track.models import EventKind
+from monitor.track.policy import Policy
+from monitor.track.store import Change, Conflict, EventStore
+from monitor.track.tagging import tag
+from monitor.track.tracker import Tagged, Tracker, to_index_entry
+
+log = structlog.get_logger("monitor.track")
+
+STALE_CLAIM_MS = 60_000  # a consumer silent this long is presumed dead; its items are taken
+MAX_RETRIES = 5
+
+Tagger = Callable[[Sequence[Item], int], list[Tagged]]
+
+
+@dataclass
+class BatchResult:
+    items: int = 0
+    opened: list[str] = field(default_factory=list)
+    joined: int = 0
+    responses: int = 0
+    skipped: int = 0
+    repeated: int = 0  # re-delivered items already applied before a crash
+
+
+class EventsWorker:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, policy: Policy, clock: Clock,
+                 name: str, retention_seconds: float, group: str = "track",
+                 tagger: Tagger = tag) -> None:
+        self._redis = redis
+        self._keys = keys
+        self.policy = policy
+        self._clock = clock
+        self.name = name
+        self.store = EventStore(redis, keys, retention_seconds)
+        self.index = EventIndex(policy.grouping)
+        self.tracker = Tracker(policy, self.index, who=f"worker:{name}")
+        self._consumer = ItemConsumer(redis, keys, group, name)
+        self._tagger = tagger
+        self._log_pos = "0-0"
+
+    async def start(self) -> None:
+        """Join the consumer group and build the grouping index from the active events."""
+        await self._consumer.ensure_group()
+        last = await self._redis.xrevrange(self._keys.index_log, count=1)
+        self._log_pos = last[0][0].decode() if last else "0-0"
+        since = self._clock.now().timestamp() - self.policy.grouping.window
+        for event in await self.store.load_many(await self.store.active_ids(since)):
+            self.index.put(to_index_entry(event))
+
+    async def run_once(self, count: int = 100, block_ms: int | None = None) -> BatchResult:
+        entries = await self._consumer.read(count=count, block_ms=block_ms)
+        if not entries:
+            entries = await self._consumer.claim_stale(STALE_CLAIM_MS, count=count)
+        if not entries:
+            return BatchResult()
+        result = await self.process(entries)
+        await self._consumer.ack(entries)
+        return result
+
+    async def process(self, entries: Sequence[StreamEntry]) -> BatchResult:
+        items = sorted((e.item for e in entries), key=lambda i: i.published)
+        tagged = await asyncio.to_thread(self._tagger, items, self.policy.grouping.centroid_terms)
+        lock = self._redis.lock(self._keys.grouping_lock, timeout=GROUPING_LEASE_SECONDS,
+                                blocking_timeout=GROUPING_LEASE_SECONDS * 2)
+        async with lock:
+            await self.sync_index()
+            return await self._apply_all(tagged)
+
+    async def sync_index(self) -> None:
+        """Catch up with events other workers (or timers, or officers) changed."""
+        changed, self._log_pos = await self.store.index_changes(self._log_pos)
+        for event in await self.store.load_many(changed):
+            if event.active:
+                self.index.put(to_index_entry(event))
+            else:
+                self.index.remove(event.id)
+        self.index.expire(self._clock.now().timestamp())
+
+    async def _apply_all(self, tagged: Sequence[Tagged]) -> BatchResult:
+        result = BatchResult(items=len(tagged))
+        done = await self.store.item_applied([t.item.id for t in tagged])
+        for t in tagged:
+            if t.item.id in done:
+                result.repeated += 1
+                continue
+            await self._apply(t, result)
+        return result
+
+    async def _apply(self, tagged: Tagged, result: BatchResult) -> None:
+        for _ in range(MAX_RETRIES):
+            now = self._clock.now()
+            action, match = self.tracker.route(tagged)
+            try:
+                change = await self._change_for(action, match, tagged, now)
+                if change is None:
+                    result.skipped += 1
+                    return
+                await self.store.save(change)
+            except Conflict:
+                await self.sync_index()  # a timer or an officer changed it: apply again
+                continue
+            self.index.put(to_index_entry(change.event))
+            _count(result, action, change)
+            return
+        log.error("item_not_applied", item_id=tagged.item.id, hint="event kept changing")
+
+    async def _change_for(self, action: str, match, tagged: Tagged, now) -> Change | None:
+        if action == "skip":
+            return None
+        if action == "open":
+            return self.tracker.open(tagged, now)
+        if action == "open_policy":
+            return self.tracker.open(tagged, now, kind=EventKind.POLICY)
+        event = await self.store.load(match.event_id)
+        if event is None or not event.active:
+            self.index.remove(match.event_id)
+            raise Conflict(match.event_id)
+        if action == "respond":
+            return self.tracker.respond(event, tagged, match, now)
+        return self.tracker.join(event, tagged, match, now)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.start()
+        log.info("events_worker_started", worker=self.name, open_events=len(self.index))
+        while not stop.is_set():
+            try:
+                batch = await self.run_once(block_ms=1000)
+                if batch.items:
+                    log.info("items_tracked", worker=self.name, items=batch.items,
+                             opened=len(batch.opened), joined=batch.joined,
+                             responses=batch.responses, skipped=batch.skipped)
+            except (OSError, aioredis.RedisError) as exc:
+                log.error("events_worker_pass_failed", error=str(exc), hint="retrying in 2s")
+                await sleep_or_stop(self._clock, 2.0, stop)
+
+
+def _count(result: BatchResult, action: str, change: Change) -> None:
+    if action.startswith("open"):
+        result.opened.append(change.event.id)
+    elif action == "respond":
+        result.responses += 1
+    else:
+        result.joined += 1
