@@ -15,7 +15,7 @@ from aiohttp import web
 from monitor.clock import Clock, SystemClock, sleep_or_stop
 from monitor.collect.fetcher import Fetcher
 from monitor.collect.poller import Backoff, Poller
-from monitor.collect.scheduler import Scheduler
+from monitor.collect.scheduler import Scheduler, worker_name
 from monitor.config import FeedsFile, Settings
 from monitor.errors import StoreError
 from monitor.metrics import Metrics
@@ -23,6 +23,9 @@ from monitor.store.embedded import EmbeddedRedis, connect
 from monitor.store.items import ItemStore, ensure_groups
 from monitor.store.keys import Keys
 from monitor.store.sources import SourceStore
+from monitor.track.policy import Policy, load_policy
+from monitor.track.timers import TimerRunner
+from monitor.track.worker import EventsWorker
 from monitor.web.app import build_app
 
 log = structlog.get_logger("monitor.app")
@@ -86,13 +89,24 @@ async def open_collector(settings: Settings, feeds: FeedsFile, redis: aioredis.R
         yield Collector(scheduler, items, sources, fetcher)
 
 
+def open_tracking(settings: Settings, policy: Policy, redis: aioredis.Redis,
+                  clock: Clock) -> tuple[EventsWorker, TimerRunner]:
+    """The events worker (a consumer in the 'track' group) and the deadline timers."""
+    worker = EventsWorker(redis, Keys(settings.key_prefix), policy, clock,
+                          name=worker_name(), retention_seconds=settings.retention)
+    return worker, TimerRunner(worker.store, worker.tracker, clock)
+
+
 async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
-                      clock: Clock | None = None) -> None:
-    """`monitor run`: the collectors, maintenance and the HTTP endpoints until `stop`."""
+                      clock: Clock | None = None, policy: Policy | None = None) -> None:
+    """`monitor run`: collectors, events worker, deadline timers, maintenance and the HTTP
+    endpoints, until `stop`."""
     clock = clock or SystemClock()
+    policy = policy or load_policy(settings.tracking_file)
     metrics = Metrics()
     async with open_redis(settings) as redis, \
             open_collector(settings, feeds, redis, clock, metrics) as collector:
+        worker, timers = open_tracking(settings, policy, redis, clock)
         runner = web.AppRunner(build_app(redis, metrics), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
@@ -100,7 +114,8 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
         log.info("http_listening", address=f"http://{settings.http_host}:{settings.http_port}",
                  endpoints=["/healthz", "/metrics"])
         try:
-            await asyncio.gather(collector.scheduler.run(stop),
+            await asyncio.gather(collector.scheduler.run(stop), worker.run(stop),
+                                 timers.run(stop),
                                  _maintain(collector, feeds, clock, metrics, stop))
         finally:
             await runner.cleanup()

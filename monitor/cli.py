@@ -21,6 +21,7 @@ from monitor.models import FetchJob, Item
 from monitor.store.items import ItemStore
 from monitor.store.keys import Keys
 from monitor.store.sources import SourceState, SourceStore
+from monitor.track.policy import load_policy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("sources", parents=[feeds],
                    help="table of sources and their polling state").set_defaults(
         func=cmd_sources)
+    replay = sub.add_parser("replay", parents=[feeds],
+                            help="run recorded items through the pipeline under a simulated "
+                                 "clock")
+    replay.add_argument("file", type=Path, help="JSON lines, one item each")
+    replay.add_argument("--speed", type=float, default=0.0,
+                        help="simulated seconds per real second (default: as fast as possible)")
+    replay.add_argument("--report", type=Path, help="write every event and outcome as JSON")
+    replay.add_argument("--tail", default="72h",
+                        help="how long to run the clock after the last item (default 72h)")
+    replay.add_argument("--tracking", type=Path, help="tracking policy file (default: "
+                        "$MONITOR_TRACKING, else tracking.yaml, else built-in defaults)")
+    replay.add_argument("--keep", action="store_true",
+                        help="keep the replay's Redis keys (printed) for inspection")
+    replay.set_defaults(func=cmd_replay)
     _register_classifiers(sub)
     return parser
 
@@ -104,6 +119,11 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         feeds = load_feeds(path)
     except ConfigError as exc:
         problems += exc.problems
+    tracking = settings.tracking_file if settings else None
+    try:
+        policy = load_policy(tracking)
+    except ConfigError as exc:
+        problems += exc.problems
     if problems:
         print(f"{len(problems)} problem(s):", file=sys.stderr)
         for problem in problems:
@@ -113,6 +133,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
     print(f"{path}: OK, {len(feeds.sources)} sources ({summary}); "
           f"{sum(s.official for s in feeds.sources)} official")
+    print(f"{tracking if tracking and tracking.exists() else 'tracking (built-in defaults)'}: "
+          f"OK, {len(policy.enabled_rules)} deadline rules")
     return 0
 
 
@@ -189,6 +211,57 @@ def _source_row(source_id: str, state: SourceState, holder: str | None) -> tuple
         status = "ok"
     return (source_id, status, _local_ts(state.last_success), _local_ts(state.next_poll),
             str(state.items_total), state.last_error or "-")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from monitor.track.replay import read_items
+
+    settings = load_settings()
+    configure(settings.log_format, "warning")
+    items = read_items(args.file)
+    if not items:
+        print(f"{args.file}: no items", file=sys.stderr)
+        return 1
+    policy = load_policy(args.tracking or settings.tracking_file)
+    return asyncio.run(_replay(settings, policy, items, args))
+
+
+async def _replay(settings: Settings, policy, items: list[Item], args: argparse.Namespace) -> int:
+    import uuid
+    from datetime import timedelta
+
+    from monitor.app import open_redis
+    from monitor.config import parse_duration
+    from monitor.track.replay import replay, summary_lines, write_report
+
+    keys = Keys(f"{settings.key_prefix}replay:{uuid.uuid4().hex[:8]}:")
+    async with open_redis(settings) as redis:
+        try:
+            result = await replay(redis, keys, policy, items,
+                                  tail=timedelta(seconds=parse_duration(args.tail)),
+                                  speed=args.speed)
+        finally:
+            if not args.keep:
+                await _delete_prefix(redis, keys.prefix)
+    for line in summary_lines(result):
+        print(line)
+    if args.report:
+        write_report(result, args.report)
+        print(f"report: {args.report}")
+    if args.keep:
+        print(f"kept Redis keys under {keys.prefix}")
+    return 0
+
+
+async def _delete_prefix(redis, prefix: str) -> None:
+    batch = []
+    async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
+        batch.append(key)
+        if len(batch) >= 1000:
+            await redis.delete(*batch)
+            batch.clear()
+    if batch:
+        await redis.delete(*batch)
 
 
 def _local_ts(ts: float) -> str:

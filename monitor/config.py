@@ -148,6 +148,7 @@ class Settings(BaseSettings):
 
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     feeds_file: Path = Field(default=Path("feeds.yaml"), alias="MONITOR_FEEDS")
+    tracking_file: Path | None = Field(default=Path("tracking.yaml"), alias="MONITOR_TRACKING")
     data_dir: Path = Field(default=Path("var"), alias="MONITOR_DATA_DIR")
     key_prefix: str = Field(default="yq:", alias="MONITOR_KEY_PREFIX")
     http_host: str = Field(default="127.0.0.1", alias="MONITOR_HTTP_HOST")

@@ -120,7 +120,7 @@ def default_policy() -> Policy:
 
 def load_policy(path: Path | None) -> Policy:
     """tracking.yaml if given (and present), else the defaults of DOMAIN.md."""
-    if path is None:
+    if path is None or (path == Path("tracking.yaml") and not path.exists()):
         return default_policy()
     policy = load_yaml_model(path, Policy, checks=(duplicate_ids("rules"),))
     return policy if policy.rules else policy.model_copy(update={"rules": DEFAULT_RULES})

@@ -35,7 +35,8 @@ end
 local a = 12 + n_items
 local n_alerts = tonumber(ARGV[a])
 for i = 1, n_alerts do
-  redis.call('XADD', KEYS[7], '*', 'key', ARGV[a + 2 * i - 1], 'intent', ARGV[a + 2 * i])
+  redis.call('XADD', KEYS[7], 'MAXLEN', '~', 100000, '*', 'key', ARGV[a + 2 * i - 1],
+             'intent', ARGV[a + 2 * i])
 end
 return 1
 """

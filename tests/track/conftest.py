@@ -1,0 +1,60 @@
+"""Fixtures for tracking: items as the collector emits them, and a worker on the real Redis."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from monitor.models import Item
+from monitor.store.items import ItemStore, ensure_groups
+from monitor.track.policy import default_policy
+from monitor.track.timers import TimerRunner
+from monitor.track.worker import EventsWorker
+
+T0 = datetime.fromisoformat("2026-11-16T10:00:00+08:00")
+
+
+def make_item(n: int, title: str, text: str = "", *, hours: float = 0.0, source: str = "news",
+              official: bool = False, channel: str = "news", region: str | None = None) -> Item:
+    published = T0 + timedelta(hours=hours)
+    return Item(id=f"{source}:{n:04d}", source_id=source, source_name=source, title=title,
+                summary=text, link=f"http://example.cn/{source}/{n}.html", published=published,
+                fetched=published, official=official, channel=channel, region=region)
+
+
+class Pipeline:
+    """The item stream, one or more events workers and a timer runner, on a fake clock."""
+
+    def __init__(self, redis, keys, clock) -> None:
+        self.redis, self.keys, self.clock = redis, keys, clock
+        self.policy = default_policy()
+        self.items = ItemStore(redis, keys, retention_seconds=86400 * 30)
+
+    async def worker(self, name: str = "w1") -> EventsWorker:
+        await ensure_groups(self.redis, self.keys.items_stream, ["track"])
+        worker = EventsWorker(self.redis, self.keys, self.policy, self.clock, name=name,
+                              retention_seconds=86400 * 30)
+        await worker.start()
+        return worker
+
+    def timers(self, worker: EventsWorker) -> TimerRunner:
+        return TimerRunner(worker.store, worker.tracker, self.clock)
+
+    async def feed(self, worker: EventsWorker, *items: Item) -> None:
+        """Emit items at their publication time and let the worker take them all."""
+        for item in items:
+            self.clock.set(max(self.clock.now(), item.published))
+            await self.items.emit_new([item])
+            while (await worker.run_once()).items:
+                pass
+
+    async def alerts(self) -> list[tuple[str, str]]:
+        entries = await self.redis.xrange(self.keys.alerts_out)
+        return [(f[b"key"].decode(), f[b"intent"].decode()) for _, f in entries]
+
+
+@pytest.fixture
+def pipeline(redis, keys, clock) -> Pipeline:
+    clock.set(T0)
+    return Pipeline(redis, keys, clock)

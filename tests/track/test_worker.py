@@ -1,0 +1,143 @@
+"""Items through the events worker on the real Redis, with the shipped classifier."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from monitor.track.models import DeadlineState as S
+from monitor.track.models import EventKind, ResponseChannel
+from monitor.track.readmodel import ReadModel
+from tests.track.conftest import T0, make_item
+
+pytestmark = pytest.mark.redis
+
+MINE = [
+    (1, "云南镇雄一煤矿发生透水事故 已致3人死亡",
+     "11月16日9时许，昭通市镇雄县一煤矿井下发生透水事故，目前已造成3人死亡，多人被困。", 0.1),
+    (2, "昭通镇雄煤矿透水事故致3人死亡 多人被困井下",
+     "记者从昭通市了解到，镇雄县一煤矿发生透水事故，已造成3人死亡，搜救工作正在进行。", 0.5),
+    (3, "云南镇雄煤矿透水事故死亡人数升至12人",
+     "昭通市镇雄县煤矿透水事故死亡人数已升至12人，另有2人失联，事故原因正在调查。", 9.0),
+]
+
+
+async def test_reposts_join_one_event_and_grades_rise_with_the_counts(pipeline):
+    worker = await pipeline.worker()
+    await pipeline.feed(worker, *[make_item(n, t, x, hours=h, source=f"outlet{n}")
+                                  for n, t, x, h in MINE[:2]])
+    [event_id] = [i async for i in _ids(pipeline)]
+    event = await worker.store.load(event_id)
+    assert (event.item_count, event.severity, event.incident) == (2, "较大", "事故灾难")
+    assert event.region == "昭通市" and event.county == "镇雄县"
+    assert {d.rule for d in event.deadlines} == {"response_48h"}
+    assert event.first_seen == T0 + timedelta(hours=0.1)
+
+    await pipeline.feed(worker, make_item(3, *MINE[2][1:3], hours=MINE[2][3], source="xinhua"))
+    event = await worker.store.load(event_id)
+    assert (event.item_count, event.severity, event.severity_evidence["deaths"]) == \
+        (3, "重大", 12.0)
+    by_rule = {d.rule: d for d in event.deadlines}
+    # 12 deaths at 9 h: the 5 h clock, counted from first seen, has already run out.
+    assert by_rule["authoritative_info_5h"].state is S.MISSED
+    assert by_rule["authoritative_info_5h"].due == event.first_seen + timedelta(hours=5)
+    assert by_rule["press_conference_24h"].state is S.PENDING  # 9 of 24 h: not yet half
+    assert by_rule["response_48h"].state is S.SUPERSEDED
+    assert [h.what for h in event.history if h.what == "severity_raised"] == ["severity_raised"]
+    keys = [k for k, _ in await pipeline.alerts()]
+    assert f"{event_id}:new_event" in keys and f"{event_id}:severity:重大" in keys
+
+
+async def test_official_notice_and_press_conference_meet_the_deadlines(pipeline):
+    worker = await pipeline.worker()
+    mine = [make_item(n, t, x, hours=h, source=f"outlet{n}") for n, t, x, h in MINE]
+    notice = make_item(10, "关于镇雄县煤矿透水事故的情况通报",
+                       "昭通市镇雄县一煤矿发生透水事故，省应急管理厅派出工作组指导救援。",
+                       hours=2, source="yn-yjglt", official=True, channel="website")
+    conference = make_item(11, "昭通市召开镇雄县煤矿透水事故新闻发布会",
+                           "昭通市召开新闻发布会通报镇雄县煤矿透水事故救援进展，事故共造成12人死亡。",
+                           hours=20, source="yn-fabuhui", official=True,
+                           channel="press_conference")
+    await pipeline.feed(worker, mine[0], mine[1], notice, mine[2], conference)
+    [event_id] = [i async for i in _ids(pipeline)]
+    event = await worker.store.load(event_id)
+    assert [(r.channel, r.source_id) for r in event.responses] == [
+        (ResponseChannel.OTHER, "yn-yjglt"), (ResponseChannel.PRESS_CONFERENCE, "yn-fabuhui")]
+    by_rule = {d.rule: d for d in event.deadlines}
+    assert by_rule["authoritative_info_5h"].state is S.MET
+    assert by_rule["press_conference_24h"].state is S.MET
+    assert by_rule["press_conference_24h"].met_at == conference.published
+    assert event.item_count == 3  # responses are not counted as items
+
+
+async def test_unrelated_news_opens_no_event(pipeline):
+    worker = await pipeline.worker()
+    await pipeline.feed(worker, make_item(1, "CBA常规赛：辽宁男篮主场大胜广东",
+                                          "辽宁男篮在主场以20分优势战胜广东队。"))
+    assert [i async for i in _ids(pipeline)] == []
+
+
+async def test_netizen_messages_get_the_working_day_rule(pipeline):
+    worker = await pipeline.worker()
+    message = make_item(1, "盘龙区某小区物业擅自提高物业费标准",
+                        "昆明市盘龙区某小区物业公司未经业主同意擅自提高物业费。",
+                        source="board", channel="message_board", region="昆明")
+    await pipeline.feed(worker, message)
+    [event_id] = [i async for i in _ids(pipeline)]
+    event = await worker.store.load(event_id)
+    assert event.kind is EventKind.MESSAGE and event.region == "昆明市"
+    [deadline] = event.deadlines
+    # Monday 16 Nov, 10:00 → end of Wednesday 18 Nov.
+    assert deadline.rule == "message_2wd"
+    assert deadline.due.isoformat() == "2026-11-19T00:00:00+08:00"
+
+
+async def test_two_workers_share_a_stream_without_double_counting(pipeline):
+    stories = [("洱海流域多处污水直排 村民反映水体发黑发臭", "大理州洱海流域部分村庄生活污水直排入湖。"),
+               ("盘龙区某小区物业擅自提高物业费", "昆明市盘龙区某小区物业公司擅自上涨物业费。"),
+               ("镇雄县一煤矿发生透水事故致3人死亡", "昭通市镇雄县一煤矿发生透水事故，3人死亡。")]
+    items = [make_item(n, stories[n % 3][0] + f"（{n}）", stories[n % 3][1], hours=n * 0.05,
+                       source=f"outlet{n}") for n in range(30)]
+    await pipeline.items.emit_new(items)
+    pipeline.clock.set(T0 + timedelta(hours=2))
+    workers = [await pipeline.worker("w1"), await pipeline.worker("w2")]
+    while any(r.items for r in await asyncio.gather(*(w.run_once(count=4) for w in workers))):
+        pass
+    events = await workers[0].store.load_many([i async for i in _ids(pipeline)])
+    assert sum(e.item_count for e in events) == 30
+    assert len(events) == 3, [(e.title, e.item_count) for e in events]
+    assert (await pipeline.redis.xpending(pipeline.keys.items_stream, "track"))["pending"] == 0
+
+
+async def test_redelivered_items_after_a_crash_are_not_counted_twice(pipeline):
+    worker = await pipeline.worker("w1")
+    items = [make_item(n, t, x, hours=h, source=f"outlet{n}") for n, t, x, h in MINE[:2]]
+    await pipeline.items.emit_new(items)
+    entries = await worker._consumer.read(count=10)
+    await worker.process(entries)  # applied, then the worker dies before acknowledging
+    restarted = await pipeline.worker("w1")
+    result = await restarted.run_once()
+    assert (result.items, result.repeated) == (2, 2)
+    [event_id] = [i async for i in _ids(pipeline)]
+    assert (await restarted.store.load(event_id)).item_count == 2
+
+
+async def test_read_model_orders_open_events_by_time_left(pipeline):
+    worker = await pipeline.worker()
+    await pipeline.feed(
+        worker,
+        make_item(1, "盘龙区某小区物业擅自提高物业费", "昆明市盘龙区物业公司擅自上涨物业费。",
+                  source="board", channel="message_board"),
+        make_item(2, "镇雄县一煤矿发生透水事故致12人死亡", "昭通市镇雄县一煤矿透水事故12人死亡。",
+                  hours=1, source="outlet"),
+    )
+    rows = await ReadModel(worker.store).open_by_time_left(pipeline.clock.now())
+    assert [r.rule for r in rows] == ["authoritative_info_5h", "message_2wd"]
+    assert rows[0].seconds_left == pytest.approx(5 * 3600)
+
+
+async def _ids(pipeline):
+    for raw in await pipeline.redis.zrange(pipeline.keys.events_by_first_seen, 0, -1):
+        yield raw.decode()
