@@ -69,6 +69,8 @@ class Classifier:
         # The board class is a routing hint; its terms are not shown anywhere,
         # so they are not computed (saves a tenth of the per-item overhead).
         explain = head != "board"
+        # No known term at all: the probabilities are only the class priors.
+        unknown = (np.diff(X.indptr) == 0).tolist()
         out = []
         for row, ((first, second), (p1, p2)) in enumerate(zip(order.tolist(), top_p)):
             out.append(
@@ -78,7 +80,7 @@ class Classifier:
                     runner_up=classes[second],
                     runner_up_p=p2,
                     terms=self.model.explain(head, X, row, first) if explain else (),
-                    low_confidence=p1 < threshold,
+                    low_confidence=p1 < threshold or unknown[row],
                 )
             )
         return out

@@ -58,11 +58,16 @@ def test_predictions_explain_themselves(shipped):
 
 
 def test_low_confidence_is_flagged_not_forced(shipped):
-    [c] = shipped.classify(["嗯"])
     threshold = shipped.tax.low_confidence["topic"]
-    assert c.topic.low_confidence == (c.topic.p < threshold)
-    [clear] = shipped.classify(["梅西上演帽子戏法，巴萨4比0大胜对手"])
-    assert not clear.topic.low_confidence
+    # a text that mixes three topics, one that names two, and a clear one
+    texts = ["企业税收和环保检查", "村里的扶贫车间污染河流", "梅西上演帽子戏法，巴萨4比0大胜对手"]
+    results = shipped.classify(texts)
+    for c in results:
+        # texts of known words: the flag follows the probability alone
+        assert c.topic.low_confidence == (c.topic.p < threshold)
+        assert c.topic.label and c.topic.runner_up  # still answered, with its runner-up
+    assert results[0].topic.low_confidence
+    assert not results[-1].topic.low_confidence
 
 
 def test_non_incident_has_no_severity(shipped):
@@ -81,3 +86,9 @@ def test_module_level_classify_accepts_a_string_or_a_list():
     assert len(classify("周杰伦新专辑发布")) == 1
     assert len(classify(["a", "b", "c"])) == 3
     assert classify([]) == []
+
+
+def test_text_without_known_terms_is_low_confidence(shipped):
+    for c in shipped.classify(["", "   ", "ㄅㄆㄇㄈ"]):
+        assert c.topic.low_confidence and c.incident.low_confidence
+        assert c.topic.terms == () and c.severity.grade is None

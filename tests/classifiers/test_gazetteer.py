@@ -71,3 +71,8 @@ def test_a_replacement_gazetteer_is_used_as_given():
     assert other.match_tokens(["丁戊族自治县"]).county == "丁戊族自治县"
     assert other.match_tokens(["甲州"]).prefecture == "甲乙族自治州"
     assert other.match_tokens(["昆明"]) is None
+
+
+def test_place_names_inside_longer_words_do_not_match():
+    # token-based matching: 大理石 (marble) and 普洱茶 (tea) are words of their own
+    assert G.match_text("大理石地板和普洱茶都涨价了") is None
