@@ -319,13 +319,23 @@ def _shrink(count: int, size: int, limit: int) -> int:
 
 def _truncated(platform: Platform, section: Section, keyword: str | None,
                extra: Callable[[int], dict] | None, limit: int) -> Rendered:
-    lines = list(section.lines)
+    """Keep as many first lines as fit (binary search), then a note."""
     note = Line("……（内容过长，其余见事件页）")
-    while lines:
-        lines.pop()
-        rendered = _build(platform, [replace(section, lines=(*lines, note))], keyword, extra)
-        if rendered.size <= limit:
-            return rendered
+
+    def with_lines(n: int) -> Rendered:
+        return _build(platform, [replace(section, lines=(*section.lines[:n], note))], keyword,
+                      extra)
+
+    low, high = 0, len(section.lines)  # with_lines(low) is assumed to fit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if with_lines(middle).size <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    rendered = with_lines(low)
+    if rendered.size <= limit:
+        return rendered
     short = replace(section, title=section.title[:60], lines=(note,))
     return _build(platform, [short], keyword, extra)
 
@@ -346,7 +356,8 @@ def _build(platform: Platform, sections: Sequence[Section], keyword: str | None,
         if platform == Platform.WECOM:
             payload = {"msgtype": "markdown", "markdown": {"content": text}}
         else:
-            payload = {"msgtype": "markdown", "markdown": {"title": title[:64], "text": text}}
+            payload = {"msgtype": "markdown",
+                       "markdown": {"title": md_escape(title)[:64], "text": text}}
         return Rendered(payload, len(sections), title, len(text.encode()))
     if platform == Platform.FEISHU:
         paras: list[list[dict]] = []
