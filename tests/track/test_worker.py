@@ -95,7 +95,7 @@ async def test_netizen_messages_get_the_working_day_rule(pipeline):
 
 
 async def test_two_workers_share_a_stream_without_double_counting(pipeline):
-    stories = [("洱海流域多处污水直排 村民反映水体发黑发臭", "大理州洱海流域部分村庄生活污水直排入湖。"),
+    stories = [("洱海流域多处污水直排 村民反映水体发黑发臭", "大理州洱海流域村庄污水直排入湖。"),
                ("盘龙区某小区物业擅自提高物业费", "昆明市盘龙区某小区物业公司擅自上涨物业费。"),
                ("镇雄县一煤矿发生透水事故致3人死亡", "昭通市镇雄县一煤矿发生透水事故，3人死亡。")]
     items = [make_item(n, stories[n % 3][0] + f"（{n}）", stories[n % 3][1], hours=n * 0.05,
