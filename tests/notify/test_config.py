@@ -1,0 +1,101 @@
+"""notify.yaml: the shipped example, secrets, and one bad file per failure mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import ConfigError
+from monitor.notify.config import load_notify_config, read_secrets_file
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).parent / "testdata"
+
+
+def test_shipped_example_loads_without_secrets():
+    config = load_notify_config(ROOT / "notify.yaml", env={})
+    assert [r.id for r in config.robots] == ["office", "environment", "health"]
+    assert not any(t.configured for t in config.targets.values())
+    assert config.targets["environment"].missing == ("DINGTALK_ENV_TOKEN", "DINGTALK_ENV_SECRET")
+    assert config.public_url == "http://127.0.0.1:8080"
+    assert config.summary and config.summary.at.hour == 17
+
+
+def test_secrets_from_environment_and_file(tmp_path):
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text("# robots\nDINGTALK_ENV_TOKEN=tok\nexport DINGTALK_ENV_SECRET='SECxyz'\n"
+                       "WECOM_OFFICE_KEY=from-file\n")
+    env = {"MONITOR_SECRETS_FILE": str(secrets), "WECOM_OFFICE_KEY": "from-env",
+           "MONITOR_PUBLIC_URL": "https://yq.gov.cn/"}
+    config = load_notify_config(ROOT / "notify.yaml", env=env)
+    office, environment = config.targets["office"], config.targets["environment"]
+    assert office.url.endswith("key=from-env")  # the environment wins over the file
+    assert environment.configured and environment.secret == "SECxyz"
+    assert environment.url.endswith("access_token=tok")
+    assert not config.targets["health"].configured
+    assert config.public_url == "https://yq.gov.cn"
+    assert "SECxyz" not in repr(environment) and "tok" not in repr(environment)
+
+
+def test_secrets_file_as_yaml(tmp_path):
+    path = tmp_path / "secrets.yaml"
+    path.write_text("FEISHU_HEALTH_TOKEN: abc\nFEISHU_HEALTH_SECRET: s3\n")
+    assert read_secrets_file(path) == {"FEISHU_HEALTH_TOKEN": "abc", "FEISHU_HEALTH_SECRET": "s3"}
+
+
+def test_missing_secrets_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="MONITOR_SECRETS_FILE"):
+        load_notify_config(ROOT / "notify.yaml",
+                           env={"MONITOR_SECRETS_FILE": str(tmp_path / "nope")})
+
+
+def test_path_from_environment(tmp_path):
+    path = tmp_path / "other.yaml"
+    path.write_text("robots: []\n")
+    assert load_notify_config(env={"MONITOR_NOTIFY": str(path)}).robots == []
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("unknown_key", ["notify.bad_unknown_key.yaml:7: robots[0] (id=office).colour: unknown key "
+                     "(allowed: id, name, platform, url, secret, keyword, per_minute, timeout)"]),
+    ("receiver", ["notify.bad_receiver.yaml:11: route.routes[0].receivers[0]: unknown robot "
+                  "'environment' (robots: office)",
+                  "notify.bad_receiver.yaml:12: fallback: unknown robot 'spare' "
+                  "(robots: office)"]),
+    ("rate", ["notify.bad_rate.yaml:3: robots[0] (id=env): per_minute 30 is above the dingtalk "
+              "limit of 20 messages a minute"]),
+    ("duplicate", ["notify.bad_duplicate.yaml:3: robots[1] (id=a).id: duplicate id, first used "
+                   "on line 2"]),
+], ids=str)
+def test_bad_files_say_where(name, expected):
+    with pytest.raises(ConfigError) as caught:
+        load_notify_config(DATA / f"notify.bad_{name}.yaml", env={})
+    problems = [p.replace(str(DATA) + "/", "") for p in caught.value.problems]
+    assert problems == expected
+
+
+def test_every_bad_value_reported_at_once():
+    with pytest.raises(ConfigError) as caught:
+        load_notify_config(DATA / "notify.bad_values.yaml", env={})
+    text = "\n".join(caught.value.problems)
+    for where in (":3: robots[0] (id=Office!).id", ":5: robots[0] (id=Office!).platform",
+                  ":6: robots[0] (id=Office!).url", ":8: quiet.repeat_interval",
+                  ":11: route.routes[0].match.severity_at_least"):
+        assert where in text
+    assert "'often' is not a duration" in text
+
+
+@pytest.mark.redis
+async def test_unconfigured_robots_are_announced_once(redis, keys, clock, capsys):
+    from monitor.logs import configure
+    from monitor.notify.notifier import Notifier
+
+    configure("console", "info")
+    config = load_notify_config(ROOT / "notify.yaml", env={"WECOM_OFFICE_KEY": "k"})
+    notifier = Notifier(redis, keys, config, clock)
+    await notifier.aclose()
+    err = capsys.readouterr().err
+    assert err.count("notify_robots_not_configured") == 1
+    assert "DINGTALK_ENV_SECRET" in err and "FEISHU_HEALTH_TOKEN" in err
+    assert "office" not in err.split("robots=")[1].split("]")[0]
