@@ -155,6 +155,7 @@ class Model:
         self.terms = np.array(
             [t.replace("_", " ") if not t.startswith("#") else f"…{t[1:]}…" for t in features.terms], dtype=object
         )
+        self.is_subword = np.char.startswith(features.terms.astype(str), "#")
 
     def transform(self, docs: list[list[str]]) -> sparse.csr_matrix:
         return self.features.transform(docs)
@@ -168,8 +169,11 @@ class Model:
         if len(idx) == 0:
             return ()
         contrib = X.data[start:end] * self.heads[head].coef[cls, idx]
-        top = np.argsort(-contrib)[:k]
-        return tuple((str(self.terms[idx[j]]), float(contrib[j])) for j in top if contrib[j] > 0)
+        # Whole words and bigrams first: "…保部…" is evidence too, but a duty
+        # officer reads 环保部门; subwords only fill in when words run short.
+        pos = np.flatnonzero(contrib > 0)
+        order = pos[np.lexsort((-contrib[pos], self.is_subword[idx[pos]]))][:k]
+        return tuple((str(self.terms[idx[j]]), float(contrib[j])) for j in order)
 
     # -- persistence -----------------------------------------------------
     def save(self, directory: Path, metadata: dict) -> dict:
