@@ -135,20 +135,23 @@ class EventIndex:
                                    key=lambda kv: kv[1])
         candidates = set().union(*(self._postings.get(t, ()) for t, _ in strongest))
         best: Match | None = None
+        weigh = _EventIdf(self)
+        item = weigh.apply(vector)
         for event_id in candidates - exclude:
             entry = self._entries[event_id]
             if not (entry.first_seen - self.config.window <= at_ts
                     <= entry.horizon + self.config.window):
                 continue
-            match = self._score(entry, vector, region, incident)
+            match = self._score(entry, item, weigh, region, incident)
             if match.score >= threshold and (best is None or match.score > best.score):
                 best = match
         return best
 
-    def _score(self, entry: Entry, vector: Vector, region: str | None,
+    def _score(self, entry: Entry, item: Vector, weigh: _EventIdf, region: str | None,
                incident: str | None) -> Match:
         c = self.config
-        shared = {t: w * entry.centroid[t] for t, w in vector.items() if t in entry.centroid}
+        centroid = weigh.apply(entry.centroid)
+        shared = {t: w * centroid[t] for t, w in item.items() if t in centroid}
         similarity = sum(shared.values())
         score = similarity
         if region and entry.region:
@@ -157,6 +160,30 @@ class EventIndex:
             score += c.incident_bonus if incident == entry.incident else -c.incident_penalty
         terms = tuple(t for t, _ in heapq.nlargest(5, shared.items(), key=lambda kv: kv[1]))
         return Match(entry.event_id, score, similarity, terms)
+
+
+class _EventIdf:
+    """Re-weights terms by how many open events share them, for one lookup.
+
+    jieba's IDF says how rare a word is in Chinese at large; among open events, 地震, 火灾 or
+    食物中毒 are in every event of their kind and say little about *which* earthquake an item
+    reports. Without this, one event's centroid drifts to its kind's common words and then
+    swallows every report of that kind."""
+
+    def __init__(self, index: EventIndex) -> None:
+        self._postings = index._postings
+        self._n = len(index) + 1
+        self._cache: dict[str, float] = {}
+
+    def factor(self, term: str) -> float:
+        value = self._cache.get(term)
+        if value is None:
+            df = len(self._postings.get(term, ()))
+            value = self._cache[term] = math.log(self._n / (df + 1)) + 1.0
+        return value
+
+    def apply(self, vector: Vector) -> Vector:
+        return normalise({t: w * self.factor(t) for t, w in vector.items()})
 
 
 def _is_incident(label: str | None) -> bool:

@@ -63,7 +63,7 @@ class Grouping(_Strict):
     window: Duration = 72 * 3600.0  # an event takes items up to this long after its last one
     region_bonus: float = 0.08
     region_penalty: float = 0.25
-    incident_bonus: float = 0.08
+    incident_bonus: float = 0.0
     incident_penalty: float = 0.15
     candidate_terms: int = Field(default=12, ge=1, le=100)
     centroid_terms: int = Field(default=60, ge=5, le=500)
