@@ -192,7 +192,7 @@ async def test_daily_summary_once_per_day_across_processes(robots, make_notifier
     assert calls == []
     clock.advance(60)
     await asyncio.gather(first.run_once(), second.run_once())
-    await drain(first, clock, until=3 * 3600)
+    await drain(first, clock, step=60, until=3 * 3600)
     restarted = make_notifier(config)
     restarted.set_summary_source(source)
     await drain(restarted, clock, until=600)
