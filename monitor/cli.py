@@ -18,6 +18,7 @@ from monitor.config import FeedsFile, Settings, Source, load_feeds, load_setting
 from monitor.errors import ConfigError, FetchError, MonitorError
 from monitor.logs import configure
 from monitor.models import FetchJob, Item
+from monitor.notify.cli import register as register_notify
 from monitor.store.items import ItemStore
 from monitor.store.keys import Keys
 from monitor.store.sources import SourceState, SourceStore
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="keep the replay's Redis keys (printed) for inspection")
     replay.set_defaults(func=cmd_replay)
     _register_classifiers(sub)
+    register_notify(sub)
     return parser
 
 

@@ -204,16 +204,7 @@ class Notifier:
 
     async def send_test(self, robot_id: str) -> Answer:
         """Send a test message straight to one robot (no outbox) and return its answer."""
-        target = self.config.targets.get(robot_id) or Target.fill(self.config.robot(robot_id),
-                                                                  {})
-        now = self.clock.now()
-        intent = AlertIntent(key=f"test:{robot_id}:{int(now.timestamp())}", kind=AlertKind.TEST,
-                             at=now, title=f"{target.robot.name}")
-        section = compose(intent, now, self.config.public_url)
-        rendered = render(target.robot.platform, [section], keyword=target.robot.keyword,
-                          extra=lambda n: {"delivery_id": intent.key, "alerts": [
-                              intent.model_dump(mode="json")]})
-        return await platforms.send(await self._http(), target, rendered.payload, now)
+        return await send_test(self.config, robot_id, self.clock.now(), await self._http())
 
     async def status(self, limit: int = 50) -> dict:
         """Pending, failed and recent deliveries, robot health and silences (CLI and API)."""
@@ -489,6 +480,19 @@ class Notifier:
                         missing_secrets=sorted({m for ms in missing.values() for m in ms}),
                         hint="set the variables or MONITOR_SECRETS_FILE; alerts for these "
                              "robots go to the fallback robot")
+
+
+async def send_test(config: NotifyConfig, robot_id: str, now: datetime,
+                    session: aiohttp.ClientSession) -> Answer:
+    """A test message to one robot, bypassing the outbox (`monitor notify test`)."""
+    target = config.targets.get(robot_id) or Target.fill(config.robot(robot_id), {})
+    intent = AlertIntent(key=f"test:{robot_id}:{int(now.timestamp())}", kind=AlertKind.TEST,
+                         at=now, title=target.robot.name)
+    section = compose(intent, now, config.public_url)
+    rendered = render(target.robot.platform, [section], keyword=target.robot.keyword,
+                      extra=lambda n: {"delivery_id": intent.key,
+                                       "alerts": [intent.model_dump(mode="json")]})
+    return await platforms.send(session, target, rendered.payload, now)
 
 
 def _delivery_id(entries: list[str]) -> str:

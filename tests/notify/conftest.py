@@ -58,7 +58,7 @@ def base_config(robots: FakeRobots, **overrides) -> dict:
             {"name": "major", "match": {"severity_at_least": "重大"}, "receivers": ["office"]},
             {"name": "dept-only", "match": {"topic": ["生态环境", "卫生健康"]},
              "receivers": []},
-            {"name": "ops", "match": {"topic": ["运维"]}, "receivers": ["ops", "archive"]},
+            {"name": "operations", "match": {"topic": ["运维"]}, "receivers": ["ops", "archive"]},
         ]},
         "fallback": "spare",
         "quiet": {"group_interval": "60s", "repeat_interval": "4h", "max_repeats": 3},
