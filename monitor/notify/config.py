@@ -158,6 +158,15 @@ class NotifyConfig(BaseModel):
     _targets: dict[str, Target] = PrivateAttr(default_factory=dict)
     _public_url: str = PrivateAttr(default=DEFAULT_PUBLIC_URL)
 
+    @model_validator(mode="after")
+    def _lease_outlives_a_send(self) -> NotifyConfig:
+        """A claimed entry must not come due again while its send may still be running."""
+        slowest = max((r.timeout for r in self.robots), default=0.0)
+        if self.delivery.lease < 2 * slowest:
+            raise ValueError(f"delivery.lease ({self.delivery.lease:g}s) must be at least twice "
+                             f"the longest robot timeout ({slowest:g}s)")
+        return self
+
     @property
     def targets(self) -> dict[str, Target]:
         """Robot id → the robot with its secrets filled in (or the names that were missing)."""

@@ -99,3 +99,12 @@ async def test_unconfigured_robots_are_announced_once(redis, keys, clock, capsys
     assert err.count("notify_robots_not_configured") == 1
     assert "DINGTALK_ENV_SECRET" in err and "FEISHU_HEALTH_TOKEN" in err
     assert "office" not in err.split("robots=")[1].split("]")[0]
+
+
+def test_lease_must_outlive_a_send(tmp_path):
+    path = tmp_path / "notify.yaml"
+    path.write_text("robots:\n  - {id: a, name: A, platform: slack, url: 'https://h/x', "
+                    "timeout: 40s}\ndelivery:\n  lease: 60s\n")
+    with pytest.raises(ConfigError, match=r"delivery.lease \(60s\) must be at least twice the "
+                                          r"longest robot timeout \(40s\)"):
+        load_notify_config(path, env={})
