@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import cn2an
-
 from .taxonomy import Taxonomy, default as default_taxonomy
 from .tokenize import normalize
 
@@ -87,6 +85,8 @@ def parse_number(raw: str) -> float | None:
         return float(raw)
     except ValueError:
         pass
+    import cn2an  # late: its import costs ~0.3 s, and most texts never need it
+
     try:
         return float(cn2an.cn2an(raw, "smart"))
     except (ValueError, KeyError, IndexError, TypeError):
