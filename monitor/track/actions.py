@@ -113,9 +113,9 @@ class Actions:
     async def _update(self, event_id: str, now: datetime, change) -> Event:
         for _ in range(5):
             event = await self._require(event_id)
-            working = event.model_copy(deep=True)
-            change(working)
-            saved = self._tracker.finish(working, now, event.version)
+            version = event.version
+            change(event)
+            saved = self._tracker.finish(event, now, version)
             try:
                 await self._store.save(saved)
             except Conflict:

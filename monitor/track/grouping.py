@@ -17,6 +17,7 @@ from pathlib import Path
 from monitor.track.policy import Grouping
 
 Vector = dict[str, float]
+SHORTLIST = 8  # candidates scored in full per item
 
 _idf_lock = threading.Lock()
 _idf: tuple[dict[str, float], float] | None = None
@@ -137,15 +138,28 @@ class EventIndex:
         best: Match | None = None
         weigh = _EventIdf(self)
         item = weigh.apply(vector)
-        for event_id in candidates - exclude:
-            entry = self._entries[event_id]
-            if not (entry.first_seen - self.config.window <= at_ts
-                    <= entry.horizon + self.config.window):
-                continue
+        for entry in self._shortlist(candidates - exclude, vector, at_ts, threshold):
             match = self._score(entry, item, weigh, region, incident)
             if match.score >= threshold and (best is None or match.score > best.score):
                 best = match
         return best
+
+    def _shortlist(self, candidates: set[str], vector: Vector, at_ts: float,
+                   threshold: float) -> list[Entry]:
+        """The few candidates worth a full score: in the time window, and close enough by
+        plain cosine (cheap: shared terms only) that the re-weighted score could pass."""
+        window = self.config.window
+        bonus = self.config.region_bonus + self.config.incident_bonus
+        scored = []
+        for event_id in candidates:
+            entry = self._entries[event_id]
+            if not entry.first_seen - window <= at_ts <= entry.horizon + window:
+                continue
+            centroid = entry.centroid
+            plain = sum(w * centroid[t] for t, w in vector.items() if t in centroid)
+            if plain + bonus >= threshold * 0.5:
+                scored.append((plain, event_id, entry))
+        return [entry for _, _, entry in heapq.nlargest(SHORTLIST, scored)]
 
     def _score(self, entry: Entry, item: Vector, weigh: _EventIdf, region: str | None,
                incident: str | None) -> Match:

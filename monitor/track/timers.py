@@ -43,15 +43,16 @@ class TimerRunner:
             if event is None:
                 return 0
             now = self._clock.now()
-            change = self._tracker.finish(event.model_copy(deep=True), now, event.version)
+            before = len(event.history)
+            change = self._tracker.finish(event, now, event.version)
             try:
                 await self._store.save(change)
             except Conflict:
                 continue
-            for entry in change.event.history[len(event.history):]:
+            for entry in change.event.history[before:]:
                 log.info("deadline_transition", event_id=event_id, what=entry.what,
                          why=entry.why)
-            return len(change.event.history) - len(event.history)
+            return len(change.event.history) - before
         log.error("timer_not_applied", event_id=event_id, hint="event kept changing")
         return 0
 

@@ -93,13 +93,12 @@ class Tracker:
         return self._take_item(event, tagged, None, now, expected_version=-1)
 
     def join(self, event: Event, tagged: Tagged, match: Match, now: datetime) -> Change:
-        return self._take_item(event.model_copy(deep=True), tagged, match, now,
-                               expected_version=event.version)
+        """Changes `event` in place (callers pass one just loaded) and returns the change."""
+        return self._take_item(event, tagged, match, now, expected_version=event.version)
 
     def respond(self, event: Event, tagged: Tagged, match: Match, now: datetime) -> Change:
         item = tagged.item
         before = event.version
-        event = event.model_copy(deep=True)
         response = Response(id=f"r-{item.id}", at=item.published, channel=response_channel(item),
                             link=item.link, title=item.title, source_id=item.source_id,
                             matched_terms=(*match.terms, *response_cues(item)),
@@ -116,7 +115,9 @@ class Tracker:
         item = tagged.item
         previous_severity, previously_needed = event.severity, event.needs_response
         _count_item(event, tagged, match, self.policy)
-        if match is not None:
+        if match is not None and event.item_count <= MAX_ITEM_REFS:
+            # Each join is audited up to the item list's cap; a viral event's further
+            # reposts are counted (item_count, sources, heat), not listed one by one.
             event.history.append(HistoryEntry(
                 at=now, who=self.who, what="item_joined",
                 why=f"{item.source_id}: {item.title} (score {match.score:.2f}; "

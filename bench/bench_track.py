@@ -1,0 +1,223 @@
+"""Tracking speed (run: .venv/bin/python bench/bench_track.py). Prints figures; asserts nothing.
+
+1. grouping alone: items/s through the real tracker (candidate lookup, scoring, event update)
+   with 10,000 open events in the index, one core, no Redis. Target ≥ 1,000 items/s.
+2. events worker: items/s end to end (stream → classify → group → save in Redis) with
+   10,000 open events stored in Redis.
+3. timer lag: deadlines falling due every few milliseconds on the real clock while the worker
+   is busy; lag = when the transition was recorded − its due time. Target: all within 1 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from monitor.clock import SystemClock  # noqa: E402
+from monitor.logs import configure  # noqa: E402
+from monitor.models import Item  # noqa: E402
+from monitor.store.embedded import EmbeddedRedis, connect  # noqa: E402
+from monitor.store.items import ItemStore, ensure_groups  # noqa: E402
+from monitor.store.keys import Keys  # noqa: E402
+from monitor.track.grouping import EventIndex, idf_table, normalise  # noqa: E402
+from monitor.track.models import Event  # noqa: E402
+from monitor.track.policy import default_policy  # noqa: E402
+from monitor.track.store import Change  # noqa: E402
+from monitor.track.timers import TimerRunner  # noqa: E402
+from monitor.track.tracker import Tagged, Tracker, to_index_entry  # noqa: E402
+from monitor.track.worker import EventsWorker  # noqa: E402
+
+T0 = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
+OPEN_EVENTS = 10_000
+
+
+def vocabulary(rng: random.Random) -> list[str]:
+    table, _ = idf_table()
+    words = [w for w in table if len(w) >= 2]
+    return rng.sample(words, 60_000)
+
+
+def random_vector(rng: random.Random, words: list[str], n: int) -> dict[str, float]:
+    return normalise({w: rng.uniform(0.5, 2.0) for w in rng.sample(words, n)})
+
+
+def item(n: int, at: datetime) -> Item:
+    return Item(id=f"bench:{n}", source_id=f"s{n % 50}", source_name="bench", title=f"条目{n}",
+                summary="", link=None, published=at, fetched=at, official=False,
+                channel="news")
+
+
+def tagged(n: int, vector: dict[str, float], at: datetime) -> Tagged:
+    return Tagged(item=item(n, at), topic="其他政务", topic_p=0.8, incident="无", incident_p=0.9,
+                  severity=None, severity_evidence={}, region=None, county=None, vector=vector)
+
+
+def seed_events(rng, words, policy, tracker, count) -> list[Change]:
+    changes = []
+    for n in range(count):
+        t = tagged(n, random_vector(rng, words, 30), T0)
+        change = tracker.open(t, T0)
+        tracker.index.put(to_index_entry(change.event))
+        changes.append(change)
+    return changes
+
+
+def bench_grouping(rng: random.Random, words: list[str]) -> None:
+    policy = default_policy()
+    tracker = Tracker(policy, EventIndex(policy.grouping))
+    events = {c.event.id: c.event for c in seed_events(rng, words, policy, tracker, OPEN_EVENTS)}
+    ids = list(events)
+    batch = []
+    for n in range(5_000):
+        if n % 2:  # a repost: an existing event's terms, reweighted, plus a little noise
+            base = events[rng.choice(ids)].centroid
+            vector = normalise({**{t: w * rng.uniform(0.8, 1.2) for t, w in base.items()},
+                                **random_vector(rng, words, 3)})
+        else:
+            vector = random_vector(rng, words, 30)
+        batch.append(tagged(100_000 + n, vector, T0 + timedelta(minutes=1)))
+    joined = opened = 0
+    cpu = time.process_time()
+    for t in batch:
+        action, match = tracker.route(t)
+        if action == "join":
+            change = tracker.join(events[match.event_id], t, match, t.item.published)
+            joined += 1
+        else:
+            change = tracker.open(t, t.item.published)
+            opened += 1
+        events[change.event.id] = change.event
+        tracker.index.put(to_index_entry(change.event))
+    cpu = time.process_time() - cpu
+    print(f"grouping alone: {len(batch)} items against {OPEN_EVENTS:,} open events in "
+          f"{cpu:.2f} CPU s → {len(batch) / cpu:,.0f} items/s ({joined} joined, {opened} "
+          f"opened; half were reposts) — target ≥ 1,000 items/s")
+
+
+async def bench_worker(redis_url: str, rng: random.Random, words: list[str]) -> None:
+    redis = connect(redis_url)
+    keys = Keys(f"bench:{uuid.uuid4().hex[:8]}:")
+    policy = default_policy()
+    clock = SystemClock()
+    try:
+        tracker = Tracker(policy, EventIndex(policy.grouping))
+        now = clock.now()
+        worker = EventsWorker(redis, keys, policy, clock, "bench", 86400 * 30)
+        started = time.perf_counter()
+        for change in seed_events(rng, words, policy, tracker, OPEN_EVENTS):
+            event = change.event.model_copy(update={"first_seen": now, "last_seen": now})
+            change = tracker.finish(event, now, -1)
+            await worker.store.save(change)
+        print(f"events worker: stored {OPEN_EVENTS:,} open events in "
+              f"{time.perf_counter() - started:.1f}s")
+        await ensure_groups(redis, keys.items_stream, ["track"])
+        await worker.start()
+        texts = news_texts()
+        items = [Item(id=f"bench:w{n}", source_id=f"s{n % 40}", source_name="bench",
+                      title=texts[n % len(texts)][0] + f"（{n}）",
+                      summary=texts[n % len(texts)][1], link=None, published=now,
+                      fetched=now, official=False, channel="news") for n in range(2_000)]
+        await ItemStore(redis, keys, 86400).emit_new(items)
+        lags = await run_with_timers(worker, clock, redis, keys, policy, len(items))
+        print_lags(lags)
+    finally:
+        keys_found = [k async for k in redis.scan_iter(match=f"{keys.prefix}*", count=5000)]
+        for start in range(0, len(keys_found), 1000):
+            await redis.delete(*keys_found[start:start + 1000])
+        await redis.aclose()
+
+
+async def run_with_timers(worker, clock, redis, keys, policy, total) -> list[float]:
+    """Process the items while a timer runner fires deadlines due every 20 ms."""
+    timers = TimerRunner(worker.store, worker.tracker, clock)
+    due_events = await schedule_due_deadlines(worker, clock, policy, count=300)
+    stop = asyncio.Event()
+    timer_task = asyncio.create_task(timers.run(stop))
+    started, cpu, done = time.perf_counter(), time.process_time(), 0
+    while done < total:
+        done += (await worker.run_once(count=100)).items
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"events worker: {done} items (classify + group + save) with {OPEN_EVENTS:,} open "
+          f"events in {wall:.1f}s → {done / wall:,.0f} items/s; {cpu / done * 1000:.2f} CPU ms "
+          f"per item")
+    await asyncio.sleep(max(0.0, max(due_events.values()) - time.time()) + 1.5)
+    stop.set()
+    await timer_task
+    return await lags_of(worker, due_events)
+
+
+async def schedule_due_deadlines(worker, clock, policy, count: int) -> dict[str, float]:
+    """Events whose 48 h deadline is due a few seconds from now, 20 ms apart."""
+    due = {}
+    start = clock.now() + timedelta(seconds=2)
+    for n in range(count):
+        due_at = start + timedelta(milliseconds=20 * n)
+        first_seen = due_at - timedelta(hours=48)
+        event = Event(id=f"ev-timer{n}", title="t", topic="其他政务", incident="无",
+                      first_seen=first_seen, last_seen=first_seen, needs_response=True,
+                      item_count=2)
+        change = worker.tracker.finish(event, clock.now(), -1)
+        await worker.store.save(change)
+        due[event.id] = due_at.timestamp()
+    return due
+
+
+async def lags_of(worker, due_events: dict[str, float]) -> list[float]:
+    lags = []
+    for event in await worker.store.load_many(due_events):
+        fired = [h.at for h in event.history if h.what == "deadline_missed"]
+        if fired:
+            lags.append(fired[0].timestamp() - due_events[event.id])
+    return lags
+
+
+def print_lags(lags: list[float]) -> None:
+    if not lags:
+        print("timer lag: no transition fired")
+        return
+    lags.sort()
+    p99 = lags[min(len(lags) - 1, int(len(lags) * 0.99))]
+    print(f"timer lag under load: {len(lags)} missed transitions; median "
+          f"{statistics.median(lags) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max "
+          f"{lags[-1] * 1000:.0f} ms — target every one within 1 s")
+
+
+def news_texts() -> list[tuple[str, str]]:
+    return [
+        ("镇雄县一煤矿发生透水事故致3人死亡", "昭通市镇雄县一煤矿井下发生透水事故，已造成3人死亡，多人被困。"),
+        ("洱海流域多处污水直排 村民反映水体发黑", "大理州洱海流域部分村庄生活污水直接排入洱海。"),
+        ("盘龙区某小区物业擅自提高物业费", "昆明市盘龙区某小区物业公司未经业主同意擅自上涨物业费。"),
+        ("多地反映减税降费政策落实不到位", "小微企业反映减税降费政策落实不到位，仍被收取多项费用。"),
+        ("某县养老院护理人员短缺 老人照护成难题", "有家属反映某县养老院护理人员严重不足，老人得不到照护。"),
+    ] * 3
+
+
+async def main() -> None:
+    configure("console", "warning")
+    rng = random.Random(11)
+    words = vocabulary(rng)
+    bench_grouping(rng, words)
+    embedded = None
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        embedded = EmbeddedRedis(ROOT / "var" / "bench-redis")
+        url = await embedded.start()
+    try:
+        await bench_worker(url, rng, words)
+    finally:
+        if embedded:
+            await embedded.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
