@@ -25,7 +25,7 @@ check-config: $(STAMP)
 	$(VENV)/bin/monitor check-config
 
 bench: $(STAMP)
-	$(PY) bench/bench_collect.py
+	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
