@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from monitor.models import Item
+from monitor.store import as_text
 from monitor.store.keys import Keys
 
 log = structlog.get_logger("monitor.store.items")
@@ -53,7 +54,7 @@ class ItemStore:
         args: list[str | int] = [self._retention]
         for item in unique:
             args += [self._keys.seen(item.id), item.id, item.model_dump_json()]
-        new_ids = {_text(i) for i in await self._emit(keys=[self._keys.items_stream], args=args)}
+        new_ids = {as_text(i) for i in await self._emit(keys=[self._keys.items_stream], args=args)}
         return [item for item in unique if item.id in new_ids]
 
     async def unseen(self, items: Sequence[Item]) -> list[Item]:
@@ -78,9 +79,9 @@ class ItemStore:
 
     async def _warn_unread_before(self, cutoff_ms: int) -> None:
         for group in await self._redis.xinfo_groups(self._keys.items_stream):
-            last = _text(group.get("last-delivered-id", b"0-0"))
+            last = as_text(group.get("last-delivered-id", b"0-0"))
             if _ms(last) < cutoff_ms:
-                log.warning("retention_drops_unread_items", group=_text(group["name"]),
+                log.warning("retention_drops_unread_items", group=as_text(group["name"]),
                             last_delivered=last,
                             hint="this consumer group has not read items older than the "
                                  "retention period; they are being dropped unread")
@@ -140,12 +141,9 @@ async def ensure_groups(redis: aioredis.Redis, stream: str, groups: Sequence[str
 
 def _entry(entry_id: bytes | str, fields: dict) -> StreamEntry:
     raw = fields.get(b"item", fields.get("item"))
-    return StreamEntry(_text(entry_id), Item.model_validate_json(raw))
+    return StreamEntry(as_text(entry_id), Item.model_validate_json(raw))
 
 
 def _ms(entry_id: bytes | str) -> int:
-    return int(_text(entry_id).split("-")[0])
+    return int(as_text(entry_id).split("-")[0])
 
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
+from monitor.store import as_text
 from monitor.store.keys import POLL_LEASE_SECONDS, Keys
 
 _CLAIM_DUE = """
@@ -83,7 +84,7 @@ class SourceStore:
 
     async def sync_schedule(self, first_polls: dict[str, float]) -> None:
         """Add configured sources (keeping existing times) and drop removed ones."""
-        current = {_text(m) for m in await self._redis.zrange(self._keys.schedule, 0, -1)}
+        current = {as_text(m) for m in await self._redis.zrange(self._keys.schedule, 0, -1)}
         pipe = self._redis.pipeline(transaction=True)
         if first_polls:
             pipe.zadd(self._keys.schedule, first_polls, nx=True)
@@ -100,7 +101,7 @@ class SourceStore:
             args=[ts, ts + POLL_LEASE_SECONDS, limit, owner, self._keys.lease_owner(""),
                   POLL_LEASE_SECONDS],
         )
-        return [_text(s) for s in due]
+        return [as_text(s) for s in due]
 
     async def next_due(self) -> float | None:
         first = await self._redis.zrange(self._keys.schedule, 0, 0, withscores=True)
@@ -135,12 +136,9 @@ class SourceStore:
         if not ids:
             return {}
         owners = await self._redis.mget([self._keys.lease_owner(i) for i in ids])
-        return {i: (_text(o) if o else None) for i, o in zip(ids, owners, strict=True)}
+        return {i: (as_text(o) if o else None) for i, o in zip(ids, owners, strict=True)}
 
 
 def utc(ts: float) -> datetime | None:
     return datetime.fromtimestamp(ts, UTC) if ts else None
 
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
