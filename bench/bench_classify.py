@@ -8,6 +8,7 @@ with jieba's default dictionary (the issue's reference), and our own
 tokeniser alone (same dictionary as classify()). The target is classify() at
 ≥ 80 % of the jieba.lcut throughput. Prints figures; asserts nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,7 +53,9 @@ def load_time() -> float:
         "import time; t=time.perf_counter(); import classifiers; classifiers.load_default(); "
         "print(time.perf_counter()-t)"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -71,14 +74,18 @@ def main() -> None:
     jieba.initialize()
     text = source_text()
     print(f"model load (fresh process, jieba cache warm): {min(loads):.2f} s (target < 2 s)")
-    print(f"{'texts':<18}{'jieba.lcut/s':>14}{'our tokens/s':>14}{'classify/s':>12}{'vs lcut':>9}{'vs ours':>9}")
+    print(
+        f"{'texts':<18}{'jieba.lcut/s':>14}{'our tokens/s':>14}{'classify/s':>12}{'vs lcut':>9}{'vs ours':>9}"
+    )
     for size in (200, 1500):
         texts = cut(text, size, args.items)
         clf.classify(texts[:20])  # warm
         lcut = rate(lambda ts: [jieba.lcut(t) for t in ts], texts, args.repeat)
         ours = rate(lambda ts: [tokenize.raw_tokens(t) for t in ts], texts, args.repeat)
         full = rate(clf.classify, texts, args.repeat)
-        print(f"{f'{size} chars x{len(texts)}':<18}{lcut:>14.0f}{ours:>14.0f}{full:>12.0f}{full / lcut:>9.0%}{full / ours:>9.0%}")
+        print(
+            f"{f'{size} chars x{len(texts)}':<18}{lcut:>14.0f}{ours:>14.0f}{full:>12.0f}{full / lcut:>9.0%}{full / ours:>9.0%}"
+        )
 
 
 if __name__ == "__main__":

@@ -4,11 +4,12 @@ Each text is tokenised once; its raw tokens give the region, its features feed
 every model head in one sparse matrix, so the sklearn calls are made once per
 batch, not once per item.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -51,7 +52,9 @@ class Classifier:
                 Classification(
                     topic=heads["topic"][i],
                     incident=incident,
-                    severity=severity.assess(text, is_incident=incident.label != no_incident, tax=self.tax),
+                    severity=severity.assess(
+                        text, is_incident=incident.label != no_incident, tax=self.tax
+                    ),
                     region=self.gazetteer.match_tokens(raw[i]),
                     board=heads["board"][i] if "board" in heads else None,
                     model_version=self.model.version,
@@ -72,7 +75,7 @@ class Classifier:
         # No known term at all: the probabilities are only the class priors.
         unknown = (np.diff(X.indptr) == 0).tolist()
         out = []
-        for row, ((first, second), (p1, p2)) in enumerate(zip(order.tolist(), top_p)):
+        for row, ((first, second), (p1, p2)) in enumerate(zip(order.tolist(), top_p, strict=True)):
             out.append(
                 Prediction(
                     label=classes[first],

@@ -7,13 +7,15 @@
 
 Also runnable alone: python -m classifiers.cli classify "…".
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from . import evaluate, train
 from .result import Classification
@@ -30,7 +32,10 @@ def render(text: str, c: Classification) -> str:
     lines = [f"文本：{text[:80]}{'…' if len(text) > 80 else ''}"]
     for name, p in (("主题", c.topic), ("事件类型", c.incident)):
         flag = "（置信度低，仅供参考）" if p.low_confidence else ""
-        lines.append(f"{name}：{p.label}  p={p.p:.2f}{flag}；次选 {p.runner_up} p={p.runner_up_p:.2f}；依据词：{_fmt_terms(p.terms)}")
+        lines.append(
+            f"{name}：{p.label}  p={p.p:.2f}{flag}；"
+            f"次选 {p.runner_up} p={p.runner_up_p:.2f}；依据词：{_fmt_terms(p.terms)}"
+        )
     s = c.severity
     if s.grade is None:
         sev = "不适用（非突发事件）"
@@ -64,7 +69,7 @@ def _read_jsonl(fh: IO[str]) -> Iterator[tuple[int, dict | None, str | None]]:
             yield lineno, None, f"line {lineno}: not JSON ({exc.msg})"
             continue
         if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-            yield lineno, None, f"line {lineno}: needs an object with a string \"text\""
+            yield lineno, None, f'line {lineno}: needs an object with a string "text"'
             continue
         yield lineno, row, None
 
@@ -80,7 +85,7 @@ def classify_jsonl(src: IO[str], dst: IO[str], classifier=None) -> tuple[int, in
 
     def flush() -> None:
         nonlocal written
-        for row, c in zip(batch, clf.classify([r["text"] for r in batch])):
+        for row, c in zip(batch, clf.classify([r["text"] for r in batch]), strict=True):
             dst.write(json.dumps(c.to_json(row.get("id")), ensure_ascii=False) + "\n")
             written += 1
         batch.clear()
@@ -108,7 +113,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
         return 2
     if args.jsonl:
         src = sys.stdin if str(args.jsonl) == "-" else open(args.jsonl, encoding="utf-8")
-        dst = sys.stdout if args.out is None or str(args.out) == "-" else open(args.out, "w", encoding="utf-8")
+        dst = (
+            sys.stdout
+            if args.out is None or str(args.out) == "-"
+            else open(args.out, "w", encoding="utf-8")
+        )
         with src, dst:
             written, skipped = classify_jsonl(src, dst, clf)
         print(f"classified {written} items, skipped {skipped}", file=sys.stderr)
@@ -124,18 +133,28 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add classify, train and evaluate to an argparse subparsers object."""
-    p = subparsers.add_parser("classify", help="tag texts with topic, incident, severity and region")
+    p = subparsers.add_parser(
+        "classify", help="tag texts with topic, incident, severity and region"
+    )
     p.add_argument("text", nargs="*", help="the text to classify")
-    p.add_argument("--jsonl", type=Path, help='read JSON lines {"id", "text"} from this file ("-" for stdin)')
+    p.add_argument(
+        "--jsonl", type=Path, help='read JSON lines {"id", "text"} from this file ("-" for stdin)'
+    )
     p.add_argument("--out", type=Path, help="write JSON lines here (default stdout)")
-    p.add_argument("--json", action="store_true", help="print the full result as JSON instead of prose")
+    p.add_argument(
+        "--json", action="store_true", help="print the full result as JSON instead of prose"
+    )
     p.set_defaults(func=cmd_classify)
 
-    p = subparsers.add_parser("train", help="train the classifier artifact into classifiers/models/")
+    p = subparsers.add_parser(
+        "train", help="train the classifier artifact into classifiers/models/"
+    )
     train.build_parser(p)
     p.set_defaults(func=train.run_cli)
 
-    p = subparsers.add_parser("evaluate", help="score the model on the held-out split; write metrics and PNGs")
+    p = subparsers.add_parser(
+        "evaluate", help="score the model on the held-out split; write metrics and PNGs"
+    )
     evaluate.build_parser(p)
     p.set_defaults(func=evaluate.run_cli)
 

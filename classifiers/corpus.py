@@ -11,6 +11,7 @@ Splits: test = hash bucket 0-19 (20 %), dev = 20-29 (10 %), train = the rest.
 Model selection looks at dev only; `evaluate` reports on test only; the
 shipped model is trained on train + dev.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,9 +20,9 @@ import json
 import re
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .taxonomy import DATA_DIR
 
@@ -129,11 +130,15 @@ def load_teddy(root: Path = SHARED_DATA) -> Iterator[Example]:
     base = root / "tipdm2020"
     for i, row in enumerate(_read_tsv(base / "messages_val.tsv")):
         label = row["label"].strip()
-        yield Example(f"teddy-val-{i}", _teddy_clean(row["text"]), TEDDY_TOPIC[label], "无", "teddy", label)
+        yield Example(
+            f"teddy-val-{i}", _teddy_clean(row["text"]), TEDDY_TOPIC[label], "无", "teddy", label
+        )
     for row in _read_tsv(base / "messages_sample.tsv"):
         label = row["一级分类"].strip()
         text = _teddy_clean(row["留言主题"] + row["留言详情"])
-        yield Example(f"teddy-sample-{row['留言编号']}", text, TEDDY_TOPIC[label], "无", "teddy", label)
+        yield Example(
+            f"teddy-sample-{row['留言编号']}", text, TEDDY_TOPIC[label], "无", "teddy", label
+        )
 
 
 def load_thucnews(root: Path = SHARED_DATA) -> Iterator[Example]:
@@ -171,7 +176,9 @@ def load_synthetic(path: Path = SYNTHETIC_PATH) -> Iterator[Example]:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             r = json.loads(line)
-            yield Example(r["id"], r["text"], r["topic"], r["incident"], "synthetic", r["topic"], True)
+            yield Example(
+                r["id"], r["text"], r["topic"], r["incident"], "synthetic", r["topic"], True
+            )
 
 
 def shared_data_available(root: Path = SHARED_DATA) -> bool:

@@ -4,14 +4,15 @@ Matching works on the tokens the tokeniser already produced (every gazetteer
 name is in its user dictionary), so finding the region costs a few dict
 look-ups per token instead of another pass over the text.
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 
@@ -99,7 +100,9 @@ class Gazetteer:
         prefecture = pref_votes.most_common(1)[0][0]
         own = [c for c, _ in county_votes.most_common() if c in self.counties[prefecture]]
         county = own[0] if own else None
-        matched = tuple(dict.fromkeys(s for s in surfaces if self.names[s].prefecture == prefecture))
+        matched = tuple(
+            dict.fromkeys(s for s in surfaces if self.names[s].prefecture == prefecture)
+        )
         return RegionMatch(prefecture, county, matched)
 
     def match_text(self, text: str) -> RegionMatch | None:

@@ -15,6 +15,7 @@ A test checks `Features` against TfidfVectorizer.transform.
 Stored with skops: only the types listed in TRUSTED are loaded, and the file's
 SHA-256 must match metadata.json, so a swapped file is refused.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -86,7 +87,9 @@ class Head:
 
 def fit_head(name: str, X: sparse.csr_matrix, y: list[str], cfg: TrainConfig) -> Head:
     svm = LinearSVC(C=cfg.C, class_weight=cfg.class_weight, random_state=cfg.seed)
-    clf = CalibratedClassifierCV(svm, method="sigmoid", cv=cfg.calibration_folds, ensemble=cfg.ensemble)
+    clf = CalibratedClassifierCV(
+        svm, method="sigmoid", cv=cfg.calibration_folds, ensemble=cfg.ensemble
+    )
     clf.fit(X, y)
     return Head(name, clf)
 
@@ -116,7 +119,7 @@ class Features:
         self.vocab = {str(t): i for i, t in enumerate(terms)}
 
     @classmethod
-    def from_vectorizer(cls, vec: TfidfVectorizer) -> "Features":
+    def from_vectorizer(cls, vec: TfidfVectorizer) -> Features:
         return cls(vec.get_feature_names_out().astype(str), vec.idf_)
 
     def transform(self, docs: list[list[str]]) -> sparse.csr_matrix:
@@ -146,14 +149,20 @@ class Features:
 
 
 class Model:
-    def __init__(self, features: Features, heads: dict[str, Head], version: str, subwords: bool = False) -> None:
+    def __init__(
+        self, features: Features, heads: dict[str, Head], version: str, subwords: bool = False
+    ) -> None:
         self.features = features
         self.heads = heads
         self.version = version
         self.subwords = subwords  # featurisation must match training
         # readable forms for explanations: "a_b" bigram -> "a b", "#xy" subword -> "…xy…"
         self.terms = np.array(
-            [t.replace("_", " ") if not t.startswith("#") else f"…{t[1:]}…" for t in features.terms], dtype=object
+            [
+                t.replace("_", " ") if not t.startswith("#") else f"…{t[1:]}…"
+                for t in features.terms
+            ],
+            dtype=object,
         )
         self.is_subword = np.char.startswith(features.terms.astype(str), "#")
 
@@ -163,7 +172,9 @@ class Model:
     def proba(self, head: str, X: sparse.csr_matrix) -> np.ndarray:
         return self.heads[head].clf.predict_proba(X)
 
-    def explain(self, head: str, X: sparse.csr_matrix, row: int, cls: int, k: int = 4) -> tuple[tuple[str, float], ...]:
+    def explain(
+        self, head: str, X: sparse.csr_matrix, row: int, cls: int, k: int = 4
+    ) -> tuple[tuple[str, float], ...]:
         start, end = X.indptr[row], X.indptr[row + 1]
         idx = X.indices[start:end]
         if len(idx) == 0:
@@ -185,9 +196,13 @@ class Model:
             "heads": {n: h.clf for n, h in self.heads.items()},
         }
         sio.dump(payload, path, compression=8, compresslevel=9)  # 8 = ZIP_DEFLATED
-        metadata = dict(metadata, version=self.version, artifact=ARTIFACT_NAME, sha256=sha256_of(path))
+        metadata = dict(
+            metadata, version=self.version, artifact=ARTIFACT_NAME, sha256=sha256_of(path)
+        )
         metadata["size_bytes"] = path.stat().st_size
-        (directory / METADATA_NAME).write_text(json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        (directory / METADATA_NAME).write_text(
+            json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
         return metadata
 
 
@@ -213,8 +228,16 @@ def load(directory: Path = MODELS_DIR) -> Model:
         raise ArtifactError(f"model file {path} is missing")
     digest = sha256_of(path)
     if digest != meta["sha256"]:
-        raise ArtifactError(f"{path} has SHA-256 {digest[:12]}…, metadata says {meta['sha256'][:12]}…; refusing to load")
+        raise ArtifactError(
+            f"{path} has SHA-256 {digest[:12]}…, metadata says {meta['sha256'][:12]}…; "
+            "refusing to load"
+        )
     payload = sio.load(path, trusted=TRUSTED)
     heads = {name: Head(name, clf) for name, clf in payload["heads"].items()}
     features = Features(payload["terms"], payload["idf"])
-    return Model(features, heads, meta["version"], subwords=bool(meta.get("config", {}).get("subwords", False)))
+    return Model(
+        features,
+        heads,
+        meta["version"],
+        subwords=bool(meta.get("config", {}).get("subwords", False)),
+    )

@@ -4,6 +4,7 @@ The JSON line written per item is a stable contract (evaluation outside the
 test suite reads it): id, topic, topic_p, incident, incident_p, severity,
 severity_evidence, region. Nothing is renamed or removed without a version bump.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +12,16 @@ from dataclasses import dataclass
 from .gazetteer import RegionMatch
 from .severity import SeverityVerdict
 
-JSONL_KEYS = ("id", "topic", "topic_p", "incident", "incident_p", "severity", "severity_evidence", "region")
+JSONL_KEYS = (
+    "id",
+    "topic",
+    "topic_p",
+    "incident",
+    "incident_p",
+    "severity",
+    "severity_evidence",
+    "region",
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,9 @@ class Classification:
             "topic": self.topic.to_json(),
             "incident": self.incident.to_json(),
             "severity": self.severity.to_json() | {"basis": self.severity.basis},
-            "region": (self.region.to_json() | {"matched": list(self.region.matched)}) if self.region else None,
+            "region": (self.region.to_json() | {"matched": list(self.region.matched)})
+            if self.region
+            else None,
             "board": self.board.to_json() if self.board else None,
             "model_version": self.model_version,
         }

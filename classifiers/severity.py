@@ -5,12 +5,14 @@ Pure functions, no model. The thresholds come from the taxonomy (the national
 A report often revises its counts upward ("3人死亡……死亡人数升至十二人"), so
 every count is the highest one the text gives.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from .taxonomy import Taxonomy, default as default_taxonomy
+from .taxonomy import Taxonomy
+from .taxonomy import default as default_taxonomy
 from .tokenize import normalize
 
 _CN_DIGITS = "零〇一二两三四五六七八九十百千万"
@@ -24,7 +26,9 @@ _WHO = r"(?:人|名|位|个)"
 # casualty words, so "3人受伤，1人死亡" never reads as 3 deaths.
 _GAP = r"[^，。；;,.!?！？、\d伤亡死踪毒难损\s]{0,8}?"
 
-_DEATH_VERB = r"(?:死亡|遇难|罹难|丧生|身亡|殒命|丧命|[熏烧撞砸淹炸压轧毒]死|死(?=$|[\s，。,、；;！!]))"
+_DEATH_VERB = (
+    r"(?:死亡|遇难|罹难|丧生|身亡|殒命|丧命|[熏烧撞砸淹炸压轧毒]死|死(?=$|[\s，。,、；;！!]))"
+)
 
 
 def _counted(verb: str, gap: str = _GAP) -> re.Pattern[str]:
@@ -59,11 +63,17 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
 }
 
 _LOSS = [
-    re.compile(rf"(?:直接)?(?:经济|财产)损失(?:初步)?(?:估计|统计|核算)?(?:约|达|为|超过|逾|近|高达)*(?P<n1>{NUM}){_POST}(?P<unit>亿|万)?元"),
-    re.compile(rf"造成(?:约|近|逾)?(?P<n1>{NUM}){_POST}(?P<unit>亿|万)?元(?:的)?(?:直接)?(?:经济|财产)?损失"),
+    re.compile(
+        rf"(?:直接)?(?:经济|财产)损失(?:初步)?(?:估计|统计|核算)?(?:约|达|为|超过|逾|近|高达)*(?P<n1>{NUM}){_POST}(?P<unit>亿|万)?元"
+    ),
+    re.compile(
+        rf"造成(?:约|近|逾)?(?P<n1>{NUM}){_POST}(?P<unit>亿|万)?元(?:的)?(?:直接)?(?:经济|财产)?损失"
+    ),
 ]
 _MAGNITUDE = [
-    re.compile(rf"(?:里氏|震级为?|震级达|ms|m)?\s*(?P<n1>{NUM})\s*级(?:左右)?(?:的)?(?:强烈|强|破坏性|浅源)?(?:地震|余震)"),
+    re.compile(
+        rf"(?:里氏|震级为?|震级达|ms|m)?\s*(?P<n1>{NUM})\s*级(?:左右)?(?:的)?(?:强烈|强|破坏性|浅源)?(?:地震|余震)"
+    ),
     re.compile(rf"震级(?:为|达|是)?\s*(?P<n1>{NUM})\s*级"),
 ]
 _EXPLICIT = re.compile(
@@ -170,7 +180,9 @@ def explicit_grade(text: str, tax: Taxonomy | None = None) -> tuple[str, str] | 
     return best
 
 
-def grade_numbers(evidence: dict[str, float], tax: Taxonomy | None = None) -> tuple[str, str] | None:
+def grade_numbers(
+    evidence: dict[str, float], tax: Taxonomy | None = None
+) -> tuple[str, str] | None:
     """Grade by the worst criterion: (grade, basis), or None with no usable number."""
     tax = tax or default_taxonomy()
     values = {
@@ -178,7 +190,17 @@ def grade_numbers(evidence: dict[str, float], tax: Taxonomy | None = None) -> tu
         "serious_injuries": evidence.get("serious_injuries", 0) + evidence.get("poisoned", 0),
         "direct_loss_wan": evidence.get("direct_loss_wan", 0),
     }
-    usable = any(k in evidence for k in ("deaths", "missing", "serious_injuries", "poisoned", "direct_loss_wan", "magnitude"))
+    usable = any(
+        k in evidence
+        for k in (
+            "deaths",
+            "missing",
+            "serious_injuries",
+            "poisoned",
+            "direct_loss_wan",
+            "magnitude",
+        )
+    )
     if not usable:
         return None
     for grade in tax.severities[:-1]:
@@ -200,9 +222,15 @@ def assess(text: str, is_incident: bool = True, tax: Taxonomy | None = None) -> 
     evidence = extract(text)
     explicit = explicit_grade(text, tax) if evidence or _TRIGGERS.search(text) else None
     by_numbers = grade_numbers(evidence, tax)
-    candidates = [c for c in (by_numbers, (explicit[0], "explicit: " + explicit[1]) if explicit else None) if c]
+    candidates = [
+        c
+        for c in (by_numbers, (explicit[0], "explicit: " + explicit[1]) if explicit else None)
+        if c
+    ]
     if not candidates:
         why = "no graded count (injured only, 重伤 not stated)" if evidence else "no number given"
         return SeverityVerdict(tax.floor_grade, evidence, inferred=True, basis=why + "; default")
     grade, basis = min(candidates, key=lambda c: tax.rank(c[0]))
-    return SeverityVerdict(grade, evidence, inferred=False, explicit=explicit[1] if explicit else None, basis=basis)
+    return SeverityVerdict(
+        grade, evidence, inferred=False, explicit=explicit[1] if explicit else None, basis=basis
+    )

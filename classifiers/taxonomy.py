@@ -3,6 +3,7 @@
 Kept as data so a deployment can change labels or thresholds without touching
 code; everything else in the package asks this module instead of hard-coding.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,7 +65,9 @@ def load(path: Path | str = DEFAULT_PATH) -> Taxonomy:
         severities=tuple(raw["severities"]),
         no_incident=raw["no_incident"],
         irrelevant_topic=raw["irrelevant_topic"],
-        thresholds={g: {k: float(v) for k, v in c.items()} for g, c in raw["severity_thresholds"].items()},
+        thresholds={
+            g: {k: float(v) for k, v in c.items()} for g, c in raw["severity_thresholds"].items()
+        },
         magnitude_thresholds={g: float(v) for g, v in raw.get("magnitude_thresholds", {}).items()},
         low_confidence={k: float(v) for k, v in raw.get("low_confidence", {}).items()},
     )

@@ -4,6 +4,7 @@ Texts are tokenised once; the raw tokens serve the gazetteer and the model
 features alike (see `features`), which is what keeps classify() close to the
 speed of jieba alone.
 """
+
 from __future__ import annotations
 
 import logging
@@ -125,7 +126,7 @@ def features(tokens: list[str], subwords: bool = False) -> list[str]:
     """
     keep = _KEEP if _stopwords is not None else _keep_table()
     words = [t for t in tokens if keep[t]]
-    out = words + [a + "_" + b for a, b in zip(words, words[1:])]
+    out = words + [a + "_" + b for a, b in zip(words, words[1:], strict=False)]
     if subwords:
         out += ["#" + w[i : i + 2] for w in words if len(w) >= 3 for i in range(len(w) - 1)]
     return out
@@ -139,7 +140,8 @@ class _KeepTable(dict):
             self.clear()
         keep = (
             token not in stopwords()
-            and token not in gazetteer.default().names  # where is the gazetteer's job, not the topic's
+            and token
+            not in gazetteer.default().names  # where is the gazetteer's job, not the topic's
             and not token.isspace()
             and not _NOISE.match(token)
         )
@@ -158,7 +160,9 @@ def _keep_table() -> _KeepTable:
 def tokenize(text: str) -> list[str]:
     """Content words of a text (stop words, punctuation and numbers removed)."""
     stop = stopwords()
-    return [t for t in raw_tokens(text) if t not in stop and not t.isspace() and not _NOISE.match(t)]
+    return [
+        t for t in raw_tokens(text) if t not in stop and not t.isspace() and not _NOISE.match(t)
+    ]
 
 
 def passthrough(doc: list[str]) -> list[str]:

@@ -8,6 +8,7 @@ so a test can prove no evaluation text was trained on).
 train + dev: that is the only place hyperparameters are chosen; test is never
 looked at for it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sklearn.metrics import f1_score
@@ -31,7 +32,9 @@ TRAIN_HASHES_NAME = "train_hashes.txt"
 HASH_CHARS = 16
 
 
-def featurize(texts: list[str], progress: bool = True, desc: str = "tokenise", subwords: bool = False) -> list[list[str]]:
+def featurize(
+    texts: list[str], progress: bool = True, desc: str = "tokenise", subwords: bool = False
+) -> list[list[str]]:
     tokenize.get_tokenizer()
     it = tqdm(texts, desc=desc, unit="doc", disable=not progress, mininterval=0.5)
     return [tokenize.features(tokenize.raw_tokens(t), subwords) for t in it]
@@ -46,8 +49,18 @@ def _labels(head: str, examples: list[Example]) -> tuple[list[int], list[str]]:
     return list(range(len(examples))), [getattr(e, attr) for e in examples]
 
 
-def fit(examples: list[Example], cfg: TrainConfig, version: str, progress: bool = True, docs: list[list[str]] | None = None) -> Model:
-    docs = docs if docs is not None else featurize([e.text for e in examples], progress, subwords=cfg.subwords)
+def fit(
+    examples: list[Example],
+    cfg: TrainConfig,
+    version: str,
+    progress: bool = True,
+    docs: list[list[str]] | None = None,
+) -> Model:
+    docs = (
+        docs
+        if docs is not None
+        else featurize([e.text for e in examples], progress, subwords=cfg.subwords)
+    )
     vec = make_vectorizer(cfg)
     X = vec.fit_transform(docs).tocsr()
     heads = {}
@@ -72,7 +85,13 @@ def file_hashes(root: Path) -> dict[str, str]:
     out["cec/CEC/*.xml"] = cec.hexdigest()
     # What shapes the features counts as data too: the same corpus through a
     # different dictionary or stop-word list is a different model.
-    own = [corpus.SYNTHETIC_PATH, tokenize.USERDICT_PATH, tokenize.STOPWORDS_PATH, gazetteer.DEFAULT_PATH, Path(tokenize.__file__)]
+    own = [
+        corpus.SYNTHETIC_PATH,
+        tokenize.USERDICT_PATH,
+        tokenize.STOPWORDS_PATH,
+        gazetteer.DEFAULT_PATH,
+        Path(tokenize.__file__),
+    ]
     for p in own:
         out[str(p.relative_to(corpus.REPO_ROOT))] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
@@ -111,10 +130,19 @@ def _dev_extra(model: Model, dev: list[Example], docs: list[list[str]]) -> tuple
     precision of "government-relevant" on THUCNews titles."""
     cec = [i for i, e in enumerate(dev) if e.source == "cec"]
     pred = model.heads["incident"].clf.predict(model.transform([docs[i] for i in cec]))
-    cec_acc = float(sum(p == dev[i].incident for p, i in zip(pred, cec)) / max(1, len(cec)))
-    thuc = [i for i, e in enumerate(dev) if e.source == "thucnews" and e.original in corpus.THUC_IRRELEVANT + ("realty", "education")]
+    cec_acc = float(
+        sum(p == dev[i].incident for p, i in zip(pred, cec, strict=True)) / max(1, len(cec))
+    )
+    thuc = [
+        i
+        for i, e in enumerate(dev)
+        if e.source == "thucnews" and e.original in corpus.THUC_IRRELEVANT + ("realty", "education")
+    ]
     pred = model.heads["topic"].clf.predict(model.transform([docs[i] for i in thuc]))
-    rel = [(p != "无关", dev[i].original not in corpus.THUC_IRRELEVANT) for p, i in zip(pred, thuc)]
+    rel = [
+        (p != "无关", dev[i].original not in corpus.THUC_IRRELEVANT)
+        for p, i in zip(pred, thuc, strict=True)
+    ]
     tp = sum(p and t for p, t in rel)
     fp = sum(p and not t for p, t in rel)
     return cec_acc, tp / max(1, tp + fp)
@@ -128,25 +156,41 @@ def select(root: Path, progress: bool = True, folds: int = 4) -> None:
     # folds by text hash as well, so reposts stay on one side
     fold_of = [int(corpus.text_hash(e.text)[8:16], 16) % folds for e in pool]
     cache: dict[bool, list[list[str]]] = {}
-    print(f"{'config (mean of %d folds over train+dev)' % folds:<58} {'topic':>6} {'incid':>6} {'board':>6} {'cecAcc':>7} {'relP':>6}")
+    print(
+        f"{f'config (mean of {folds} folds over train+dev)':<58} "
+        f"{'topic':>6} {'incid':>6} {'board':>6} {'cecAcc':>7} {'relP':>6}"
+    )
     for cfg in GRID:
         if cfg.subwords not in cache:
-            cache[cfg.subwords] = featurize([e.text for e in pool], progress, "tokenise", cfg.subwords)
+            cache[cfg.subwords] = featurize(
+                [e.text for e in pool], progress, "tokenise", cfg.subwords
+            )
         docs = cache[cfg.subwords]
         scores = []
         for k in range(folds):
             tr = [i for i in range(len(pool)) if fold_of[i] != k]
             va = [i for i in range(len(pool)) if fold_of[i] == k]
-            m = fit([pool[i] for i in tr], cfg, "select", progress=False, docs=[docs[i] for i in tr])
+            m = fit(
+                [pool[i] for i in tr], cfg, "select", progress=False, docs=[docs[i] for i in tr]
+            )
             held, held_docs = [pool[i] for i in va], [docs[i] for i in va]
             row = [_macro(m, h, held, held_docs) for h in ("topic", "incident", "board")]
             scores.append(row + list(_dev_extra(m, held, held_docs)))
-        mean = [sum(col) / len(col) for col in zip(*scores)]
-        desc = f"C={cfg.C} min_df={cfg.min_df} ens={cfg.ensemble} cw={cfg.class_weight} sub={cfg.subwords}"
+        mean = [sum(col) / len(col) for col in zip(*scores, strict=True)]
+        desc = (
+            f"C={cfg.C} min_df={cfg.min_df} ens={cfg.ensemble} "
+            f"cw={cfg.class_weight} sub={cfg.subwords}"
+        )
         print(f"{desc:<58} " + " ".join(f"{s:>6.3f}" for s in mean), flush=True)
 
 
-def train(root: Path, out: Path, cfg: TrainConfig | None = None, progress: bool = True, evaluate_after: bool = True) -> dict:
+def train(
+    root: Path,
+    out: Path,
+    cfg: TrainConfig | None = None,
+    progress: bool = True,
+    evaluate_after: bool = True,
+) -> dict:
     cfg = cfg or TrainConfig()
     started = time.perf_counter()
     parts = corpus.split(corpus.load_all(root))
@@ -156,18 +200,22 @@ def train(root: Path, out: Path, cfg: TrainConfig | None = None, progress: bool 
         "test_buckets": f"{corpus.TEST_BUCKETS.start}-{corpus.TEST_BUCKETS.stop - 1}",
         "dev_buckets": f"{corpus.DEV_BUCKETS.start}-{corpus.DEV_BUCKETS.stop - 1}",
         "trained_on": "train+dev",
-        "hash": f"sha1(first {corpus.SPLIT_PREFIX} characters of the text without whitespace) % 100",
+        "hash": f"sha1(first {corpus.SPLIT_PREFIX} characters, whitespace removed) % 100",
     }
     mapping = [corpus.TEDDY_TOPIC, corpus.THUC_TOPIC, corpus.CEC_MAP]
     # The version names what the model learnt from: data, mapping, split, config.
-    fingerprint = hashlib.sha256(json.dumps([hashes, asdict(cfg), split_desc, mapping], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            [hashes, asdict(cfg), split_desc, mapping], sort_keys=True, ensure_ascii=False
+        ).encode()
+    ).hexdigest()
     version = f"clf-{fingerprint[:10]}"
     model = fit(examples, cfg, version, progress)
     out.mkdir(parents=True, exist_ok=True)
     train_hashes = sorted({corpus.text_hash(e.text)[:HASH_CHARS] for e in examples})
     (out / TRAIN_HASHES_NAME).write_text("\n".join(train_hashes) + "\n", encoding="utf-8")
     meta = {
-        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": asdict(cfg),
         "split": split_desc,
         "data_hashes": hashes,
@@ -186,10 +234,26 @@ def train(root: Path, out: Path, cfg: TrainConfig | None = None, progress: bool 
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    parser = parser or argparse.ArgumentParser(prog="classifiers.train", description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", type=Path, default=corpus.SHARED_DATA, help="the shared data folder (default ../shared/data)")
-    parser.add_argument("--out", type=Path, default=MODELS_DIR, help="where to write the artifact (default classifiers/models)")
-    parser.add_argument("--select", action="store_true", help="score candidate configurations by cross-validation on train+dev; write nothing")
+    parser = parser or argparse.ArgumentParser(
+        prog="classifiers.train", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=corpus.SHARED_DATA,
+        help="the shared data folder (default ../shared/data)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=MODELS_DIR,
+        help="where to write the artifact (default classifiers/models)",
+    )
+    parser.add_argument(
+        "--select",
+        action="store_true",
+        help="score candidate configurations by cross-validation on train+dev; write nothing",
+    )
     parser.add_argument("--C", type=float, default=None, help="override the SVM regularisation")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
@@ -204,7 +268,10 @@ def run_cli(args: argparse.Namespace) -> int:
         return 0
     cfg = TrainConfig() if args.C is None else replace(TrainConfig(), C=args.C)
     meta = train(args.data_root, args.out, cfg, progress=not args.quiet)
-    print(f"wrote {args.out / meta['artifact']} ({meta['size_bytes'] / 1e6:.1f} MB), version {meta['version']}")
+    print(
+        f"wrote {args.out / meta['artifact']} ({meta['size_bytes'] / 1e6:.1f} MB), "
+        f"version {meta['version']}"
+    )
     for key, value in meta.get("metrics", {}).items():
         print(f"  {key}: {value}")
     return 0

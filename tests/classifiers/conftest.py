@@ -1,4 +1,5 @@
 """Fixtures of the classifier tests: the shipped model, loaded once per session."""
+
 from __future__ import annotations
 
 from pathlib import Path

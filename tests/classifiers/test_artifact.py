@@ -1,4 +1,5 @@
 """The shipped artifact: small, hash-checked on load, loaded with trusted types only."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The shipped model on clear hand-written examples, and the shape of its answers."""
+
 from __future__ import annotations
 
 import pytest
@@ -43,7 +44,11 @@ def test_a_full_verdict_with_evidence(shipped):
     [c] = shipped.classify(["红河州个旧市一煤矿发生透水事故，已造成三人死亡，死亡人数升至十二人"])
     assert isinstance(c, Classification)
     assert c.incident.label == "事故灾难"
-    assert c.severity.grade == "重大" and c.severity.evidence["deaths"] == 12 and not c.severity.inferred
+    assert (
+        c.severity.grade == "重大"
+        and c.severity.evidence["deaths"] == 12
+        and not c.severity.inferred
+    )
     assert (c.region.prefecture, c.region.county) == ("红河哈尼族彝族自治州", "个旧市")
     assert c.model_version.startswith("clf-")
 

@@ -1,4 +1,5 @@
 """The JSON-lines contract of `monitor classify --jsonl` (evaluation outside the suite reads it)."""
+
 from __future__ import annotations
 
 import io
@@ -17,14 +18,26 @@ def _run(lines: list[str], shipped) -> tuple[list[dict], int, int]:
 def test_one_line_per_input_with_exactly_the_contract_keys(shipped):
     rows, written, skipped = _run(
         [
-            json.dumps({"id": "a1", "text": "昆明市五华区某小区发生火灾，造成2人死亡、12人重伤"}, ensure_ascii=False),
+            json.dumps(
+                {"id": "a1", "text": "昆明市五华区某小区发生火灾，造成2人死亡、12人重伤"},
+                ensure_ascii=False,
+            ),
             json.dumps({"id": 7, "text": "周杰伦新专辑发布"}, ensure_ascii=False),
         ],
         shipped,
     )
     assert (written, skipped) == (2, 0)
     assert [tuple(r) for r in rows] == [JSONL_KEYS, JSONL_KEYS]
-    assert JSONL_KEYS == ("id", "topic", "topic_p", "incident", "incident_p", "severity", "severity_evidence", "region")
+    assert JSONL_KEYS == (
+        "id",
+        "topic",
+        "topic_p",
+        "incident",
+        "incident_p",
+        "severity",
+        "severity_evidence",
+        "region",
+    )
     fire, song = rows
     assert fire["id"] == "a1" and song["id"] == 7
     assert fire["incident"] == "事故灾难"
@@ -38,7 +51,9 @@ def test_one_line_per_input_with_exactly_the_contract_keys(shipped):
 
 
 def test_bad_lines_are_skipped_and_reported(shipped, capsys):
-    rows, written, skipped = _run(['{"id": 1, "text": "大理州洱海治理"}', "not json", '{"id": 2}', '[1, 2]'], shipped)
+    rows, written, skipped = _run(
+        ['{"id": 1, "text": "大理州洱海治理"}', "not json", '{"id": 2}', "[1, 2]"], shipped
+    )
     assert (written, skipped) == (1, 3)
     assert rows[0]["id"] == 1
     err = capsys.readouterr().err

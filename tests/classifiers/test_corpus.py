@@ -1,10 +1,9 @@
 """The labelled corpus: mapping, synthetic file, declared split, and no leakage."""
+
 from __future__ import annotations
 
 import json
 from collections import Counter
-
-import pytest
 
 from classifiers import corpus, model, taxonomy, train
 
@@ -14,7 +13,11 @@ UNCOVERED = ("减税降费", "金融安全", "脱贫攻坚", "养老服务", "�
 
 
 def test_synthetic_file_has_60_marked_examples_per_uncovered_topic():
-    rows = [json.loads(x) for x in corpus.SYNTHETIC_PATH.read_text(encoding="utf-8").splitlines() if x.strip()]
+    rows = [
+        json.loads(x)
+        for x in corpus.SYNTHETIC_PATH.read_text(encoding="utf-8").splitlines()
+        if x.strip()
+    ]
     counts = Counter(r["topic"] for r in rows)
     for topic in UNCOVERED:
         assert counts[topic] >= 60, topic

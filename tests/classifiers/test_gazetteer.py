@@ -1,4 +1,5 @@
 """Region gazetteer: the default province, short forms, and replaceability."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,24 @@ from classifiers.gazetteer import Gazetteer
 
 G = gazetteer.default()
 
-PREFECTURE_SHORT = ["昆明", "曲靖", "玉溪", "保山", "昭通", "丽江", "普洱", "临沧", "楚雄", "红河", "文山", "西双版纳", "大理", "德宏", "怒江", "迪庆"]
+PREFECTURE_SHORT = [
+    "昆明",
+    "曲靖",
+    "玉溪",
+    "保山",
+    "昭通",
+    "丽江",
+    "普洱",
+    "临沧",
+    "楚雄",
+    "红河",
+    "文山",
+    "西双版纳",
+    "大理",
+    "德宏",
+    "怒江",
+    "迪庆",
+]
 
 
 def test_default_has_16_prefectures_and_129_counties():
@@ -64,10 +82,14 @@ def test_to_json():
 
 
 def test_a_replacement_gazetteer_is_used_as_given():
-    other = Gazetteer({
-        "province": "测试省",
-        "prefectures": [{"name": "甲乙族自治州", "aliases": ["甲州"], "counties": ["丙县", "丁戊族自治县"]}],
-    })
+    other = Gazetteer(
+        {
+            "province": "测试省",
+            "prefectures": [
+                {"name": "甲乙族自治州", "aliases": ["甲州"], "counties": ["丙县", "丁戊族自治县"]}
+            ],
+        }
+    )
     assert other.match_tokens(["丁戊族自治县"]).county == "丁戊族自治县"
     assert other.match_tokens(["甲州"]).prefecture == "甲乙族自治州"
     assert other.match_tokens(["昆明"]) is None

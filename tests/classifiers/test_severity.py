@@ -1,4 +1,5 @@
 """Severity rules: every threshold boundary, Chinese numerals, revisions, explicit grades."""
+
 from __future__ import annotations
 
 import pytest
@@ -52,7 +53,16 @@ def test_no_usable_number_gives_no_grade():
 
 @pytest.mark.parametrize(
     "raw, value",
-    [("12", 12), ("十二", 12), ("三", 3), ("两百", 200), ("一千二百", 1200), ("1.2万", 12000), ("十", 10), ("七点八", 7.8)],
+    [
+        ("12", 12),
+        ("十二", 12),
+        ("三", 3),
+        ("两百", 200),
+        ("一千二百", 1200),
+        ("1.2万", 12000),
+        ("十", 10),
+        ("七点八", 7.8),
+    ],
 )
 def test_parse_number(raw, value):
     assert parse_number(raw) == value

@@ -1,4 +1,5 @@
 """Tokeniser: domain terms stay whole, stop words go, one instance, deterministic."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,7 +7,10 @@ import pytest
 from classifiers import tokenize
 
 
-@pytest.mark.parametrize("term", ["减税降费", "放管服", "河长制", "两不愁三保障", "一网通办", "红河州", "西双版纳州", "个旧市"])
+@pytest.mark.parametrize(
+    "term",
+    ["减税降费", "放管服", "河长制", "两不愁三保障", "一网通办", "红河州", "西双版纳州", "个旧市"],
+)
 def test_domain_terms_are_single_tokens(term):
     assert term in tokenize.raw_tokens(f"关于{term}的问题，群众很关心")
 

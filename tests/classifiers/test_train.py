@@ -1,8 +1,8 @@
 """train() end to end on a small slice, and the feature transform it ships."""
+
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from classifiers import corpus, model, tokenize, train
 from classifiers.api import Classifier
