@@ -175,6 +175,8 @@ class Notifier:
                     delay = min(poll, max(0.0, next_due - self.clock.now().timestamp()))
             except (aioredis.RedisError, OSError) as exc:
                 log.warning("notify_pass_failed", error=f"{type(exc).__name__}: {exc}")
+            except Exception:  # a bug must not stop every alert: log it, keep sending
+                log.exception("notify_pass_crashed")
             if delay <= 0:
                 await asyncio.sleep(0)
                 continue
@@ -195,9 +197,18 @@ class Notifier:
         results: list[Delivery] = []
         if claimed:
             by_robot = await self._screen([e for e, _ in claimed], now, results)
-            sent = await asyncio.gather(*(self._deliver(robot, items, now)
-                                          for robot, items in by_robot.items()))
-            results += [d for d in sent if d is not None]
+            robots = list(by_robot)
+            sent = await asyncio.gather(*(self._deliver(robot, by_robot[robot], now)
+                                          for robot in robots), return_exceptions=True)
+            for robot, outcome in zip(robots, sent, strict=True):
+                if isinstance(outcome, Exception):
+                    # the entries stay leased and come due again when the lease ends
+                    log.error("notify_robot_pass_failed", robot=robot,
+                              error=f"{type(outcome).__name__}: {outcome}")
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+                elif outcome is not None:
+                    results.append(outcome)
         self.metrics.pending.set(await self.outbox.pending_count())
         self.metrics.failed.set(await self.outbox.failed_count())
         return results
@@ -422,7 +433,8 @@ class Notifier:
         if await self._redis.exists(self._keys.notify_intent(key), marker):
             return
         # one process builds it; if it dies the lock runs out and another one does
-        if not await self._redis.set(marker + ":lock", "1", nx=True, ex=SUMMARY_LOCK_SECONDS):
+        lock = self._keys.notify_summary_lock(day)
+        if not await self._redis.set(lock, "1", nx=True, ex=SUMMARY_LOCK_SECONDS):
             return
         try:
             intent = await self._summary_source(now)
@@ -431,7 +443,7 @@ class Notifier:
             await self._redis.set(marker, "done", ex=2 * 86400)
         except Exception as exc:  # the source is someone else's code: log, retry next pass
             log.error("notify_summary_failed", error=f"{type(exc).__name__}: {exc}")
-            await self._redis.delete(marker + ":lock")
+            await self._redis.delete(lock)
 
     # ------------------------------------------------------------------ helpers
 

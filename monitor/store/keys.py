@@ -119,6 +119,10 @@ class Keys:
         """String (SET NX, TTL 2 days): the daily summary for this local date was taken."""
         return f"{self.prefix}notify:summary:{day}"
 
+    def notify_summary_lock(self, day: str) -> str:
+        """String (SET NX, TTL 300 s): one process is building today's summary."""
+        return f"{self.prefix}notify:summary-lock:{day}"
+
 
     # ── track ───────────────────────────────────────────────────────────────────────────
 

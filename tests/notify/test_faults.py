@@ -22,7 +22,7 @@ def shown(texts: list[str]) -> list[int]:
     return sorted(int(n) for t in texts for n in TITLE.findall(t))
 
 
-class Killed(Exception):
+class Killed(BaseException):
     """Stands for the process dying at this point."""
 
 
@@ -204,3 +204,24 @@ async def test_nothing_lost_across_a_redis_restart_with_aof(robots, keys, clock,
         await client.aclose()
         await server.stop()
     assert shown(robots.texts("office")) == [0, 0, 1, 1, 2, 2]  # alerts and their reminders
+
+
+async def test_a_bug_for_one_robot_does_not_stop_the_others(robots, make_notifier, clock,
+                                                            monkeypatch):
+    notifier = make_notifier(base_config(robots))
+    deliver = notifier._deliver
+
+    async def broken_for_env(robot, items, now):
+        if robot == "env":
+            raise RuntimeError("bug")
+        return await deliver(robot, items, now)
+
+    monkeypatch.setattr(notifier, "_deliver", broken_for_env)
+    await notifier.submit(alert("e:new", at=clock.now(), topic="生态环境", severity="重大",
+                                title="事件第1号"))
+    done = await notifier.run_once()
+    assert [d.robot for d in done] == ["office"]
+    monkeypatch.setattr(notifier, "_deliver", deliver)
+    clock.advance(60)  # the lease of the entry that hit the bug
+    await drain(notifier, clock)
+    assert shown(robots.texts("env")) == [1] and shown(robots.texts("office")) == [1]
