@@ -83,6 +83,7 @@ _EXPLICIT = re.compile(
 )
 # Cheap pre-check: most items mention none of these, and skip all the regexes.
 _TRIGGERS = re.compile(r"死|亡|遇难|罹难|丧生|伤|失踪|中毒|损失|级|重大|较大|一般")
+_CLAUSE = re.compile(r"[，。；;！？!?\n]")
 # For items the model calls no incident, evidence is still read when a death
 # or a disappearance is mentioned (a duty officer wants to see it), not for
 # every 受伤 or 级 of ordinary messages.
@@ -152,6 +153,10 @@ def extract(text: str) -> dict[str, float]:
     """Every count the text gives, highest value per kind; absent kinds omitted."""
     if not _TRIGGERS.search(text):
         return {}
+    # No count spans punctuation (see _GAP), so only the clauses that name a
+    # casualty, a loss or a magnitude need the patterns: on a long article
+    # that is a tenth of the text, and a tenth of the time.
+    text = "。".join(c for c in _CLAUSE.split(text) if _TRIGGERS.search(c))
     # news sites mix full-width digits in (１２５名 -> 125名)
     text = normalize(text)
     found: dict[str, float] = {}
