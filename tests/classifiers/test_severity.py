@@ -140,3 +140,9 @@ def test_not_an_incident_keeps_evidence_but_no_grade():
 def test_everyday_yiban_is_not_a_grade():
     assert severity.explicit_grade("一般来说这类案件都由派出所处理") is None
     assert severity.explicit_grade("发生一起一般道路交通事故")[0] == "一般"
+
+
+def test_counts_are_found_anywhere_in_a_long_report():
+    filler = "当地政府组织各方力量全力开展救援工作，" * 60
+    text = filler + "截至目前，事故已造成3人死亡。" + filler + "据最新通报，死亡人数升至十二人，直接经济损失约1200万元。" + filler
+    assert extract(text) == {"deaths": 12, "direct_loss_wan": 1200}
