@@ -3,6 +3,7 @@
     monitor notify test office        send a test message to robot `office` and print its answer
     monitor notify test environment   (a route name) every robot of that route
     monitor outbox [--limit N] [--json]   pending, failed and recent deliveries, robot health
+    monitor outbox --retry-failed [ROBOT] send refused alerts again once the robot is fixed
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                             help="pending, failed and recent chat-robot deliveries")
     outbox.add_argument("--limit", type=int, default=20, help="rows per section (default 20)")
     outbox.add_argument("--json", action="store_true", help="print JSON")
+    outbox.add_argument("--retry-failed", nargs="?", const="*", metavar="ROBOT",
+                        help="send refused alerts again (all, or one robot's) once the robot "
+                             "is fixed")
     outbox.set_defaults(func=cmd_outbox)
 
 
@@ -91,16 +95,22 @@ async def _send_tests(config: NotifyConfig, robots: list[str]) -> int:
 
 def cmd_outbox(args: argparse.Namespace) -> int:
     settings, config = _setup(args)
-    return asyncio.run(_print_outbox(settings, config, args.limit, args.json))
+    return asyncio.run(_print_outbox(settings, config, args.limit, args.json,
+                                     args.retry_failed))
 
 
-async def _print_outbox(settings, config: NotifyConfig, limit: int, as_json: bool) -> int:
+async def _print_outbox(settings, config: NotifyConfig, limit: int, as_json: bool,
+                        retry: str | None = None) -> int:
     from monitor.app import open_redis
     from monitor.notify.notifier import Notifier
     from monitor.store.keys import Keys
 
     async with open_redis(settings) as redis:
         notifier = Notifier(redis, Keys(settings.key_prefix), config, SystemClock())
+        if retry:
+            requeued = await notifier.retry_failed(None if retry == "*" else retry)
+            print(f"requeued {len(requeued)} refused alert(s)"
+                  + (": " + ", ".join(requeued[:10]) if requeued else ""))
         status = await notifier.status(limit)
         await notifier.aclose()
     if as_json:

@@ -217,6 +217,18 @@ class Notifier:
         """Send a test message straight to one robot (no outbox) and return its answer."""
         return await send_test(self.config, robot_id, self.clock.now(), await self._http())
 
+    async def retry_failed(self, robot: str | None = None) -> list[str]:
+        """Send refused alerts again (e.g. after a key was fixed): every failed entry, or
+        those of one robot, whose robot is configured now. Returns the entries requeued."""
+        entries = [f["entry"] for f in await self.outbox.failed()
+                   if (robot is None or split_entry(f["entry"])[0] == robot)
+                   and self._ready(split_entry(f["entry"])[0])]
+        await self.outbox.requeue_failed(entries, self.clock.now().timestamp())
+        if entries:
+            log.info("notify_failed_requeued", entries=len(entries), robot=robot)
+            self._wake.set()
+        return entries
+
     async def status(self, limit: int = 50) -> dict:
         """Pending, failed and recent deliveries, robot health and silences (CLI and API)."""
         pending = await self.outbox.pending(limit)

@@ -212,6 +212,16 @@ class Outbox:
         self._log(pipe, record)
         await pipe.execute()
 
+    async def requeue_failed(self, entries: list[str], due: float) -> int:
+        """Put refused entries back in the outbox (after the robot's config was fixed)."""
+        if not entries:
+            return 0
+        pipe = self._r.pipeline(transaction=True)
+        pipe.zadd(self._k.notify_outbox, {e: due for e in entries}, nx=True)
+        pipe.hdel(self._k.notify_failed, *entries)
+        added, _ = await pipe.execute()
+        return int(added)
+
     def _log(self, pipe, record: Record) -> None:
         pipe.lpush(self._k.notify_recent, record.dumps())
         pipe.ltrim(self._k.notify_recent, 0, NOTIFY_RECENT - 1)

@@ -81,3 +81,7 @@ async def test_outbox_lists_pending_failed_and_recent(notify_file, robots, capsy
     assert "env" in recent and "delivered" in recent and "已发送的事件" in recent
     assert await run("outbox", "--json") == 0
     assert '"pending_total": 2' in capsys.readouterr().out
+    assert await run("outbox", "--retry-failed", "office") == 0
+    out = capsys.readouterr().out
+    assert "requeued 1 refused alert(s): office|e2:new" in out
+    assert "FAILED (0)" in out

@@ -250,3 +250,16 @@ async def test_run_loop_sends_at_once_and_stops(robots, make_notifier, clock):
     assert len(robots.robots["office"].messages) == 1
     stop.set()
     await asyncio.wait_for(task, 5)
+
+
+async def test_refused_alerts_can_be_sent_again_once_fixed(robots, make_notifier, clock):
+    notifier = make_notifier(base_config(robots, fallback=None))
+    robots.robots["office"].removed = True
+    await notifier.submit(alert("e:new", at=clock.now()))
+    await drain(notifier, clock)
+    assert await notifier.retry_failed("env") == []  # another robot's: untouched
+    robots.robots["office"].removed = False
+    assert await notifier.retry_failed() == ["office|e:new"]
+    await drain(notifier, clock)
+    assert len(robots.robots["office"].messages) == 1
+    assert (await notifier.status())["failed"] == []
