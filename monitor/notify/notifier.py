@@ -416,21 +416,26 @@ class Notifier:
         for key, score in due:
             s = stored.get(key)
             event = s.intent.get("event_id") if s else None
-            n = round((score - s.submitted) / quiet.repeat_interval) if s else 0
-            if s is None or event in acked or event in resolved or n < 1 or \
-                    n > quiet.max_repeats:
+            slot = round((score - s.submitted) / quiet.repeat_interval) if s else 0
+            count = int(await self._redis.hget(self._keys.notify_reminded, key) or 0) + 1
+            if s is None or event in acked or event in resolved or slot < 1 or \
+                    count > quiet.max_repeats:
                 await self.outbox.advance_repeat(key, score, None)
+                await self._redis.hdel(self._keys.notify_reminded, key)
                 continue
             intent = AlertIntent.model_validate(s.intent)
             routed = route(self.config, intent)
             ready = [r for r in routed.receivers if self._ready(r)] or \
                 ([self.config.fallback] if self._fallback_ready() else [])
-            reminder = Stored(s.intent, now.timestamp(), ready, list(routed.routes), n, key)
-            rkey = f"{key}#repeat{n}"
+            reminder = Stored(s.intent, now.timestamp(), ready, list(routed.routes), count, key)
+            rkey = f"{key}#repeat{slot}"  # the same slot gives the same key in every process
             await self.outbox.add(rkey, reminder, [entry_id(r, rkey) for r in ready],
                                   now.timestamp())
-            nxt = score + quiet.repeat_interval if n < quiet.max_repeats else None
-            await self.outbox.advance_repeat(key, score, nxt)
+            nxt = score + quiet.repeat_interval
+            while nxt <= now.timestamp():  # after downtime: one reminder, not a catch-up burst
+                nxt += quiet.repeat_interval
+            if await self.outbox.advance_repeat(key, score, nxt):
+                await self._redis.hset(self._keys.notify_reminded, key, count)
 
     async def _daily_summary(self, now: datetime) -> None:
         summary = self.config.summary

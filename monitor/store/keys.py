@@ -103,6 +103,11 @@ class Keys:
         return f"{self.prefix}notify:repeats"
 
     @property
+    def notify_reminded(self) -> str:
+        """Hash: alert key of a missed deadline → how many reminders were queued for it."""
+        return f"{self.prefix}notify:reminded"
+
+    @property
     def notify_silences(self) -> str:
         """Hash: silence id → JSON (matchers, expiry, reason, by)."""
         return f"{self.prefix}notify:silences"

@@ -263,3 +263,18 @@ async def test_refused_alerts_can_be_sent_again_once_fixed(robots, make_notifier
     await drain(notifier, clock)
     assert len(robots.robots["office"].messages) == 1
     assert (await notifier.status())["failed"] == []
+
+
+async def test_reminders_do_not_burst_after_downtime(robots, make_notifier, clock):
+    notifier = make_notifier(base_config(robots, quiet={"repeat_interval": "1h",
+                                                        "max_repeats": 10}))
+    await notifier.submit(alert("e:missed", AlertKind.DEADLINE_MISSED, at=clock.now()))
+    await drain(notifier, clock)
+    clock.advance(5.5 * 3600)  # the service was down through five reminder slots
+    await drain(notifier, clock, step=60, until=1700)
+    texts = robots.texts("office")
+    assert len(texts) == 2 and "第2次提醒" in texts[1]
+    clock.advance(100)
+    await drain(notifier, clock)
+    texts = robots.texts("office")
+    assert len(texts) == 3 and "第3次提醒" in texts[2]
