@@ -505,10 +505,14 @@ class Notifier:
         missing = {rid: list(t.missing) for rid, t in self.config.targets.items()
                    if not t.configured}
         if missing:
+            fallback = self.config.fallback
+            where = (f"go to the fallback robot {fallback!r}" if self._fallback_ready() else
+                     "are kept as refused (see `monitor outbox`) since no fallback robot is "
+                     "configured")
             log.warning("notify_robots_not_configured", robots=sorted(missing),
                         missing_secrets=sorted({m for ms in missing.values() for m in ms}),
-                        hint="set the variables or MONITOR_SECRETS_FILE; alerts for these "
-                             "robots go to the fallback robot")
+                        hint=f"set the variables or MONITOR_SECRETS_FILE; alerts for these "
+                             f"robots {where}")
 
 
 async def send_test(config: NotifyConfig, robot_id: str, now: datetime,

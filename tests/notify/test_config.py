@@ -99,6 +99,7 @@ async def test_unconfigured_robots_are_announced_once(redis, keys, clock, capsys
     assert err.count("notify_robots_not_configured") == 1
     assert "DINGTALK_ENV_SECRET" in err and "FEISHU_HEALTH_TOKEN" in err
     assert "office" not in err.split("robots=")[1].split("]")[0]
+    assert "go to the fallback robot 'office'" in err
 
 
 def test_lease_must_outlive_a_send(tmp_path):
