@@ -19,11 +19,14 @@ from monitor.collect.scheduler import Scheduler, worker_name
 from monitor.config import FeedsFile, Settings
 from monitor.errors import StoreError
 from monitor.metrics import Metrics
+from monitor.notify import Notifier, load_notify_config
 from monitor.store.embedded import EmbeddedRedis, connect
 from monitor.store.items import ItemStore, ensure_groups
 from monitor.store.keys import Keys
 from monitor.store.sources import SourceStore
+from monitor.track.forward import AlertForwarder, summary_source
 from monitor.track.policy import Policy, load_policy
+from monitor.track.readmodel import ReadModel
 from monitor.track.timers import TimerRunner
 from monitor.track.worker import EventsWorker
 from monitor.web.app import build_app
@@ -104,9 +107,15 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
     clock = clock or SystemClock()
     policy = policy or load_policy(settings.tracking_file)
     metrics = Metrics()
+    notify_config = load_notify_config()
     async with open_redis(settings) as redis, \
-            open_collector(settings, feeds, redis, clock, metrics) as collector:
+            open_collector(settings, feeds, redis, clock, metrics) as collector, \
+            Notifier(redis, Keys(settings.key_prefix), notify_config, clock,
+                     metrics=metrics.registry) as notifier:
         worker, timers = open_tracking(settings, policy, redis, clock)
+        forwarder = AlertForwarder(redis, Keys(settings.key_prefix), worker.store, notifier,
+                                   clock, name=worker.name)
+        notifier.set_summary_source(summary_source(ReadModel(worker.store)))
         runner = web.AppRunner(build_app(redis, metrics), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
@@ -115,7 +124,7 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                  endpoints=["/healthz", "/metrics"])
         try:
             await asyncio.gather(collector.scheduler.run(stop), worker.run(stop),
-                                 timers.run(stop),
+                                 timers.run(stop), forwarder.run(stop), notifier.run(stop),
                                  _maintain(collector, feeds, clock, metrics, stop))
         finally:
             await runner.cleanup()

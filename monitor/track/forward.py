@@ -1,0 +1,126 @@
+"""Alert intents from tracking → the notifier.
+
+Tracking writes each intent into a Redis stream in the same atomic save as the event change
+that caused it; this forwarder reads that stream in a consumer group and submits to the
+notifier (durable, idempotent on the intent's key), then acknowledges. A crash in between
+re-submits, which the notifier recognises: nothing is lost, nothing shown twice.
+
+It also tells the notifier when reminders should stop: once an event owes nothing any more
+(every missed deadline answered), or when it is no longer active.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import redis.asyncio as aioredis
+import structlog
+
+from monitor.clock import Clock, sleep_or_stop
+from monitor.notify.intent import AlertIntent, AlertKind
+from monitor.notify.notifier import Notifier
+from monitor.store import as_text
+from monitor.store.items import ensure_groups
+from monitor.store.keys import Keys
+from monitor.track.models import DeadlineState
+from monitor.track.readmodel import ReadModel
+from monitor.track.store import EventStore
+from monitor.track.workdays import CHINA_TZ
+
+log = structlog.get_logger("monitor.track.forward")
+
+GROUP = "notify"
+STALE_MS = 60_000
+_LOOKBACK = timedelta(days=30)  # events first seen this long ago can still settle today
+
+
+class AlertForwarder:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, store: EventStore, notifier: Notifier,
+                 clock: Clock, name: str) -> None:
+        self._redis = redis
+        self._stream = keys.alerts_out
+        self._store = store
+        self._notifier = notifier
+        self._clock = clock
+        self.name = name
+
+    async def start(self) -> None:
+        await ensure_groups(self._redis, self._stream, [GROUP])
+
+    async def run_once(self, block_ms: int | None = None) -> int:
+        entries = await self._read("0", None) or await self._read(">", block_ms)
+        if not entries:
+            claimed = await self._redis.xautoclaim(self._stream, GROUP, self.name,
+                                                   min_idle_time=STALE_MS, count=100)
+            entries = [(eid, f) for eid, f in claimed[1] if f]
+        for entry_id, fields in entries:
+            intent = AlertIntent.model_validate_json(fields[b"intent"])
+            await self._notifier.submit(intent)
+            await self._maybe_resolve(intent)
+            await self._redis.xack(self._stream, GROUP, entry_id)
+        return len(entries)
+
+    async def _read(self, start: str, block_ms: int | None) -> list:
+        reply = await self._redis.xreadgroup(GROUP, self.name, {self._stream: start}, count=100,
+                                             block=block_ms)
+        return [(as_text(eid), f) for _, messages in reply or [] for eid, f in messages if f]
+
+    async def _maybe_resolve(self, intent: AlertIntent) -> None:
+        if intent.kind is not AlertKind.RESPONSE_DETECTED or not intent.event_id:
+            return
+        event = await self._store.load(intent.event_id)
+        if event is not None and not any(d.state is DeadlineState.MISSED
+                                         for d in event.deadlines):
+            await self._notifier.resolve(event.id)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.start()
+        while not stop.is_set():
+            try:
+                await self.run_once(block_ms=1000)
+            except (OSError, aioredis.RedisError) as exc:
+                log.error("alert_forward_failed", error=str(exc), hint="retrying in 2s")
+                await sleep_or_stop(self._clock, 2.0, stop)
+
+
+def summary_source(read: ReadModel):
+    """The daily summary: open events owing a response, met and missed today."""
+
+    async def build(now: datetime) -> AlertIntent | None:
+        rows = await read.open_by_time_left(now)
+        day_start = now - _since_local_midnight(now)
+        settled_today = {"met": 0, "missed": 0}
+        for event in await read.in_range(now - _LOOKBACK, now):
+            for d in event.deadlines:
+                when = d.met_at if d.state in (DeadlineState.MET, DeadlineState.MET_LATE) \
+                    else d.due
+                if when is None or when < day_start or when > now:
+                    continue
+                if d.state in (DeadlineState.MET, DeadlineState.MET_LATE):
+                    settled_today["met"] += 1
+                elif d.state is DeadlineState.MISSED:
+                    settled_today["missed"] += 1
+        lines = tuple(f"{r.event.title[:30]}（{r.event.region or '-'}）"
+                      f"{_left(r.seconds_left)} {r.rule}" for r in rows[:5])
+        return AlertIntent(key="daily_summary", kind=AlertKind.DAILY_SUMMARY, at=now,
+                           title="今日舆情回应情况",
+                           summary={"open": len(rows), "overdue": sum(r.seconds_left < 0
+                                                                      for r in rows),
+                                    "met_today": settled_today["met"],
+                                    "missed_today": settled_today["missed"]},
+                           summary_lines=lines)
+
+    return build
+
+
+def _since_local_midnight(now: datetime) -> timedelta:
+    local = now.astimezone(CHINA_TZ)
+    return timedelta(hours=local.hour, minutes=local.minute, seconds=local.second,
+                     microseconds=local.microsecond)
+
+
+def _left(seconds: float) -> str:
+    hours = abs(seconds) / 3600
+    return f"超期{hours:.1f}小时" if seconds < 0 else f"剩余{hours:.1f}小时"
+
