@@ -74,6 +74,7 @@ class Classifier:
         explain = head != "board"
         # No known term at all: the probabilities are only the class priors.
         unknown = (np.diff(X.indptr) == 0).tolist()
+        terms = self.model.explain_batch(head, X, order[:, 0]) if explain else [()] * len(top_p)
         out = []
         for row, ((first, second), (p1, p2)) in enumerate(zip(order.tolist(), top_p, strict=True)):
             out.append(
@@ -82,7 +83,7 @@ class Classifier:
                     p=p1,
                     runner_up=classes[second],
                     runner_up_p=p2,
-                    terms=self.model.explain(head, X, row, first) if explain else (),
+                    terms=terms[row],
                     low_confidence=p1 < threshold or unknown[row],
                 )
             )

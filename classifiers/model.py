@@ -175,16 +175,38 @@ class Model:
     def explain(
         self, head: str, X: sparse.csr_matrix, row: int, cls: int, k: int = 4
     ) -> tuple[tuple[str, float], ...]:
-        start, end = X.indptr[row], X.indptr[row + 1]
-        idx = X.indices[start:end]
-        if len(idx) == 0:
-            return ()
-        contrib = X.data[start:end] * self.heads[head].coef[cls, idx]
-        # Whole words and bigrams first: "…保部…" is evidence too, but a duty
-        # officer reads 环保部门; subwords only fill in when words run short.
-        pos = np.flatnonzero(contrib > 0)
-        order = pos[np.lexsort((-contrib[pos], self.is_subword[idx[pos]]))][:k]
-        return tuple((str(self.terms[idx[j]]), float(contrib[j])) for j in order)
+        """The terms that pushed row `row` towards class index `cls`."""
+        return self.explain_batch(head, X[row], np.array([cls]), k)[0]
+
+    def explain_batch(
+        self, head: str, X: sparse.csr_matrix, classes: np.ndarray, k: int = 4
+    ) -> list[tuple[tuple[str, float], ...]]:
+        """explain() for every row at once: one gather and one sort per batch,
+        instead of a handful of numpy calls per item."""
+        n = X.shape[0]
+        lengths = np.diff(X.indptr)
+        rows = np.repeat(np.arange(n), lengths)
+        contrib = X.data * self.heads[head].coef[np.repeat(classes, lengths), X.indices]
+        keep = contrib > 0
+        rows, idx, contrib = rows[keep], X.indices[keep], contrib[keep]
+        # One sort key: row, then whole words and bigrams before subwords ("…保部…"
+        # is evidence too, but a duty officer reads 环保部门), then strongest first.
+        # Contributions are tf-idf (≤ 1) times an SVM weight, far below 16.
+        key = rows * 64.0 + self.is_subword[idx] * 32.0 - np.minimum(contrib, 16.0)
+        order = np.argsort(key)
+        starts = np.searchsorted(rows[order], np.arange(n + 1))
+        # the first k of each row, gathered at once; only those become Python objects
+        cand = starts[:-1, None] + np.arange(k)[None, :]
+        valid = cand < starts[1:, None]
+        picked = order[cand[valid]]
+        terms = self.terms[idx[picked]].tolist()
+        weights = contrib[picked].tolist()
+        ends = np.cumsum(valid.sum(axis=1)).tolist()
+        out, a = [], 0
+        for b in ends:
+            out.append(tuple(zip(terms[a:b], weights[a:b], strict=True)))
+            a = b
+        return out
 
     # -- persistence -----------------------------------------------------
     def save(self, directory: Path, metadata: dict) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from classifiers import corpus, model, tokenize, train
 from classifiers.api import Classifier
@@ -45,3 +46,28 @@ def test_train_save_load_classify_on_a_small_slice(tmp_path):
 def test_training_refuses_missing_data(tmp_path, capsys):
     assert train.main(["--data-root", str(tmp_path), "--out", str(tmp_path / "m")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_batch_explanations_equal_the_plain_definition():
+    examples = _slice()
+    m = train.fit(examples, TrainConfig(min_df=1, heads=("topic",)), "clf-test", progress=False)
+    docs = [tokenize.features(tokenize.raw_tokens(e.text), True) for e in examples[::7]] + [[]]
+    X = m.transform(docs)
+    classes = np.arange(X.shape[0]) % len(m.heads["topic"].classes)
+    got = m.explain_batch("topic", X, classes, k=3)
+    for row, cls in enumerate(classes):
+        start, end = X.indptr[row], X.indptr[row + 1]
+        pairs = [
+            (float(v) * m.heads["topic"].coef[cls, j], j)
+            for v, j in zip(X.data[start:end], X.indices[start:end], strict=True)
+        ]
+        # positive contributions; words before subwords; strongest first
+        pairs = sorted((p for p in pairs if p[0] > 0), key=lambda p: (m.is_subword[p[1]], -p[0]))
+        want = [(m.terms[j], w) for w, j in pairs[:3]]
+        weight_of = {m.terms[j]: w for w, j in pairs}
+        assert len(got[row]) == len(want)
+        # the same weights in the same order; among equal weights any order will do
+        np.testing.assert_allclose([w for _, w in got[row]], [w for _, w in want], rtol=1e-5)
+        for term, w in got[row]:
+            assert weight_of[term] == pytest.approx(w, rel=1e-5)
+    assert got[-1] == ()
