@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Protocol
 
 from monitor.errors import MonitorError
 from monitor.track.models import (
@@ -24,14 +25,27 @@ class ActionError(MonitorError):
     """The action does not apply (unknown event, wrong state, missing reason)."""
 
 
+class Reminders(Protocol):
+    """The part of the notifier that officers' actions silence."""
+
+    async def acknowledge(self, event_id: str, by: str, at: datetime) -> None: ...
+
+    async def resolve(self, event_id: str) -> None: ...
+
+
 class Actions:
-    def __init__(self, store: EventStore, tracker: Tracker) -> None:
+    def __init__(self, store: EventStore, tracker: Tracker,
+                 reminders: Reminders | None = None) -> None:
         self._store = store
         self._tracker = tracker
+        self._reminders = reminders
 
     async def acknowledge(self, event_id: str, by: str, now: datetime, note: str = "") -> Event:
-        return await self._status(event_id, EventStatus.ACKNOWLEDGED, by, now, note,
-                                  "acknowledged")
+        event = await self._status(event_id, EventStatus.ACKNOWLEDGED, by, now, note,
+                                   "acknowledged")
+        if self._reminders is not None:  # an officer has it in hand: stop reminding
+            await self._reminders.acknowledge(event_id, by, now)
+        return event
 
     async def escalate(self, event_id: str, by: str, now: datetime, reason: str) -> Event:
         return await self._status(event_id, EventStatus.ESCALATED, by, now, reason, "escalated")
@@ -97,6 +111,8 @@ class Actions:
             _audit(event, now, by, "merged_into", f"{target_id} {reason}".strip())
 
         await self._update(source_id, now, retire)
+        if self._reminders is not None:
+            await self._reminders.resolve(source_id)
         return merged
 
     async def _status(self, event_id: str, status: EventStatus, by: str, now: datetime,
@@ -108,7 +124,10 @@ class Actions:
             event.status = status
             _audit(event, now, by, verb, why)
 
-        return await self._update(event_id, now, change)
+        event = await self._update(event_id, now, change)
+        if not event.active and self._reminders is not None:
+            await self._reminders.resolve(event_id)
+        return event
 
     async def _update(self, event_id: str, now: datetime, change) -> Event:
         for _ in range(5):

@@ -77,3 +77,25 @@ async def test_merge_folds_items_and_keeps_the_earlier_first_seen(pipeline):
     assert (source.status, source.merged_into) == (EventStatus.MERGED, first)
     with pytest.raises(ActionError, match="into itself"):
         await actions.merge(first, first, "x", pipeline.clock.now())
+
+
+class RecordingReminders:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    async def acknowledge(self, event_id, by, at) -> None:
+        self.calls.append(("acknowledge", event_id))
+
+    async def resolve(self, event_id) -> None:
+        self.calls.append(("resolve", event_id))
+
+
+async def test_acknowledging_and_closing_stop_the_reminders(pipeline):
+    worker, _, (first, second) = await two_events(pipeline)
+    reminders = RecordingReminders()
+    actions = Actions(worker.store, worker.tracker, reminders)
+    now = pipeline.clock.now()
+    await actions.acknowledge(first, "值班员张三", now)
+    await actions.close(first, "值班员张三", now)
+    await actions.no_response_needed(second, "值班员张三", now, "重复留言")
+    assert reminders.calls == [("acknowledge", first), ("resolve", first), ("resolve", second)]
