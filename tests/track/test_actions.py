@@ -9,6 +9,7 @@ import pytest
 from monitor.track.actions import ActionError, Actions
 from monitor.track.models import DeadlineState as S
 from monitor.track.models import EventStatus, ResponseChannel
+from tests.notify.conftest import base_config, make_notifier, robots  # noqa: F401
 from tests.track.conftest import T0, make_item
 
 pytestmark = pytest.mark.redis
@@ -79,23 +80,14 @@ async def test_merge_folds_items_and_keeps_the_earlier_first_seen(pipeline):
         await actions.merge(first, first, "x", pipeline.clock.now())
 
 
-class RecordingReminders:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
-
-    async def acknowledge(self, event_id, by, at) -> None:
-        self.calls.append(("acknowledge", event_id))
-
-    async def resolve(self, event_id) -> None:
-        self.calls.append(("resolve", event_id))
-
-
-async def test_acknowledging_and_closing_stop_the_reminders(pipeline):
+async def test_acknowledging_and_closing_stop_the_reminders(pipeline, robots,  # noqa: F811
+                                                           make_notifier):  # noqa: F811
     worker, _, (first, second) = await two_events(pipeline)
-    reminders = RecordingReminders()
-    actions = Actions(worker.store, worker.tracker, reminders)
+    notifier = make_notifier(base_config(robots))
+    actions = Actions(worker.store, worker.tracker, notifier)
     now = pipeline.clock.now()
     await actions.acknowledge(first, "值班员张三", now)
+    assert await notifier.quiet.states({first, second}) == ({first}, set())
     await actions.close(first, "值班员张三", now)
     await actions.no_response_needed(second, "值班员张三", now, "重复留言")
-    assert reminders.calls == [("acknowledge", first), ("resolve", first), ("resolve", second)]
+    assert await notifier.quiet.states({first, second}) == ({first}, {first, second})
