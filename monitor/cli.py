@@ -22,6 +22,7 @@ from monitor.notify.cli import register as register_notify
 from monitor.store.items import ItemStore
 from monitor.store.keys import Keys
 from monitor.store.sources import SourceState, SourceStore
+from monitor.notify.config import load_notify_config
 from monitor.track.policy import load_policy
 
 
@@ -126,6 +127,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         policy = load_policy(tracking)
     except ConfigError as exc:
         problems += exc.problems
+    try:
+        notify = load_notify_config()
+    except ConfigError as exc:
+        problems += exc.problems
     if problems:
         print(f"{len(problems)} problem(s):", file=sys.stderr)
         for problem in problems:
@@ -137,6 +142,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
           f"{sum(s.official for s in feeds.sources)} official")
     print(f"{tracking if tracking and tracking.exists() else 'tracking (built-in defaults)'}: "
           f"OK, {len(policy.enabled_rules)} deadline rules")
+    robots = notify.targets.values()
+    missing = sorted(t.robot.id for t in robots if not t.configured)
+    print(f"notify: OK, {len(robots)} robots, {len(robots) - len(missing)} configured"
+          + (f" (no secrets yet for: {', '.join(missing)})" if missing else ""))
     return 0
 
 
