@@ -48,7 +48,7 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
         # One named victim, no numeral: "致周某当场死亡".
         re.compile(r"[\u4e00-\u9fa5]某(?P<one>)(?:当场|不幸|经抢救无效)?(?:死亡|身亡|遇难)"),
     ],
-    "missing": [_counted(r"失踪")],
+    "missing": [_counted(r"(?:失踪|失联|下落不明)")],  # 失联 is how news says missing
     "serious_injuries": [
         _counted(r"(?:重伤|受重伤|严重受伤|伤势(?:较重|严重|危重)|病危|危重)"),
     ],
@@ -82,12 +82,12 @@ _EXPLICIT = re.compile(
     r"|(一般)(?:生产安全|道路交通|交通|火灾|突发)?(?:事故|事件)"
 )
 # Cheap pre-check: most items mention none of these, and skip all the regexes.
-_TRIGGERS = re.compile(r"死|亡|遇难|罹难|丧生|伤|失踪|中毒|损失|级|重大|较大|一般")
+_TRIGGERS = re.compile(r"死|亡|遇难|罹难|丧生|伤|失踪|失联|下落不明|中毒|损失|级|重大|较大|一般")
 _CLAUSE = re.compile(r"[，。；;！？!?\n]")
 # For items the model calls no incident, evidence is still read when a death
 # or a disappearance is mentioned (a duty officer wants to see it), not for
 # every 受伤 or 级 of ordinary messages.
-_FATALITY_HINT = re.compile(r"死亡|遇难|罹难|丧生|身亡|失踪|[熏烧撞砸淹炸压]死")
+_FATALITY_HINT = re.compile(r"死亡|遇难|罹难|丧生|身亡|失踪|失联|下落不明|[熏烧撞砸淹炸压]死")
 
 
 def parse_number(raw: str) -> float | None:

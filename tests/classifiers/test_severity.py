@@ -81,6 +81,8 @@ def test_parse_number_unreadable():
         ("造成6人死亡，3人重伤，14人轻微伤", {"deaths": 6, "serious_injuries": 3, "injured": 14}),
         ("翻车事故致2死2伤", {"deaths": 2, "injured": 2}),
         ("客车坠江24人失踪", {"missing": 24}),
+        ("死亡人数已升至12人，另有2人失联", {"deaths": 12, "missing": 2}),  # 失联 = missing
+        ("仍有三人下落不明", {"missing": 3}),
         ("东莞26名学生吃食堂发馊剩饭致食物中毒", {"poisoned": 26}),
         ("７０多名员工食物中毒", {"poisoned": 70}),  # full-width digits
         ("直接经济损失1.2亿元", {"direct_loss_wan": 12000}),
