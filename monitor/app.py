@@ -22,7 +22,7 @@ from monitor.metrics import Metrics
 from monitor.notify import Notifier, load_notify_config
 from monitor.store.embedded import EmbeddedRedis, connect
 from monitor.store.items import ItemStore, ensure_groups
-from monitor.store.keys import Keys
+from monitor.store.keys import Keys, poll_lease_seconds
 from monitor.store.sources import SourceStore
 from monitor.track.forward import AlertForwarder, summary_source
 from monitor.track.policy import Policy, load_policy
@@ -82,7 +82,7 @@ async def open_collector(settings: Settings, feeds: FeedsFile, redis: aioredis.R
     rng = rng or random.Random()
     keys = Keys(settings.key_prefix)
     items = ItemStore(redis, keys, settings.retention)
-    sources = SourceStore(redis, keys)
+    sources = SourceStore(redis, keys, poll_lease_seconds(settings.total_timeout))
     await ensure_groups(redis, keys.items_stream, settings.group_names)
     async with Fetcher(settings, clock.now) as fetcher:
         poller = Poller(fetcher, items, Backoff(settings.backoff_cap, settings.jitter), rng)

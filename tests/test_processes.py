@@ -123,6 +123,8 @@ def start_monitor(feeds_file: Path, settings, name: str, port: int = 0) -> subpr
     env = {**os.environ, "MONITOR_FEEDS": str(feeds_file), "REDIS_URL": settings.redis_url,
            "MONITOR_KEY_PREFIX": settings.key_prefix, "MONITOR_HTTP_PORT": str(port),
            "MONITOR_USER_AGENT": name, "MONITOR_JITTER": "0", "MONITOR_LOG_LEVEL": "warning",
+           "MONITOR_TOTAL_TIMEOUT": "3", "MONITOR_CONNECT_TIMEOUT": "2",
+           "MONITOR_READ_TIMEOUT": "2",  # a killed process's leases last 10 s, not minutes
            "MONITOR_DATA_DIR": str(feeds_file.parent / name)}
     return subprocess.Popen([sys.executable, "-m", "monitor", "run"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -161,7 +163,7 @@ async def test_killed_process_restarts_without_loss_or_repeats(site, settings, r
         site.put(f"/f{n}.xml", Document(news(n, 7)))
     process = start_monitor(feeds_file, settings, "second")
     try:
-        await wait_for(lambda: _count_at_least(redis, keys, 35), "the new items", timeout=180)
+        await wait_for(lambda: _count_at_least(redis, keys, 35), "the new items", timeout=60)
         await asyncio.sleep(1.5)  # one more interval: nothing further may arrive
     finally:
         err = stop_process(process)

@@ -10,7 +10,6 @@ from structlog.testing import capture_logs
 
 from monitor.models import Item
 from monitor.store.items import ItemConsumer, ItemStore, ensure_groups
-from monitor.store.keys import POLL_LEASE_SECONDS
 from monitor.store.sources import SourceState, SourceStore
 
 pytestmark = pytest.mark.redis
@@ -97,7 +96,7 @@ async def test_claim_due_gives_each_source_to_one_owner(redis, keys):
     assert not set(a) & set(b) and len(a) + len(b) == 20
     assert await store.claim_due(NOW, "c") == []
     # The lease runs out: a process that died mid-poll gives its sources back.
-    later = NOW + timedelta(seconds=POLL_LEASE_SECONDS + 1)
+    later = NOW + timedelta(seconds=store.lease_seconds + 1)
     assert len(await store.claim_due(later, "c", limit=100)) == 20
 
 

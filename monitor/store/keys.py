@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# How long an in-flight poll keeps its lease on a source; a process that dies mid-poll
-# frees the source after this, so another process takes it over.
-POLL_LEASE_SECONDS = 120
+# How long an in-flight poll keeps its lease on a source: twice the longest a fetch may take
+# (MONITOR_TOTAL_TIMEOUT), at least 10 s. A process that dies mid-poll frees the source after
+# this, so another process (or its own restart) takes it over.
+def poll_lease_seconds(total_timeout: float) -> int:
+    return max(10, int(2 * total_timeout))
 # Fetch results are remembered per item id for the retention period: the dedup window.
 DEFAULT_RETENTION_SECONDS = 90 * 86400
 # A timer claimed by a worker that dies fires again after this.
@@ -42,7 +44,7 @@ class Keys:
         return f"{self.prefix}source:{source_id}"
 
     def lease_owner(self, source_id: str) -> str:
-        """Who holds the poll lease on a source (string, TTL = POLL_LEASE_SECONDS)."""
+        """Who holds the poll lease on a source (string, TTL = poll_lease_seconds())."""
         return f"{self.prefix}lease:{source_id}"
 
     @property

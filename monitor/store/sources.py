@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import redis.asyncio as aioredis
 
 from monitor.store import as_text
-from monitor.store.keys import POLL_LEASE_SECONDS, Keys
+from monitor.store.keys import Keys
 
 _CLAIM_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
@@ -75,9 +75,10 @@ class SourceState:
 
 
 class SourceStore:
-    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, lease_seconds: int = 120) -> None:
         self._redis = redis
         self._keys = keys
+        self.lease_seconds = lease_seconds
         self._claim = redis.register_script(_CLAIM_DUE)
         self._release = redis.register_script(_RELEASE)
         self._abandon = redis.register_script(_ABANDON)
@@ -98,8 +99,8 @@ class SourceStore:
         ts = now.timestamp()
         due = await self._claim(
             keys=[self._keys.schedule],
-            args=[ts, ts + POLL_LEASE_SECONDS, limit, owner, self._keys.lease_owner(""),
-                  POLL_LEASE_SECONDS],
+            args=[ts, ts + self.lease_seconds, limit, owner, self._keys.lease_owner(""),
+                  self.lease_seconds],
         )
         return [as_text(s) for s in due]
 
