@@ -19,10 +19,10 @@ from monitor.errors import ConfigError, FetchError, MonitorError
 from monitor.logs import configure
 from monitor.models import FetchJob, Item
 from monitor.notify.cli import register as register_notify
+from monitor.notify.config import load_notify_config
 from monitor.store.items import ItemStore
 from monitor.store.keys import Keys
 from monitor.store.sources import SourceState, SourceStore
-from monitor.notify.config import load_notify_config
 from monitor.track.policy import load_policy
 
 
