@@ -17,6 +17,8 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from tests.localserver import LocalServer
+
 
 @dataclass
 class Document:
@@ -44,12 +46,11 @@ class Hit:
 LAST_MODIFIED = format_datetime(datetime(2026, 11, 1, tzinfo=UTC), usegmt=True)
 
 
-class FakeSite:
+class FakeSite(LocalServer):
     def __init__(self) -> None:
+        super().__init__()
         self.documents: dict[str, Document] = {}
         self.hits: list[Hit] = []
-        self.port = 0
-        self._runner: web.AppRunner | None = None
         self.slow_seconds = 30.0
         self.in_flight: dict[str, int] = {}
         self.max_in_flight: dict[str, int] = {}
@@ -66,7 +67,7 @@ class FakeSite:
     def hits_for(self, path: str) -> list[Hit]:
         return [h for h in self.hits if h.path == path]
 
-    async def start(self) -> FakeSite:
+    def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/redirect-loop/{n}", self._redirect_loop)
         app.router.add_get("/redirect/{n}", self._redirect_chain)
@@ -76,17 +77,7 @@ class FakeSite:
         app.router.add_get("/gzip/{path:.*}", self._gzip)
         app.router.add_get("/delay/{path:.*}", self._delayed)
         app.router.add_get("/{path:.*}", self._document)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True,
-                                     shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
+        return app
 
     def _log(self, request: web.Request, status: int) -> None:
         self.hits.append(Hit(request.path, request.headers.get("If-None-Match"),

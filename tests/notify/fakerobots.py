@@ -28,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
+from tests.localserver import LocalServer
+
 LIMITS = {"wecom": ((60.0, 20),), "dingtalk": ((60.0, 20),), "feishu": ((60.0, 100), (1.0, 5)),
           "slack": ((1.0, 1),), "webhook": ()}
 
@@ -57,12 +59,11 @@ class FakeRobot:
     throttled_until: datetime | None = None
 
 
-class FakeRobots:
+class FakeRobots(LocalServer):
     def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+        super().__init__()
         self.now = now or (lambda: datetime.now(UTC))
         self.robots: dict[str, FakeRobot] = {}
-        self.port = 0
-        self._runner: web.AppRunner | None = None
 
     # ---- setup
 
@@ -86,23 +87,14 @@ class FakeRobots:
     def texts(self, name: str) -> list[str]:
         return [m.text for m in self.robots[name].messages]
 
-    async def start(self) -> FakeRobots:
+    def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/cgi-bin/webhook/send", self._wecom)
         app.router.add_post("/robot/send", self._dingtalk)
         app.router.add_post("/open-apis/bot/v2/hook/{token}", self._feishu)
         app.router.add_post("/services/{token}", self._slack)
         app.router.add_post("/hooks/{token}", self._webhook)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
+        return app
 
     # ---- shared rules
 
