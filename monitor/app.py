@@ -115,13 +115,15 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
         worker, timers = open_tracking(settings, policy, redis, clock)
         forwarder = AlertForwarder(redis, Keys(settings.key_prefix), worker.store, notifier,
                                    clock, name=worker.name)
-        notifier.set_summary_source(summary_source(ReadModel(worker.store)))
-        runner = web.AppRunner(build_app(redis, metrics), access_log=None)
+        read = ReadModel(worker.store)
+        notifier.set_summary_source(summary_source(read))
+        runner = web.AppRunner(build_app(redis, metrics, read, notifier, clock), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
         log.info("http_listening", address=f"http://{settings.http_host}:{settings.http_port}",
-                 endpoints=["/healthz", "/metrics"])
+                 endpoints=["/healthz", "/metrics", "/api/events", "/api/events/{id}",
+                            "/api/outbox"])
         try:
             await asyncio.gather(collector.scheduler.run(stop), worker.run(stop),
                                  timers.run(stop), forwarder.run(stop), notifier.run(stop),
