@@ -43,7 +43,7 @@ class BatchResult:
 class EventsWorker:
     def __init__(self, redis: aioredis.Redis, keys: Keys, policy: Policy, clock: Clock,
                  name: str, retention_seconds: float, group: str = "track",
-                 tagger: Tagger = tag) -> None:
+                 tagger: Tagger = tag, stale_ms: int = STALE_CLAIM_MS) -> None:
         self._redis = redis
         self._keys = keys
         self.policy = policy
@@ -55,6 +55,8 @@ class EventsWorker:
         self._consumer = ItemConsumer(redis, keys, group, name)
         self._tagger = tagger
         self._log_pos = "0-0"
+        self._last_claim = float("-inf")
+        self._stale_ms = stale_ms  # Redis measures idleness itself, in real milliseconds
 
     async def start(self) -> None:
         """Join the consumer group and build the grouping index from the active events."""
@@ -66,14 +68,24 @@ class EventsWorker:
             self.index.put(to_index_entry(event))
 
     async def run_once(self, count: int = 100, block_ms: int | None = None) -> BatchResult:
-        entries = await self._consumer.read(count=count, block_ms=block_ms)
-        if not entries:
-            entries = await self._consumer.claim_stale(STALE_CLAIM_MS, count=count)
+        stale = await self._take_over_stale(count)
+        fresh = await self._consumer.read(count=count, block_ms=None if stale else block_ms)
+        # Claimed entries join our own pending ones, which `read` returns too: once each.
+        entries = list({e.entry_id: e for e in (*stale, *fresh)}.values())
         if not entries:
             return BatchResult()
         result = await self.process(entries)
         await self._consumer.ack(entries)
         return result
+
+    async def _take_over_stale(self, count: int) -> list[StreamEntry]:
+        """Items a dead worker read and never acknowledged, looked for every 30 s (also while
+        new items keep coming, so they cannot starve)."""
+        now = self._clock.now().timestamp()
+        if now - self._last_claim < STALE_CLAIM_MS / 2000:
+            return []
+        self._last_claim = now
+        return await self._consumer.claim_stale(self._stale_ms, count=count)
 
     async def process(self, entries: Sequence[StreamEntry]) -> BatchResult:
         items = sorted((e.item for e in entries), key=lambda i: i.published)
@@ -96,11 +108,12 @@ class EventsWorker:
 
     async def _apply_all(self, tagged: Sequence[Tagged]) -> BatchResult:
         result = BatchResult(items=len(tagged))
-        done = await self.store.item_applied([t.item.id for t in tagged])
+        done = set(await self.store.item_applied([t.item.id for t in tagged]))
         for t in tagged:
-            if t.item.id in done:
+            if t.item.id in done:  # applied before a crash, or twice in this batch
                 result.repeated += 1
                 continue
+            done.add(t.item.id)
             await self._apply(t, result)
         return result
 

@@ -31,10 +31,10 @@ class Pipeline:
         self.policy = default_policy()
         self.items = ItemStore(redis, keys, retention_seconds=86400 * 30)
 
-    async def worker(self, name: str = "w1") -> EventsWorker:
+    async def worker(self, name: str = "w1", stale_ms: int = 60_000) -> EventsWorker:
         await ensure_groups(self.redis, self.keys.items_stream, ["track"])
         worker = EventsWorker(self.redis, self.keys, self.policy, self.clock, name=name,
-                              retention_seconds=86400 * 30)
+                              retention_seconds=86400 * 30, stale_ms=stale_ms)
         await worker.start()
         return worker
 

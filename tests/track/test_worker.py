@@ -141,3 +141,30 @@ async def test_read_model_orders_open_events_by_time_left(pipeline):
 async def _ids(pipeline):
     for raw in await pipeline.redis.zrange(pipeline.keys.events_by_first_seen, 0, -1):
         yield raw.decode()
+
+
+async def test_a_dead_workers_items_are_taken_over_while_new_ones_keep_coming(pipeline):
+    dead = await pipeline.worker("dead")
+    await pipeline.items.emit_new([make_item(n, t, x, hours=h, source=f"outlet{n}")
+                                   for n, t, x, h in MINE[:2]])
+    assert len(await dead._consumer.read(count=10)) == 2  # read, then the process is killed
+    # Redis measures idleness in real time; here anything unacknowledged counts as abandoned.
+    survivor = await pipeline.worker("survivor", stale_ms=0)
+    await pipeline.items.emit_new([make_item(3, *MINE[2][1:3], hours=MINE[2][3],
+                                             source="xinhua")])
+    taken_over, new = await survivor.run_once(), await survivor.run_once()
+    assert (taken_over.items, new.items) == (2, 1)
+    [event_id] = [i async for i in _ids(pipeline)]
+    assert (await survivor.store.load(event_id)).item_count == 3
+    assert (await pipeline.redis.xpending(pipeline.keys.items_stream, "track"))["pending"] == 0
+
+
+async def test_an_item_twice_in_one_batch_is_counted_once(pipeline):
+    worker = await pipeline.worker()
+    item = make_item(1, *MINE[0][1:3], source="outlet")
+    await pipeline.items.emit_new([item])
+    [entry] = await worker._consumer.read()
+    result = await worker.process([entry, entry])
+    assert (result.opened != [], result.repeated) == (True, 1)
+    [event_id] = [i async for i in _ids(pipeline)]
+    assert (await worker.store.load(event_id)).item_count == 1
