@@ -102,26 +102,38 @@ def line_index(node: yaml.Node | None, path: tuple = ()) -> Lines:
 
 def describe(path: Path, exc: ValidationError, lines: Lines, data: dict,
              model: type[BaseModel]) -> list[str]:
-    problems = []
+    # Errors from the branches of one union (e.g. a list of channels, or "any") share a
+    # place: they become one line whose messages are joined with "or".
+    places: dict[tuple[int, str], list[str]] = {}
     for error in exc.errors():
-        loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+        loc = tuple(part for part in error["loc"] if not _is_type_tag(part))
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             allowed = _model_at(model, loc[:-1])
             names = ", ".join(allowed.model_fields) if allowed else "see the documentation"
             message = f"unknown key (allowed: {names})"
-        problems.append(f"{path}:{_nearest_line(loc, lines)}: {_field_name(loc, data)}: {message}")
-    return problems
+        messages = places.setdefault((_nearest_line(loc, lines), _field_name(loc, data)), [])
+        if message not in messages:
+            messages.append(message)
+    return [f"{path}:{line}: {name}: {' — or — '.join(messages)}"
+            for (line, name), messages in places.items()]
 
 
-def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and part.startswith(("function-", "constrained-"))
+def _is_type_tag(part: Any) -> bool:
+    """pydantic names union branches in the location ('literal['any']', 'tuple[…]',
+    'function-after[…]'); field names never contain brackets."""
+    return isinstance(part, str) and ("[" in part or part.startswith(("function-",
+                                                                     "constrained-")))
 
 
 def _nearest_line(loc: tuple, lines: Lines) -> int:
+    # A mapping key such as `2031:` is the string '2031' in the YAML tree and the int 2031 in
+    # pydantic's location; a list index is an int in both.
+    keyed = tuple(str(p) if isinstance(p, int) else p for p in loc)
     for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
+        for candidate in (loc[:end], keyed[:end]):
+            if candidate in lines:
+                return lines[candidate]
     return 1
 
 

@@ -76,9 +76,9 @@ def _applies(rule: Rule, event: Event) -> bool:
     return event.severity not in a.not_severities
 
 
-def due_time(rule: Rule, start: datetime) -> datetime:
+def due_time(rule: Rule, start: datetime, policy: Policy) -> datetime:
     if rule.working_days is not None:
-        return add_working_days(start, rule.working_days)
+        return add_working_days(start, rule.working_days, policy.calendar)
     assert rule.within is not None
     return start + timedelta(seconds=rule.within)
 
@@ -86,7 +86,7 @@ def due_time(rule: Rule, start: datetime) -> datetime:
 def _deadline(rule: Rule, event: Event, policy: Policy, now: datetime) -> Deadline:
     start = event.first_seen
     try:
-        due = due_time(rule, start)
+        due = due_time(rule, start, policy)
     except CalendarUnknown as exc:
         return Deadline(rule=rule.id, label=rule.label, due=None, error=str(exc))
     qualifying = sorted((r for r in event.linked_responses if rule.accepts(r.channel)),

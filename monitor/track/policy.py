@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from monitor.config import Duration
 from monitor.track.models import EventKind, ResponseChannel
+from monitor.track.workdays import PublishedYear
 from monitor.yamlconfig import duplicate_ids, load_yaml_model
 
 MAJOR = ("特别重大", "重大")
@@ -85,6 +86,8 @@ class Policy(_Strict):
     needs_response: NeedsResponse = NeedsResponse()
     rules: tuple[Rule, ...] = ()
     follow_up: FollowUp = FollowUp()
+    # Years the installed chinesecalendar does not know yet, as published (see workdays.py).
+    calendar: dict[int, PublishedYear] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _fractions(self) -> Policy:

@@ -199,3 +199,21 @@ def test_a_year_the_calendar_does_not_know_fails_loudly():
     ev = event(None, kind=EventKind.MESSAGE, first_seen=beijing(2031, 3, 1, 9, 0))
     [deadline] = evaluate(ev, POLICY, beijing(2031, 3, 1, 10, 0)).deadlines
     assert deadline.due is None and "2031" in deadline.error
+
+
+def test_a_published_year_entered_in_the_policy_is_used():
+    from monitor.track.workdays import PublishedYear
+
+    # An invented schedule for 2031 (the package has none): Mon 3 Mar off, Sat 8 Mar worked.
+    published = {2031: PublishedYear(holidays=(beijing(2031, 3, 3, 0, 0).date(),),
+                                     workdays=(beijing(2031, 3, 8, 0, 0).date(),))}
+    # Fri 28 Feb → Tue 4 Mar (Mon 3 is a holiday) and Wed 5 Mar.
+    assert add_working_days(beijing(2031, 2, 28, 9, 0), 2, published) == \
+        beijing(2031, 3, 6, 0, 0)
+    # Thu 6 Mar → Fri 7, the swapped Saturday 8 and Mon 10.
+    assert add_working_days(beijing(2031, 3, 6, 9, 0), 3, published) == \
+        beijing(2031, 3, 11, 0, 0)
+    policy = default_policy().model_copy(update={"calendar": published})
+    ev = event(None, kind=EventKind.MESSAGE, first_seen=beijing(2031, 2, 28, 9, 0))
+    [deadline] = evaluate(ev, policy, beijing(2031, 2, 28, 10, 0)).deadlines
+    assert deadline.due == beijing(2031, 3, 6, 0, 0) and deadline.error is None
