@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+
 # How long an in-flight poll keeps its lease on a source: twice the longest a fetch may take
 # (MONITOR_TOTAL_TIMEOUT), at least 10 s. A process that dies mid-poll frees the source after
 # this, so another process (or its own restart) takes it over.

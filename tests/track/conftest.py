@@ -23,6 +23,16 @@ def make_item(n: int, title: str, text: str = "", *, hours: float = 0.0, source:
                 fetched=published, official=official, channel=channel, region=region)
 
 
+# Two open events of different urgency: a netizen message (2 working days) and, an hour
+# later, a mine accident with 12 deaths (重大: 5 h and 24 h).
+MESSAGE_AND_MAJOR_ACCIDENT = (
+    make_item(1, "盘龙区某小区物业擅自提高物业费", "昆明市盘龙区物业公司擅自上涨物业费。",
+              source="board", channel="message_board"),
+    make_item(2, "镇雄县一煤矿发生透水事故致12人死亡", "昭通市镇雄县一煤矿透水事故12人死亡。",
+              hours=1, source="outlet"),
+)
+
+
 class Pipeline:
     """The item stream, one or more events workers and a timer runner, on a fake clock."""
 

@@ -14,7 +14,7 @@ from monitor.track.forward import AlertForwarder
 from monitor.track.readmodel import ReadModel
 from monitor.web.app import build_app
 from tests.notify.conftest import base_config, drain, make_notifier, robots  # noqa: F401
-from tests.track.conftest import T0, make_item
+from tests.track.conftest import MESSAGE_AND_MAJOR_ACCIDENT, T0
 
 pytestmark = pytest.mark.redis
 
@@ -23,13 +23,7 @@ pytestmark = pytest.mark.redis
 async def api(pipeline, robots, make_notifier):  # noqa: F811
     notifier = make_notifier(base_config(robots))
     worker = await pipeline.worker()
-    await pipeline.feed(
-        worker,
-        make_item(1, "盘龙区某小区物业擅自提高物业费", "昆明市盘龙区物业公司擅自上涨物业费。",
-                  source="board", channel="message_board"),
-        make_item(2, "镇雄县一煤矿发生透水事故致12人死亡", "昭通市镇雄县一煤矿透水事故12人死亡。",
-                  hours=1, source="outlet"),
-    )
+    await pipeline.feed(worker, *MESSAGE_AND_MAJOR_ACCIDENT)
     forwarder = AlertForwarder(pipeline.redis, pipeline.keys, worker.store, notifier,
                                pipeline.clock, "w1")
     await forwarder.start()

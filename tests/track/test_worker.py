@@ -10,7 +10,7 @@ import pytest
 from monitor.track.models import DeadlineState as S
 from monitor.track.models import EventKind, ResponseChannel
 from monitor.track.readmodel import ReadModel
-from tests.track.conftest import T0, make_item
+from tests.track.conftest import MESSAGE_AND_MAJOR_ACCIDENT, T0, make_item
 
 pytestmark = pytest.mark.redis
 
@@ -126,13 +126,7 @@ async def test_redelivered_items_after_a_crash_are_not_counted_twice(pipeline):
 
 async def test_read_model_orders_open_events_by_time_left(pipeline):
     worker = await pipeline.worker()
-    await pipeline.feed(
-        worker,
-        make_item(1, "盘龙区某小区物业擅自提高物业费", "昆明市盘龙区物业公司擅自上涨物业费。",
-                  source="board", channel="message_board"),
-        make_item(2, "镇雄县一煤矿发生透水事故致12人死亡", "昭通市镇雄县一煤矿透水事故12人死亡。",
-                  hours=1, source="outlet"),
-    )
+    await pipeline.feed(worker, *MESSAGE_AND_MAJOR_ACCIDENT)
     rows = await ReadModel(worker.store).open_by_time_left(pipeline.clock.now())
     assert [r.rule for r in rows] == ["authoritative_info_5h", "message_2wd"]
     assert rows[0].seconds_left == pytest.approx(5 * 3600)
