@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -29,6 +30,10 @@ class DeadlineState(StrEnum):
     MET_LATE = "met_late"
     SUPERSEDED = "superseded"  # a stricter rule took over (the grade rose)
     WAIVED = "waived"  # the event was marked as not needing a response
+
+
+# Deadlines still owed: running, or missed and not yet answered.
+OWED_STATES = frozenset({DeadlineState.PENDING, DeadlineState.DUE_SOON, DeadlineState.MISSED})
 
 
 class ResponseChannel(StrEnum):
@@ -132,3 +137,7 @@ class Event(BaseModel):
     @property
     def linked_responses(self) -> list[Response]:
         return [r for r in self.responses if r.linked]
+
+    def owed_dues(self) -> list[datetime]:
+        """Due times of the deadlines still owed."""
+        return [d.due for d in self.deadlines if d.due is not None and d.state in OWED_STATES]

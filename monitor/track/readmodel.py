@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.track.models import DeadlineState, Event
+from monitor.track.models import OWED_STATES, Event
 from monitor.track.store import EventStore
-
-OWED = (DeadlineState.PENDING, DeadlineState.DUE_SOON, DeadlineState.MISSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +26,7 @@ class ReadModel:
         events = await self._store.load_many(await self._store.ids_by_due(limit))
         rows = []
         for event in events:
-            owed = [d for d in event.deadlines if d.state in OWED and d.due is not None]
+            owed = [d for d in event.deadlines if d.state in OWED_STATES and d.due is not None]
             if not owed or not event.active:
                 continue
             first = min(owed, key=lambda d: d.due)

@@ -50,8 +50,7 @@ def event_id_for(item: Item) -> str:
 
 
 def to_index_entry(event: Event) -> Entry:
-    owed = [d.due.timestamp() for d in event.deadlines if d.due is not None and d.state in
-            (DeadlineState.PENDING, DeadlineState.DUE_SOON, DeadlineState.MISSED)]
+    owed = [due.timestamp() for due in event.owed_dues()]
     return Entry(event.id, dict(event.centroid), event.region, event.incident,
                  event.last_seen.timestamp(), event.first_seen.timestamp(),
                  owed_until=max(owed, default=0.0))
@@ -174,9 +173,8 @@ def needs_response(event: Event, policy: Policy) -> bool:
 def attention_score(event: Event) -> float | None:
     """For 'open events ordered by time left': the earliest due time among deadlines still
     running or missed without an answer. None when nothing is owed."""
-    owed = [d.due.timestamp() for d in event.deadlines if d.due is not None and d.state in
-            (DeadlineState.PENDING, DeadlineState.DUE_SOON, DeadlineState.MISSED)]
-    return min(owed) if owed and event.active else None
+    owed = event.owed_dues()
+    return min(owed).timestamp() if owed and event.active else None
 
 
 def _count_item(event: Event, tagged: Tagged, match: Match | None, policy: Policy) -> None:
