@@ -37,8 +37,10 @@ _LOOKBACK = timedelta(days=30)  # events first seen this long ago can still sett
 
 class AlertForwarder:
     def __init__(self, redis: aioredis.Redis, keys: Keys, store: EventStore, notifier: Notifier,
-                 clock: Clock, name: str) -> None:
+                 clock: Clock, name: str, stale_ms: int = STALE_MS) -> None:
         self._redis = redis
+        self._stale_ms = stale_ms  # Redis measures idleness itself, in real milliseconds
+        self._last_claim = float("-inf")
         self._stream = keys.alerts_out
         self._store = store
         self._notifier = notifier
@@ -49,17 +51,24 @@ class AlertForwarder:
         await ensure_groups(self._redis, self._stream, [GROUP])
 
     async def run_once(self, block_ms: int | None = None) -> int:
+        await self._take_over_stale()
         entries = await self._read("0", None) or await self._read(">", block_ms)
-        if not entries:
-            claimed = await self._redis.xautoclaim(self._stream, GROUP, self.name,
-                                                   min_idle_time=STALE_MS, count=100)
-            entries = [(eid, f) for eid, f in claimed[1] if f]
         for entry_id, fields in entries:
             intent = AlertIntent.model_validate_json(fields[b"intent"])
             await self._notifier.submit(intent)
             await self._maybe_resolve(intent)
             await self._redis.xack(self._stream, GROUP, entry_id)
         return len(entries)
+
+    async def _take_over_stale(self) -> None:
+        """Alerts a dead process read and never forwarded join our own pending ones (read
+        first, above); looked for every 30 s, also while new alerts keep coming."""
+        now = self._clock.now().timestamp()
+        if now - self._last_claim < STALE_MS / 2000:
+            return
+        self._last_claim = now
+        await self._redis.xautoclaim(self._stream, GROUP, self.name, min_idle_time=self._stale_ms,
+                                     count=100, justid=True)
 
     async def _read(self, start: str, block_ms: int | None) -> list:
         reply = await self._redis.xreadgroup(GROUP, self.name, {self._stream: start}, count=100,

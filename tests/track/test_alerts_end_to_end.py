@@ -49,3 +49,20 @@ async def test_daily_summary_counts_open_and_overdue_events(pipeline):
     assert intent.summary["open"] == 1 and intent.summary["overdue"] == 1
     assert intent.summary["missed_today"] == 1
     assert "超期" in intent.summary_lines[0]
+
+
+async def test_alerts_a_dead_forwarder_read_are_forwarded_by_another(pipeline, robots,  # noqa: F811
+                                                                      make_notifier):  # noqa: F811
+    notifier = make_notifier(base_config(robots))
+    worker = await pipeline.worker()
+    dead = AlertForwarder(pipeline.redis, pipeline.keys, worker.store, notifier,
+                          pipeline.clock, "dead")
+    await dead.start()
+    await pipeline.feed(worker, make_item(
+        1, "云南镇雄一煤矿发生透水事故 已致12人死亡", "昭通市镇雄县煤矿透水事故12人死亡。"))
+    assert len(await dead._read(">", None)) == 1  # read, then the process is killed
+    survivor = AlertForwarder(pipeline.redis, pipeline.keys, worker.store, notifier,
+                              pipeline.clock, "survivor", stale_ms=0)
+    assert await survivor.run_once() == 1
+    await drain(notifier, pipeline.clock)
+    assert len(robots.texts("office")) == 1
