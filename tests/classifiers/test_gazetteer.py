@@ -98,3 +98,13 @@ def test_a_replacement_gazetteer_is_used_as_given():
 def test_place_names_inside_longer_words_do_not_match():
     # token-based matching: 大理石 (marble) and 普洱茶 (tea) are words of their own
     assert G.match_text("大理石地板和普洱茶都涨价了") is None
+
+
+@pytest.mark.parametrize(("text", "prefecture", "county"), [
+    ("云南镇雄一煤矿发生透水事故", "昭通市", "镇雄县"),  # news drops the 县
+    ("会泽一煤矿发生瓦斯爆炸", "曲靖市", "会泽县"),
+    ("建水古城游客量创新高", "红河哈尼族彝族自治州", "建水县"),
+])
+def test_distinctive_county_names_match_without_their_suffix(text, prefecture, county):
+    match = G.match_text(text)
+    assert (match.prefecture, match.county) == (prefecture, county)
