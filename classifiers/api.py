@@ -35,13 +35,22 @@ class Classifier:
     def classify(self, texts: Sequence[str] | str) -> list[Classification]:
         if isinstance(texts, str):
             texts = [texts]
-        out: list[Classification] = []
-        for start in range(0, len(texts), BATCH):
-            out.extend(self._batch(list(texts[start : start + BATCH])))
-        return out
+        return self.classify_with_tokens(texts)[0]
 
-    def _batch(self, texts: list[str]) -> list[Classification]:
-        raw = [tokenize.raw_tokens(t) for t in texts]
+    def classify_with_tokens(
+        self, texts: Sequence[str]
+    ) -> tuple[list[Classification], list[list[str]]]:
+        """As classify(), also returning each text's raw jieba tokens, so a caller that
+        needs them too (event grouping) does not tokenise a second time."""
+        out: list[Classification] = []
+        tokens: list[list[str]] = []
+        for start in range(0, len(texts), BATCH):
+            raw = [tokenize.raw_tokens(t) for t in texts[start : start + BATCH]]
+            out.extend(self._batch(list(texts[start : start + BATCH]), raw))
+            tokens.extend(raw)
+        return out, tokens
+
+    def _batch(self, texts: list[str], raw: list[list[str]]) -> list[Classification]:
         X = self.model.transform([tokenize.features(r, self.model.subwords) for r in raw])
         heads = {name: self._predictions(name, X) for name in self.model.heads}
         no_incident = self.tax.no_incident

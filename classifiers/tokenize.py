@@ -157,12 +157,15 @@ def _keep_table() -> _KeepTable:
     return _KEEP
 
 
+def content_words(tokens: list[str]) -> list[str]:
+    """The content words among raw tokens (stop words, punctuation and numbers removed)."""
+    keep = _KEEP if _stopwords is not None else _keep_table()
+    return [t for t in tokens if keep[t]]
+
+
 def tokenize(text: str) -> list[str]:
-    """Content words of a text (stop words, punctuation and numbers removed)."""
-    stop = stopwords()
-    return [
-        t for t in raw_tokens(text) if t not in stop and not t.isspace() and not _NOISE.match(t)
-    ]
+    """Content words of a text."""
+    return content_words(raw_tokens(text))
 
 
 def passthrough(doc: list[str]) -> list[str]:

@@ -27,13 +27,18 @@ def source_region(name: str | None) -> str | None:
 
 def tag(items: Sequence[Item], vector_terms: int) -> list[Tagged]:
     """Classify a batch (one sklearn call) and build each item's term vector."""
-    from classifiers import classify
-    from classifiers.tokenize import tokenize
+    from classifiers import load_default
+    from classifiers.tokenize import content_words
 
-    results = classify([item_text(i) for i in items]) if items else []
+    if not items:
+        return []
+    results, tokens = load_default().classify_with_tokens([item_text(i) for i in items])
     tagged = []
-    for item, c in zip(items, results, strict=True):
-        vector = term_vector(tokenize(item.title), tokenize(item.summary[:BODY_CHARS]),
+    for item, c, raw in zip(items, results, tokens, strict=True):
+        # item_text puts the title before the one newline; titles and summaries are
+        # single-line plain text, so the first "\n" token is that boundary.
+        cut = raw.index("\n") if "\n" in raw else len(raw)
+        vector = term_vector(content_words(raw[:cut]), content_words(raw[cut + 1:]),
                              vector_terms)
         graded = None if c.severity.inferred else c.severity.grade
         tagged.append(Tagged(
