@@ -17,7 +17,7 @@ from monitor.track.models import (
     Response,
     ResponseChannel,
 )
-from monitor.track.store import Change, Conflict, EventStore
+from monitor.track.store import Conflict, EventStore
 from monitor.track.tracker import Tracker
 
 
@@ -153,4 +153,4 @@ def _audit(event: Event, now: datetime, by: str, what: str, why: str) -> None:
     event.history.append(HistoryEntry(at=now, who=by, what=what, why=why))
 
 
-__all__ = ["ActionError", "Actions", "Change"]
+__all__ = ["ActionError", "Actions"]
