@@ -121,32 +121,30 @@ class Tracker:
                 at=now, who=self.who, what="item_joined",
                 why=f"{item.source_id}: {item.title} (score {match.score:.2f}; "
                     f"terms {'、'.join(match.terms)})"))
-        extra = self._severity_alert(event, previous_severity, now)
+        raised_from = previous_severity if event.severity != previous_severity else None
+        if raised_from is not None:
+            event.history.append(HistoryEntry(
+                at=now, who=self.who, what="severity_raised",
+                why=f"{raised_from} → {event.severity}: "
+                    f"{_evidence_words(event.severity_evidence)}; "
+                    "stricter deadlines apply from first seen"))
         event.needs_response = needs_response(event, self.policy)
-        if event.needs_response and not previously_needed:
-            extra.append("new_event")
-        return self.finish(event, now, expected_version, item_ids=[item.id], flags=extra)
-
-    def _severity_alert(self, event: Event, previous: str | None, now: datetime) -> list[str]:
-        if event.severity == previous or previous is None:
-            return []
-        event.history.append(HistoryEntry(
-            at=now, who=self.who, what="severity_raised",
-            why=f"{previous} → {event.severity}: {_evidence_words(event.severity_evidence)}; "
-                "stricter deadlines apply from first seen"))
-        return [f"severity:{previous}"]
+        return self.finish(event, now, expected_version, item_ids=[item.id],
+                           now_needs_response=event.needs_response and not previously_needed,
+                           raised_from=raised_from)
 
     def finish(self, event: Event, now: datetime, expected_version: int,
-               item_ids: list[str] | None = None, flags: list[str] | None = None) -> Change:
-        """Re-run the deadline clock, record transitions, and build the change to save."""
+               item_ids: list[str] | None = None, now_needs_response: bool = False,
+               raised_from: str | None = None) -> Change:
+        """Re-run the deadline clock, record transitions, and build the change to save.
+        The alerts are built after the clock so that they show the deadlines as they now are."""
         result = evaluate(event, self.policy, now)
         event.deadlines = result.deadlines
         raised: list[AlertIntent] = []
-        for flag in flags or []:
-            if flag == "new_event":
-                raised.append(alerts.new_event(event, now))
-            elif flag.startswith("severity:"):
-                raised.append(alerts.severity_raised(event, flag.split(":", 1)[1], now))
+        if now_needs_response:
+            raised.append(alerts.new_event(event, now))
+        if raised_from is not None:
+            raised.append(alerts.severity_raised(event, raised_from, now))
         for change in result.transitions:
             event.history.append(HistoryEntry(at=now, who=self.who, what=_verb(change.after),
                                               why=_transition_words(change)))
