@@ -27,8 +27,11 @@ from monitor.store.sources import SourceStore
 from monitor.track.forward import AlertForwarder, summary_source
 from monitor.track.policy import Policy, load_policy
 from monitor.track.readmodel import ReadModel
+from monitor.track.recompute import recompute_provisional, warn_if_calendar_runs_out
+from monitor.track.store import EventStore
 from monitor.track.timers import TimerRunner
 from monitor.track.worker import EventsWorker
+from monitor.track.workdays import WorkCalendar
 from monitor.web.app import build_app
 
 log = structlog.get_logger("monitor.app")
@@ -113,6 +116,7 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
             Notifier(redis, Keys(settings.key_prefix), notify_config, clock,
                      metrics=metrics.registry) as notifier:
         worker, timers = open_tracking(settings, policy, redis, clock)
+        await settle_calendar(worker.store, policy, clock, metrics)
         forwarder = AlertForwarder(redis, Keys(settings.key_prefix), worker.store, notifier,
                                    clock, name=worker.name)
         read = ReadModel(worker.store)
@@ -127,7 +131,8 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
         try:
             await asyncio.gather(collector.scheduler.run(stop), worker.run(stop),
                                  timers.run(stop), forwarder.run(stop), notifier.run(stop),
-                                 _maintain(collector, feeds, clock, metrics, stop))
+                                 _maintain(collector, feeds, clock, metrics, stop),
+                                 _watch_calendar(worker.store, policy, clock, metrics, stop))
         finally:
             await runner.cleanup()
 
@@ -147,3 +152,34 @@ async def _maintain(collector: Collector, feeds: FeedsFile, clock: Clock, metric
         except (OSError, aioredis.RedisError) as exc:
             log.error("maintenance_failed", error=str(exc))
         await sleep_or_stop(clock, MAINTENANCE_SECONDS, stop)
+
+
+async def settle_calendar(store: EventStore, policy: Policy, clock: Clock,
+                           metrics: Metrics) -> None:
+    """At start-up: warn while the calendar runs out within 60 days, and recompute the open
+    provisional due times that the calendar as now entered can settle."""
+    now = clock.now()
+    warn_if_calendar_runs_out(policy, now)
+    result = await recompute_provisional(store, policy, now)
+    if result.events_checked:
+        log.info("provisional_deadlines_recomputed", events=result.events_checked,
+                 due_times_changed=result.due_times_changed,
+                 still_provisional=result.still_provisional)
+    _set_calendar_gauges(metrics, policy, result.still_provisional)
+
+
+async def _watch_calendar(store: EventStore, policy: Policy, clock: Clock, metrics: Metrics,
+                          stop: asyncio.Event) -> None:
+    """Keep the provisional-deadline count current for the wall."""
+    while not stop.is_set():
+        await sleep_or_stop(clock, MAINTENANCE_SECONDS, stop)
+        try:
+            result = await recompute_provisional(store, policy, clock.now(), write=False)
+            _set_calendar_gauges(metrics, policy, result.still_provisional)
+        except (OSError, aioredis.RedisError) as exc:
+            log.error("calendar_count_failed", error=str(exc))
+
+
+def _set_calendar_gauges(metrics: Metrics, policy: Policy, provisional: int) -> None:
+    metrics.calendar_known_until.set(WorkCalendar(policy.calendar).known_until_year())
+    metrics.deadlines_provisional.set(provisional)

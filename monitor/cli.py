@@ -23,6 +23,7 @@ from monitor.notify.config import load_notify_config
 from monitor.store.items import ItemStore
 from monitor.store.keys import Keys
 from monitor.store.sources import SourceState, SourceStore
+from monitor.track.cli import register as register_track
 from monitor.track.policy import load_policy
 
 
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(func=cmd_replay)
     _register_classifiers(sub)
     register_notify(sub)
+    register_track(sub)
     return parser
 
 

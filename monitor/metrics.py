@@ -32,6 +32,19 @@ class Metrics:
         self.poll_lag = Gauge("yq_poll_lag_seconds",
                               "How late the most overdue source is (0 when none is overdue).",
                               registry=r)
+        self.calendar_known_until = Gauge(
+            "yq_calendar_known_until_year",
+            "Last year of the official working-day calendar known without a gap.", registry=r)
+        self.deadlines_provisional = Gauge(
+            "yq_deadlines_provisional",
+            "Open deadlines counted Monday–Friday because their year's calendar is unknown.",
+            registry=r)
+        self.redis_restarts = Counter(
+            "yq_embedded_redis_restarts",
+            "Starts of the embedded Redis after it died (or its owner did), by outcome.",
+            ["outcome"], registry=r)
+        for outcome in ("ok", "failed"):
+            self.redis_restarts.labels(outcome)
         for outcome in ("ok", "not_modified", "error"):
             self.polls.labels(outcome)
         for reason in FetchReason:

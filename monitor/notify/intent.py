@@ -31,6 +31,9 @@ class DeadlineView(BaseModel):
     label: str  # e.g. "5小时内发布权威信息"
     due: AwareDatetime
     state: str  # pending | due_soon | met | missed | met_late | waived
+    # Set when the due time is counted Monday–Friday (the year's schedule is not entered),
+    # e.g. "暂按周一至周五计算，2027年调休安排未录入".
+    provisional_reason: str | None = None
 
 
 class AlertIntent(BaseModel):

@@ -115,7 +115,13 @@ def _deadlines(deadlines: Sequence[DeadlineView], now: datetime) -> list[Line]:
         state = _STATE.get(d.state, d.state)
         left = f"，{_left(d.due, now)}" if d.state in ("pending", "due_soon", "missed") else ""
         lines.append(Line(f"时限：{d.label}，截止 {_local(d.due)}（{state}{left}）"))
+        lines += _provisional(d)
     return lines
+
+
+def _provisional(view: DeadlineView | None) -> list[Line]:
+    """A due time counted Monday–Friday says so: it may move once the year is entered."""
+    return [Line(f"⚠ {view.provisional_reason}")] if view and view.provisional_reason else []
 
 
 def _new_event(intent: AlertIntent, now: datetime) -> list[Line]:
@@ -135,7 +141,7 @@ def _deadline_line(intent: AlertIntent, now: datetime) -> list[Line]:
     due = intent.due or (view.due if view else None)
     if due is None:
         return [Line(f"时限：{label}")]
-    return [Line(f"时限：{label}，截止 {_local(due)}"), Line(_left(due, now))]
+    return [Line(f"时限：{label}，截止 {_local(due)}"), *_provisional(view), Line(_left(due, now))]
 
 
 def _due_soon(intent: AlertIntent, now: datetime) -> list[Line]:

@@ -21,7 +21,8 @@ def _base(event: Event, kind: AlertKind, key: str, at: datetime, **extra) -> Ale
         incident=None if event.incident == "无" else event.incident, severity=event.severity,
         severity_evidence=event.severity_evidence, region=event.region, county=event.county,
         first_seen=event.first_seen,
-        deadlines=tuple(DeadlineView(rule=d.rule, label=d.label, due=d.due, state=d.state.value)
+        deadlines=tuple(DeadlineView(rule=d.rule, label=d.label, due=d.due, state=d.state.value,
+                                     provisional_reason=d.provisional_reason)
                         for d in event.deadlines if d.due is not None),
         url=f"{public_url()}/events/{event.id}", **extra)
 

@@ -22,7 +22,7 @@ from monitor.track.models import (
     Response,
 )
 from monitor.track.policy import FollowUp, Policy, Rule
-from monitor.track.workdays import CalendarUnknown, add_working_days
+from monitor.track.workdays import WorkingDue, add_working_days
 
 FINAL = frozenset({DeadlineState.MET, DeadlineState.MET_LATE})
 CLOSED_OUT = frozenset({DeadlineState.SUPERSEDED, DeadlineState.WAIVED})
@@ -38,6 +38,15 @@ class Transition:
     stage: int
     due: datetime | None
     response: Response | None = None
+    before_due: datetime | None = None
+    before_stage: int = 0
+    provisional_reason: str | None = None  # the due time is counted Monday–Friday
+
+    @property
+    def only_due_changed(self) -> bool:
+        """The same state and warning as before, with a recomputed due time (a calendar year
+        entered): worth a history entry, not an alert."""
+        return self.before is self.after and self.before_stage == self.stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +58,8 @@ class Evaluation:
 
 def evaluate(event: Event, policy: Policy, now: datetime) -> Evaluation:
     previous = {d.rule: d for d in event.deadlines}
-    current = [_deadline(rule, event, policy, now) for rule in applicable_rules(event, policy)]
+    current = [_keep_warnings(_deadline(rule, event, policy, now), previous.get(rule.id))
+               for rule in applicable_rules(event, policy)]
     if (follow_up := _follow_up(event, policy.follow_up, policy, now)) is not None:
         current.append(follow_up)
     current += _no_longer_applying(previous, {d.rule for d in current}, event)
@@ -76,19 +86,35 @@ def _applies(rule: Rule, event: Event) -> bool:
     return event.severity not in a.not_severities
 
 
-def due_time(rule: Rule, start: datetime, policy: Policy) -> datetime:
+def due_time(rule: Rule, start: datetime, policy: Policy) -> WorkingDue:
+    """The rule's due time; working-day rules may be provisional (year not known)."""
     if rule.working_days is not None:
         return add_working_days(start, rule.working_days, policy.calendar)
     assert rule.within is not None
-    return start + timedelta(seconds=rule.within)
+    return WorkingDue(start + timedelta(seconds=rule.within))
 
 
 def _deadline(rule: Rule, event: Event, policy: Policy, now: datetime) -> Deadline:
-    start = event.first_seen
-    try:
-        due = due_time(rule, start, policy)
-    except CalendarUnknown as exc:
-        return Deadline(rule=rule.id, label=rule.label, due=None, error=str(exc))
+    deadline = _settle(rule, event, policy, now, due := due_time(rule, event.first_seen, policy))
+    if due.provisional_reason is None:
+        return deadline
+    return deadline.model_copy(update={"provisional": True,
+                                       "provisional_reason": due.provisional_reason})
+
+
+def _keep_warnings(deadline: Deadline, before: Deadline | None) -> Deadline:
+    """A due time that moves later (a calendar year entered) does not take back the warnings
+    already sent: the stage never falls while the same clock runs."""
+    running = (DeadlineState.PENDING, DeadlineState.DUE_SOON)
+    if before is None or before.state not in running or deadline.state not in running \
+            or before.stage <= deadline.stage:
+        return deadline
+    return deadline.model_copy(update={"stage": before.stage, "state": DeadlineState.DUE_SOON})
+
+
+def _settle(rule: Rule, event: Event, policy: Policy, now: datetime,
+            working_due: WorkingDue) -> Deadline:
+    start, due = event.first_seen, working_due.due
     qualifying = sorted((r for r in event.linked_responses if rule.accepts(r.channel)),
                         key=lambda r: r.at)
     first = qualifying[0] if qualifying else None
@@ -154,13 +180,18 @@ def _waived(deadline: Deadline) -> Deadline:
 
 def _transition(before: Deadline | None, after: Deadline,
                 responses: dict[str, Response]) -> Transition | None:
-    if before is not None and (before.state, before.stage, before.response_id, before.due) == (
-        after.state, after.stage, after.response_id, after.due
-    ):
+    if before is not None and _settled_as(before) == _settled_as(after):
         return None
     response = responses.get(after.response_id) if after.response_id else None
     return Transition(after.rule, after.label, before.state if before else None, after.state,
-                      after.stage, after.due, response)
+                      after.stage, after.due, response,
+                      before_due=before.due if before else None,
+                      before_stage=before.stage if before else 0,
+                      provisional_reason=after.provisional_reason)
+
+
+def _settled_as(d: Deadline) -> tuple:
+    return d.state, d.stage, d.response_id, d.due, d.provisional
 
 
 def _stage_times(start: datetime, due: datetime, policy: Policy) -> list[datetime]:

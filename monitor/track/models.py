@@ -69,12 +69,20 @@ class Response(BaseModel):
 class Deadline(BaseModel):
     rule: str
     label: str
-    due: AwareDatetime | None  # None when the calendar could not say (year unknown)
+    # Always set now; None only in events saved before provisional due times existed
+    # (recompute-deadlines repairs them).
+    due: AwareDatetime | None
     state: DeadlineState = DeadlineState.PENDING
     stage: int = 0  # how many due-soon warnings have fired
     met_at: AwareDatetime | None = None
     response_id: str | None = None
-    error: str | None = None
+    # Counted Monday–Friday because the year's official schedule is not known yet.
+    provisional: bool = False
+    provisional_reason: str | None = None
+
+    @property
+    def needs_recompute(self) -> bool:
+        return self.provisional or self.due is None
 
 
 class HistoryEntry(BaseModel):

@@ -162,7 +162,8 @@ def event_report(event: Event) -> dict:
                        "due": d.due.isoformat() if d.due else None,
                        "outcome": d.state.value if d.state.value != "due_soon" else "pending",
                        "time_to_response_s": time_to_response(event, d.rule),
-                       "error": d.error} for d in event.deadlines],
+                       "provisional": d.provisional,
+                       "provisional_reason": d.provisional_reason} for d in event.deadlines],
     }
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from monitor.models import Item
 from monitor.notify.intent import AlertIntent
 from monitor.track import alerts
-from monitor.track.deadlines import evaluate
+from monitor.track.deadlines import Transition, evaluate
 from monitor.track.grouping import Entry, EventIndex, Match, Vector, add_vectors
 from monitor.track.models import (
     MAX_ITEM_REFS,
@@ -146,8 +146,9 @@ class Tracker:
         if raised_from is not None:
             raised.append(alerts.severity_raised(event, raised_from, now))
         for change in result.transitions:
-            event.history.append(HistoryEntry(at=now, who=self.who, what=_verb(change.after),
-                                              why=_transition_words(change)))
+            event.history.append(_history_of(change, now, self.who))
+            if change.only_due_changed:
+                continue
             if (intent := alerts.for_transition(event, change, now)) is not None:
                 raised.append(intent)
         event.version = max(expected_version, 0) + 1
@@ -221,19 +222,32 @@ def _rank(grade: str | None) -> int:
     return SEVERITY_ORDER.get(grade or "", 0)
 
 
-def _verb(state: DeadlineState) -> str:
-    return f"deadline_{state.value}"
+def _history_of(change: Transition, now: datetime, who: str) -> HistoryEntry:
+    if change.only_due_changed:
+        return HistoryEntry(at=now, who=who, what="deadline_due_changed",
+                            why=_due_change_words(change))
+    return HistoryEntry(at=now, who=who, what=f"deadline_{change.after.value}",
+                        why=_transition_words(change))
 
 
-def _transition_words(change) -> str:
-    due = change.due.isoformat() if change.due else "unknown (calendar)"
+def _transition_words(change: Transition) -> str:
+    due = change.due.isoformat() if change.due else "unknown"
     text = f"{change.label}: {change.before.value if change.before else 'new'} → " \
            f"{change.after.value} (due {due}"
+    if change.provisional_reason:
+        text += f", {change.provisional_reason}"
     if change.stage and change.after is DeadlineState.DUE_SOON:
         text += f", warning {change.stage}"
     if change.response is not None:
         text += f"; {change.response.channel.value} {change.response.link or ''}".rstrip()
     return text + ")"
+
+
+def _due_change_words(change: Transition) -> str:
+    before = change.before_due.isoformat() if change.before_due else "none"
+    after = change.due.isoformat() if change.due else "none"
+    basis = change.provisional_reason or "official calendar"
+    return f"{change.label}: due {before} → {after} ({basis})"
 
 
 def _evidence_words(evidence: dict[str, float]) -> str:

@@ -1,26 +1,25 @@
 """Working days on the official Chinese calendar, with its swapped working weekends (调休).
 
 The calendar comes from the `chinesecalendar` package, which knows the State Council's
-published schedule year by year. For a year it does not know yet, we refuse loudly rather
-than guess: a deadline counted as Monday–Friday would be wrong around every holiday. Once the
-State Council publishes a year that the installed package does not have, an operator can
-enter it in tracking.yaml (`calendar:`) until the package catches up.
+published schedule year by year, and from years an operator entered under `calendar:` in
+tracking.yaml (the State Council publishes the next year's schedule in November; the package
+follows weeks later). For a year neither knows, a deadline is never left without a due time:
+it is counted Monday–Friday and marked provisional, with the reason, so officers see both the
+time and that it may move; entering the year later recomputes it (`recompute.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from pydantic import BaseModel, ConfigDict
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
-
-
-class CalendarUnknown(Exception):
-    """The official calendar for this year is not known (not yet published, or too old)."""
 
 
 class PublishedYear(BaseModel):
@@ -33,33 +32,67 @@ class PublishedYear(BaseModel):
     workdays: tuple[date, ...] = ()
 
 
-def is_working_day(day: date, published: Mapping[int, PublishedYear] | None = None) -> bool:
-    year = (published or {}).get(day.year)
-    if year is not None:
-        if day in year.workdays:
-            return True
-        return day.weekday() < 5 and day not in year.holidays
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError as exc:
-        raise CalendarUnknown(
-            f"the official working-day calendar for {day.year} is not known to this version "
-            f"of chinesecalendar ({exc}); update the package, or enter the year's published "
-            "holidays and swapped working days under 'calendar:' in tracking.yaml"
-        ) from exc
+@cache
+def package_years() -> frozenset[int]:
+    """Years the installed chinesecalendar has a schedule for."""
+    return frozenset(day.year for day in (*chinese_calendar.holidays, *chinese_calendar.workdays))
+
+
+@dataclass(frozen=True, slots=True)
+class WorkCalendar:
+    """The package's years plus the years entered in tracking.yaml."""
+
+    published: Mapping[int, PublishedYear]
+
+    def knows(self, year: int) -> bool:
+        return year in self.published or year in package_years()
+
+    def known_until_year(self) -> int:
+        """The last year of the unbroken run of known years from the package's first."""
+        year = min(package_years())
+        while self.knows(year + 1):
+            year += 1
+        return year
+
+    def unknown_years(self, start: date, end: date) -> list[int]:
+        return [y for y in range(start.year, end.year + 1) if not self.knows(y)]
+
+    def is_working_day(self, day: date) -> bool:
+        """By the official schedule; Monday–Friday for a year nobody has entered."""
+        year = self.published.get(day.year)
+        if year is not None:
+            return day in year.workdays or (day.weekday() < 5 and day not in year.holidays)
+        if day.year in package_years():
+            return chinese_calendar.is_workday(day)
+        return day.weekday() < 5
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingDue:
+    due: datetime
+    guessed_years: tuple[int, ...] = ()  # counted Monday–Friday: no schedule known
+
+    @property
+    def provisional_reason(self) -> str | None:
+        if not self.guessed_years:
+            return None
+        years = "、".join(f"{y}年" for y in self.guessed_years)
+        return f"暂按周一至周五计算，{years}调休安排未录入"
 
 
 def add_working_days(start: datetime, days: int,
-                     published: Mapping[int, PublishedYear] | None = None) -> datetime:
+                     published: Mapping[int, PublishedYear] | None = None) -> WorkingDue:
     """End of the `days`-th working day after the (Beijing) day of `start`.
 
     '2 working days' from a message received Friday 10:00 ends Tuesday 24:00; received on
     a holiday, counting starts with the next working day. Returned as an aware datetime.
     """
+    calendar = WorkCalendar(published or {})
     local_day = start.astimezone(CHINA_TZ).date()
-    counted = 0
+    first, counted = local_day, 0
     while counted < days:
         local_day += timedelta(days=1)
-        if is_working_day(local_day, published):
+        if calendar.is_working_day(local_day):
             counted += 1
-    return datetime.combine(local_day + timedelta(days=1), time(0), tzinfo=CHINA_TZ)
+    due = datetime.combine(local_day + timedelta(days=1), time(0), tzinfo=CHINA_TZ)
+    return WorkingDue(due, tuple(calendar.unknown_years(first, local_day)))

@@ -19,7 +19,7 @@ from monitor.track.models import (
     ResponseChannel,
 )
 from monitor.track.policy import default_policy
-from monitor.track.workdays import CHINA_TZ, CalendarUnknown, add_working_days
+from monitor.track.workdays import CHINA_TZ, add_working_days
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 Beijing time
 POLICY = default_policy()
@@ -183,7 +183,7 @@ def beijing(*args) -> datetime:
          "national-day"],
 )
 def test_working_days_follow_the_official_calendar(received, days, due):
-    assert add_working_days(received, days) == due
+    assert add_working_days(received, days).due == due
 
 
 def test_message_rule_across_the_spring_festival():
@@ -193,12 +193,14 @@ def test_message_rule_across_the_spring_festival():
     assert deadline.state is S.DUE_SOON
 
 
-def test_a_year_the_calendar_does_not_know_fails_loudly():
-    with pytest.raises(CalendarUnknown, match="calendar for 2031 is not known"):
-        add_working_days(beijing(2031, 3, 1, 9, 0), 2)
+def test_a_year_the_calendar_does_not_know_is_counted_monday_to_friday_and_says_so():
+    # Sat 1 Mar 2031 → Mon 3, Tue 4: due Wed 5 Mar 00:00, provisional.
+    counted = add_working_days(beijing(2031, 3, 1, 9, 0), 2)
+    assert counted.due == beijing(2031, 3, 5, 0, 0) and counted.guessed_years == (2031,)
     ev = event(None, kind=EventKind.MESSAGE, first_seen=beijing(2031, 3, 1, 9, 0))
     [deadline] = evaluate(ev, POLICY, beijing(2031, 3, 1, 10, 0)).deadlines
-    assert deadline.due is None and "2031" in deadline.error
+    assert deadline.due == beijing(2031, 3, 5, 0, 0) and deadline.provisional
+    assert deadline.provisional_reason == "暂按周一至周五计算，2031年调休安排未录入"
 
 
 def test_a_published_year_entered_in_the_policy_is_used():
@@ -208,12 +210,12 @@ def test_a_published_year_entered_in_the_policy_is_used():
     published = {2031: PublishedYear(holidays=(beijing(2031, 3, 3, 0, 0).date(),),
                                      workdays=(beijing(2031, 3, 8, 0, 0).date(),))}
     # Fri 28 Feb → Tue 4 Mar (Mon 3 is a holiday) and Wed 5 Mar.
-    assert add_working_days(beijing(2031, 2, 28, 9, 0), 2, published) == \
+    assert add_working_days(beijing(2031, 2, 28, 9, 0), 2, published).due == \
         beijing(2031, 3, 6, 0, 0)
     # Thu 6 Mar → Fri 7, the swapped Saturday 8 and Mon 10.
-    assert add_working_days(beijing(2031, 3, 6, 9, 0), 3, published) == \
+    assert add_working_days(beijing(2031, 3, 6, 9, 0), 3, published).due == \
         beijing(2031, 3, 11, 0, 0)
     policy = default_policy().model_copy(update={"calendar": published})
     ev = event(None, kind=EventKind.MESSAGE, first_seen=beijing(2031, 2, 28, 9, 0))
     [deadline] = evaluate(ev, policy, beijing(2031, 2, 28, 10, 0)).deadlines
-    assert deadline.due == beijing(2031, 3, 6, 0, 0) and deadline.error is None
+    assert deadline.due == beijing(2031, 3, 6, 0, 0) and not deadline.provisional
