@@ -42,10 +42,14 @@ _HEAD = {
     AlertKind.TEST: "测试消息",
 }
 _LEVEL = {"特别重大": "Ⅰ级", "重大": "Ⅱ级", "较大": "Ⅲ级", "一般": "Ⅳ级"}
-_EVIDENCE = {"deaths": ("死亡", "人"), "injured": ("重伤", "人"),
-             "serious_injuries": ("重伤", "人"), "missing": ("失踪", "人"),
-             "trapped": ("被困", "人"), "loss_10k_yuan": ("直接经济损失", "万元"),
-             "loss_yuan": ("直接经济损失", "元")}
+# The words of each count classifiers/severity.py extracts, most grave first. Each says no
+# more than the text did: "3人受伤" is 受伤, never 重伤 (重伤 is a grading criterion and
+# only `serious_injuries` — the text said 重伤/伤势严重/危重 — may be called that); a loss is
+# 损失 whether the text said 直接经济损失 or 财产损失.
+_EVIDENCE = {"deaths": ("死亡", "人"), "missing": ("失踪或失联", "人"),
+             "serious_injuries": ("重伤", "人"), "poisoned": ("中毒", "人"),
+             "injured": ("受伤", "人"), "trapped": ("被困", "人"),
+             "direct_loss_wan": ("损失", "万元"), "magnitude": ("", "级地震")}
 _STATE = {"pending": "待回应", "due_soon": "将到期", "met": "已按时回应", "missed": "已超时",
           "met_late": "超时后回应", "waived": "已豁免"}
 _SUMMARY = {"open": "未结事件", "due_soon": "将到期", "met_today": "今日按时回应",
@@ -189,12 +193,22 @@ _BODY: dict[AlertKind, Callable[[AlertIntent, datetime], list[Line]]] = {
 
 
 def _evidence(evidence: dict[str, float]) -> str:
-    parts = []
-    for key, value in evidence.items():
-        label, unit = _EVIDENCE.get(key, (key, ""))
-        number = int(value) if float(value).is_integer() else value
-        parts.append(f"{label}{number}{unit}")
-    return "、".join(parts)
+    """The extracted counts as officers read them ("死亡12人、受伤3人"), gravest first."""
+    order = [k for k in _EVIDENCE if k in evidence] + [k for k in evidence if k not in _EVIDENCE]
+    return "、".join(_count(key, evidence[key]) for key in order)
+
+
+def _count(key: str, value: float) -> str:
+    label, unit = _EVIDENCE.get(key, (key, ""))
+    if unit == "万元" and value >= 10000:  # as the text would say it: 1.2亿元, not 12000万元
+        value, unit = value / 10000, "亿元"
+    return f"{label}{_number(value)}{unit}"
+
+
+def _number(value: float) -> str:
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _local(when: datetime) -> str:

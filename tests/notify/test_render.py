@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from classifiers.severity import assess
 from monitor.notify.config import Platform
 from monitor.notify.intent import AlertIntent, AlertKind, DeadlineView
 from monitor.notify.render import LIMITS, compose, md_escape, render, safe_url, slack_escape
@@ -90,7 +91,7 @@ def test_golden_digest_and_repeat(platform: Platform) -> None:
 def test_chinese_wording_per_kind() -> None:
     texts = {name: _text(compose(intent, NOW, BASE)) for name, intent in CASES.items()}
     assert "级别：重大（Ⅱ级）" in texts["new_event"]
-    assert "依据：死亡12人、重伤3人" in texts["new_event"]
+    assert "依据：死亡12人、受伤3人" in texts["new_event"]
     assert "地区：昆明 五华区" in texts["new_event"]
     assert "首次发现：11月23日 14:05" in texts["new_event"]
     assert "级别：较大 → 重大" in texts["severity_raised"]
@@ -100,6 +101,26 @@ def test_chinese_wording_per_kind() -> None:
     assert "回应渠道：政府网站" in texts["response_detected"]
     assert "今日超时 1" in texts["daily_summary"]
     assert "/events/evt-0042" in texts["new_event"]
+
+
+@pytest.mark.parametrize("source, shown", [
+    ("化工厂爆炸，现场3人受伤", "依据：受伤3人"),
+    ("造成6人死亡，3人重伤，14人轻微伤", "依据：死亡6人、重伤3人、受伤14人"),
+    ("翻车事故致2死2伤", "依据：死亡2人、受伤2人"),
+    ("死亡人数已升至12人，另有2人失联", "依据：死亡12人、失踪或失联2人"),
+    ("东莞26名学生吃食堂发馊剩饭致食物中毒", "依据：中毒26人"),
+    ("火灾造成直接经济损失1.2亿元", "依据：损失1.2亿元"),
+    ("四川汶川县发生7.8级强烈地震", "依据：7.8级地震"),
+], ids=str)
+def test_evidence_says_what_the_text_said(source: str, shown: str) -> None:
+    """The counts flow from the classifier into the alert in the text's own terms: an injury
+    is serious (重伤, a grading criterion) only when the text says so."""
+    verdict = assess(source)
+    intent = CASES["new_event"].model_copy(update={"severity": verdict.grade,
+                                                   "severity_evidence": verdict.evidence})
+    text = _text(compose(intent, NOW, BASE))
+    assert shown in text.splitlines()
+    assert ("重伤" in text) == ("重伤" in source)
 
 
 def _text(section) -> str:
