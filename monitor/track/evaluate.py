@@ -22,26 +22,22 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from itertools import combinations
-from pathlib import Path
 
 from monitor.models import Item
 from monitor.track.grouping import EventIndex
+from monitor.track.labelled import DATA, ROOT, LabelledSet, T, cec_set, cluster_sets
+from monitor.track.labelled import _item as make_item
 from monitor.track.models import Event
 from monitor.track.policy import Policy, default_policy
 from monitor.track.replay import SAMPLE, read_items
 from monitor.track.tagging import tag
 from monitor.track.tracker import Tracker, to_index_entry
-
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "data"
-T = datetime.fromisoformat("2026-11-16T10:00:00+08:00")
 
 
 @dataclass(frozen=True)
@@ -86,16 +82,24 @@ def _members(assignment: dict[str, str], items: Sequence[str]) -> dict[str, set[
     return groups
 
 
-def group(items: Sequence[Item], policy: Policy) -> dict[str, str]:
-    """Run the real tracker on `items` in memory (no Redis): item id → event id."""
+@dataclass
+class Grouped:
+    placed: dict[str, str]  # item id → event id, for the items that opened or joined one
+    answered: dict[str, str | None]  # official item id → the event it answered, or None
+
+
+def group(items: Sequence[Item], policy: Policy) -> Grouped:
+    """Run the real tracker on `items` in memory (no Redis)."""
     index = EventIndex(policy.grouping)
     tracker = Tracker(policy, index)
     events: dict[str, Event] = {}
-    placed: dict[str, str] = {}
+    result = Grouped({}, {})
     tagged_items = tag(list(items), policy.grouping.centroid_terms)
     for tagged in sorted(tagged_items, key=lambda t: t.item.published):
         now = tagged.item.published
         action, match = tracker.route(tagged)
+        if tagged.item.official:
+            result.answered[tagged.item.id] = match.event_id if action == "respond" else None
         if action in ("open", "open_policy"):
             change = tracker.open(tagged, now)
         elif action == "join":
@@ -104,46 +108,39 @@ def group(items: Sequence[Item], policy: Policy) -> dict[str, str]:
             continue  # responses and 无关 items are not clustered
         events[change.event.id] = change.event
         index.put(to_index_entry(change.event))
-        placed[tagged.item.id] = change.event.id
-    return placed
+        result.placed[tagged.item.id] = change.event.id
+    return result
 
 
-def _item(doc_id: str, title: str, text: str, at: datetime) -> Item:
-    return Item(id=doc_id, source_id="eval", source_name="eval", title=title, summary=text,
-                link=None, published=at, fetched=at, official=False, channel="news")
+def attachment(grouped: Grouped, truth: dict[str, str]) -> dict:
+    """Official items attached to the event holding most of their true cluster's reports."""
+    home = _home_events(grouped.placed, truth)
+    expected = {i: home[truth[i]] for i in grouped.answered if truth.get(i) in home}
+    right = sum(1 for i, event in expected.items() if grouped.answered[i] == event)
+    unattached = sum(1 for i in expected if grouped.answered[i] is None)
+    return {"officials": len(grouped.answered), "with_an_event": len(expected),
+            "attached_right": right, "unattached": unattached,
+            "accuracy": round(right / len(expected), 4) if expected else 1.0}
 
 
-def _halves(text: str) -> tuple[str, str]:
-    paragraphs = [p.strip() for p in re.split(r"\n+", text) if p.strip()]
-    sentences = re.split(r"(?<=[。！？])", "".join(paragraphs))
-    sentences = [s for s in sentences if s.strip()]
-    cut = max(1, min(2, len(sentences) // 2))
-    return "".join(sentences[:cut]), "".join(sentences[cut:])
+def _home_events(placed: dict[str, str], truth: dict[str, str]) -> dict[str, str]:
+    votes: dict[str, Counter] = defaultdict(Counter)
+    for item, event in placed.items():
+        if item in truth:
+            votes[truth[item]][event] += 1
+    return {cluster: c.most_common(1)[0][0] for cluster, c in votes.items()}
 
 
 def replay_sample(policy: Policy) -> dict:
     truth_file = SAMPLE.with_name("replay_sample.truth.json")
     truth_by_link = json.loads(truth_file.read_text(encoding="utf-8"))
-    items = [i for i in read_items(SAMPLE) if not i.official]
+    items = read_items(SAMPLE)
     truth = {i.id: truth_by_link[i.link] for i in items if truth_by_link.get(i.link)}
     return _scores(group(items, policy), truth)
 
 
-def cec(policy: Policy) -> dict:
-    folder = DATA / "cec" / "raw corpus" / "allSourceText"
-    items, truth = [], {}
-    for n, path in enumerate(sorted(folder.glob("*.txt"))):
-        body = path.read_text(encoding="utf-8", errors="replace")
-        lines = [line for line in body.splitlines() if line.strip()]
-        text = "\n".join(lines[1:]) if lines and re.match(r"^\d{4}年", lines[0]) else body
-        head, rest = _halves(text)
-        if not rest:
-            continue
-        for view, (title, summary) in enumerate(((path.stem, head), (rest[:40], rest))):
-            doc = f"cec{n}:{view}"
-            items.append(_item(doc, title, summary, T + timedelta(seconds=n)))
-            truth[doc] = f"cec{n}"
-    return _scores(group(items, policy), truth)
+def labelled(policy: Policy, data: LabelledSet) -> dict:
+    return _scores(group(data.items, policy), data.truth)
 
 
 def teddy(policy: Policy) -> dict:
@@ -154,42 +151,59 @@ def teddy(policy: Policy) -> dict:
             subject, details = row["留言主题"].strip(), row["留言详情"].strip()
             for view, (title, summary) in enumerate(((subject, ""), (details[:40], details))):
                 doc = f"msg{n}:{view}"
-                items.append(_item(doc, title, summary, T + timedelta(seconds=n)))
+                items.append(make_item(doc, title, summary, T + timedelta(seconds=n)))
                 truth[doc], classes[doc] = f"msg{n}", row["一级分类"]
-    placed = group(items, policy)
-    scores = _scores(placed, truth)
-    scores["class_purity_bcubed_precision"] = round(bcubed(placed, classes).precision, 4)
+    grouped = group(items, policy)
+    scores = _scores(grouped, truth)
+    scores["class_purity_bcubed_precision"] = round(
+        bcubed(grouped.placed, classes).precision, 4)
     return scores
 
 
-def _scores(placed: dict[str, str], truth: dict[str, str]) -> dict:
-    b, p = bcubed(placed, truth), pairwise(placed, truth)
-    return {"items": len(truth), "clustered": sum(1 for i in truth if i in placed),
-            "events": len(set(placed.values())), "true_events": len(set(truth.values())),
+def _scores(grouped: Grouped, truth: dict[str, str]) -> dict:
+    """Clustering of the reports (official items are responses, scored as attachment)."""
+    reports = {i: c for i, c in truth.items() if i not in grouped.answered}
+    placed = grouped.placed
+    b, p = bcubed(placed, reports), pairwise(placed, reports)
+    return {"items": len(reports), "clustered": sum(1 for i in reports if i in placed),
+            "events": len({placed[i] for i in reports if i in placed}),
+            "true_events": len(set(reports.values())),
             "bcubed": {"precision": round(b.precision, 4), "recall": round(b.recall, 4),
                        "f1": round(b.f1, 4)},
             "pairwise": {"precision": round(p.precision, 4), "recall": round(p.recall, 4),
-                         "f1": round(p.f1, 4)}}
+                         "f1": round(p.f1, 4)},
+            "responses": attachment(grouped, truth)}
 
 
 def main() -> int:
     policy = default_policy()
     results = {"replay_sample": replay_sample(policy)}
+    for data in cluster_sets("heldout"):
+        results[data.name] = labelled(policy, data)
     if DATA.is_dir():
-        results["cec"] = cec(policy)
+        results["cec (heldout)"] = labelled(policy, cec_set("heldout"))
         results["teddy_cup"] = teddy(policy)
     else:
         print(f"({DATA} not found: CEC and Teddy Cup skipped)", file=sys.stderr)
     for name, r in results.items():
-        print(f"{name:14} items {r['items']:4} → events {r['events']:4} (true {r['true_events']:4})"
-              f"  B³ P {r['bcubed']['precision']:.3f} R {r['bcubed']['recall']:.3f}"
-              f"  pairwise P {r['pairwise']['precision']:.3f} R {r['pairwise']['recall']:.3f}"
-              + (f"  class purity {r['class_purity_bcubed_precision']:.3f}"
-                 if "class_purity_bcubed_precision" in r else ""))
+        print(_line(name, r))
     out = ROOT / "var" / "eval"
     out.mkdir(parents=True, exist_ok=True)
     (out / "grouping.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
     return 0
+
+
+def _line(name: str, r: dict) -> str:
+    a = r["responses"]
+    text = (f"{name:26} items {r['items']:4} → events {r['events']:4} (true {r['true_events']:4})"
+            f"  B³ P {r['bcubed']['precision']:.3f} R {r['bcubed']['recall']:.3f}"
+            f"  pairwise P {r['pairwise']['precision']:.3f} R {r['pairwise']['recall']:.3f}")
+    if a["officials"]:
+        text += (f"  responses {a['attached_right']}/{a['with_an_event']} right,"
+                 f" {a['unattached']} unattached")
+    if "class_purity_bcubed_precision" in r:
+        text += f"  class purity {r['class_purity_bcubed_precision']:.3f}"
+    return text
 
 
 if __name__ == "__main__":

@@ -1,5 +1,10 @@
-"""Items about the same matter → one event: TF-IDF term vectors, candidates from a term
-index, then cosine similarity, with region and incident type as strong signals.
+"""Items about the same matter → one event.
+
+Candidates come from two indexes over the open events — their strongest content terms and
+what identifies their matter (county, finer places) — within the time window; each is then
+scored by the pair scorer of `identity.py` (text similarity re-weighted by how many open
+events share each term, title overlap with place names kept, shared places at each level,
+incident type, time gap, magnitude), a probability with the features that decided it.
 
 The index lives in each worker's memory and is rebuilt from Redis (see store.py); the worker
 holds the grouping lease while it reads and changes it, so several workers agree.
@@ -14,6 +19,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor.track.identity import EventMarks, Marks, PairScorer, default_scorer, features
 from monitor.track.policy import Grouping
 
 Vector = dict[str, float]
@@ -73,6 +79,7 @@ class Entry:
     first_seen: float
     owed_until: float = 0.0  # latest due time of a deadline still owed (answers may come late)
     centroid: Vector = field(default_factory=dict)
+    marks: EventMarks = field(default_factory=EventMarks)
 
     @property
     def horizon(self) -> float:
@@ -83,16 +90,19 @@ class Entry:
 @dataclass(frozen=True, slots=True)
 class Match:
     event_id: str
-    score: float
-    cosine: float
+    score: float  # probability that the item reports the event's matter
+    cosine: float  # text similarity alone
     terms: tuple[str, ...]  # the shared terms that weighed most
+    evidence: tuple[str, ...] = ()  # the pair features that weighed most
 
 
 class EventIndex:
-    def __init__(self, config: Grouping) -> None:
+    def __init__(self, config: Grouping, scorer: PairScorer | None = None) -> None:
         self.config = config
+        self.scorer = scorer or default_scorer()
         self._entries: dict[str, Entry] = {}
         self._postings: dict[str, set[str]] = defaultdict(set)
+        self._places: dict[str, set[str]] = defaultdict(set)  # place or county → events
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -110,17 +120,15 @@ class EventIndex:
         self._entries[entry.event_id] = entry
         for term in entry.centroid:
             self._postings[term].add(entry.event_id)
+        for key in _place_keys(entry.marks.places, entry.marks.counties):
+            self._places[key].add(entry.event_id)
 
     def remove(self, event_id: str) -> None:
         old = self._entries.pop(event_id, None)
         if old is None:
             return
-        for term in old.centroid:
-            ids = self._postings.get(term)
-            if ids is not None:
-                ids.discard(event_id)
-                if not ids:
-                    del self._postings[term]
+        _unpost(self._postings, old.centroid, event_id)
+        _unpost(self._places, _place_keys(old.marks.places, old.marks.counties), event_id)
 
     def expire(self, now_ts: float) -> int:
         """Forget events quiet for longer than the window that owe nothing: they take no more
@@ -130,50 +138,62 @@ class EventIndex:
             self.remove(event_id)
         return len(stale)
 
-    def best(self, vector: Vector, region: str | None, incident: str | None, at_ts: float,
-             threshold: float, exclude: frozenset[str] = frozenset()) -> Match | None:
+    def best(self, marks: Marks, vector: Vector, threshold: float,
+             exclude: frozenset[str] = frozenset()) -> Match | None:
+        """The open event this item most probably reports, if at least `threshold`."""
+        matches = self.ranked(marks, vector, exclude)
+        return matches[0] if matches and matches[0].score >= threshold else None
+
+    def ranked(self, marks: Marks, vector: Vector,
+               exclude: frozenset[str] = frozenset()) -> list[Match]:
+        """The shortlisted candidates, most probable first (alternatives are evidence too)."""
         strongest = heapq.nlargest(self.config.candidate_terms, vector.items(),
                                    key=lambda kv: kv[1])
-        candidates = set().union(*(self._postings.get(t, ()) for t, _ in strongest))
-        best: Match | None = None
+        by_text = set().union(*(self._postings.get(t, ()) for t, _ in strongest))
+        by_place = set().union(*(self._places.get(k, ())
+                                 for k in _place_keys(marks.places, {marks.county} - {None})))
         weigh = _EventIdf(self)
         item = weigh.apply(vector)
-        for entry in self._shortlist(candidates - exclude, vector, at_ts, threshold):
-            match = self._score(entry, item, weigh, region, incident)
-            if match.score >= threshold and (best is None or match.score > best.score):
-                best = match
-        return best
+        matches = [self._score(entry, item, weigh, marks)
+                   for entry in self._shortlist((by_text | by_place) - exclude, vector, marks)]
+        return sorted(matches, key=lambda m: -m.score)
 
-    def _shortlist(self, candidates: set[str], vector: Vector, at_ts: float,
-                   threshold: float) -> list[Entry]:
-        """The few candidates worth a full score: in the time window, and close enough by
-        plain cosine (cheap: shared terms only) that the re-weighted score could pass."""
+    def _shortlist(self, candidates: set[str], vector: Vector, marks: Marks) -> list[Entry]:
+        """The few candidates worth a full score: in the time window, ranked by plain cosine
+        (cheap: shared terms only) plus what they share of places."""
         window = self.config.window
-        bonus = self.config.region_bonus + self.config.incident_bonus
         scored = []
         for event_id in candidates:
             entry = self._entries[event_id]
-            if not entry.first_seen - window <= at_ts <= entry.horizon + window:
+            if not entry.first_seen - window <= marks.at <= entry.horizon + window:
                 continue
             centroid = entry.centroid
             plain = sum(w * centroid[t] for t, w in vector.items() if t in centroid)
-            if plain + bonus >= threshold * 0.5:
-                scored.append((plain, event_id, entry))
+            place = 0.3 * bool(marks.places & entry.marks.places) \
+                + 0.2 * (marks.county in entry.marks.counties)
+            scored.append((plain + place, event_id, entry))
         return [entry for _, _, entry in heapq.nlargest(SHORTLIST, scored)]
 
-    def _score(self, entry: Entry, item: Vector, weigh: _EventIdf, region: str | None,
-               incident: str | None) -> Match:
-        c = self.config
+    def _score(self, entry: Entry, item: Vector, weigh: _EventIdf, marks: Marks) -> Match:
         centroid = weigh.apply(entry.centroid)
         shared = {t: w * centroid[t] for t, w in item.items() if t in centroid}
         similarity = sum(shared.values())
-        score = similarity
-        if region and entry.region:
-            score += c.region_bonus if region == entry.region else -c.region_penalty
-        if _is_incident(incident) and _is_incident(entry.incident):
-            score += c.incident_bonus if incident == entry.incident else -c.incident_penalty
+        pair = self.scorer.score(features(marks, entry.marks, similarity))
         terms = tuple(t for t, _ in heapq.nlargest(5, shared.items(), key=lambda kv: kv[1]))
-        return Match(entry.event_id, score, similarity, terms)
+        return Match(entry.event_id, pair.p, similarity, terms, pair.evidence)
+
+
+def _place_keys(places, counties) -> list[str]:
+    return [*places, *(f"county:{c}" for c in counties)]
+
+
+def _unpost(postings: dict[str, set[str]], keys, event_id: str) -> None:
+    for key in keys:
+        ids = postings.get(key)
+        if ids is not None:
+            ids.discard(event_id)
+            if not ids:
+                del postings[key]
 
 
 class _EventIdf:
@@ -198,10 +218,6 @@ class _EventIdf:
 
     def apply(self, vector: Vector) -> Vector:
         return normalise({t: w * self.factor(t) for t, w in vector.items()})
-
-
-def _is_incident(label: str | None) -> bool:
-    return bool(label) and label != "无"
 
 
 def add_vectors(total: Vector, vector: Vector, limit: int) -> Vector:

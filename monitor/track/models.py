@@ -136,6 +136,10 @@ class Event(BaseModel):
     heat: float = 0.0  # items, decaying with a 6-hour time constant: volume and velocity
     heat_at: AwareDatetime | None = None
     centroid: dict[str, float] = Field(default_factory=dict)  # summed term weights
+    # What identifies the matter (identity.py): finer places, counties, magnitudes.
+    places: list[str] = Field(default_factory=list)
+    counties: list[str] = Field(default_factory=list)
+    magnitudes: list[float] = Field(default_factory=list)
     version: int = 0
 
     @property

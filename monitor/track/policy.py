@@ -59,13 +59,10 @@ class FollowUp(_Strict):
 
 
 class Grouping(_Strict):
-    join_threshold: float = Field(default=0.42, gt=0, le=1)
-    response_threshold: float = Field(default=0.30, gt=0, le=1)
+    # Probabilities from the pair scorer (identity.py) that an item reports an event's matter.
+    join_threshold: float = Field(default=0.5, gt=0, le=1)
+    response_threshold: float = Field(default=0.3, gt=0, le=1)
     window: Duration = 72 * 3600.0  # an event takes items up to this long after its last one
-    region_bonus: float = 0.08
-    region_penalty: float = 0.25
-    incident_bonus: float = 0.0
-    incident_penalty: float = 0.15
     candidate_terms: int = Field(default=12, ge=1, le=100)
     centroid_terms: int = Field(default=60, ge=5, le=500)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from monitor.models import Item
 from monitor.track.grouping import term_vector
+from monitor.track.identity import marks_of
 from monitor.track.tracker import Tagged
 
 BODY_CHARS = 600  # the lead of the summary says what the item is about; the rest is noise
@@ -41,9 +42,13 @@ def tag(items: Sequence[Item], vector_terms: int) -> list[Tagged]:
         vector = term_vector(content_words(raw[:cut]), content_words(raw[cut + 1:]),
                              vector_terms)
         graded = None if c.severity.inferred else c.severity.grade
+        region = c.region.prefecture if c.region else source_region(item.region)
+        county = c.region.county if c.region else None
+        marks = marks_of(item.title, item.summary[:BODY_CHARS], prefecture=region,
+                         county=county, incident=c.incident.label,
+                         at=item.published.timestamp())
         tagged.append(Tagged(
             item=item, topic=c.topic.label, topic_p=c.topic.p, incident=c.incident.label,
             incident_p=c.incident.p, severity=graded, severity_evidence=dict(c.severity.evidence),
-            region=c.region.prefecture if c.region else source_region(item.region),
-            county=c.region.county if c.region else None, vector=vector))
+            region=region, county=county, vector=vector, marks=marks))
     return tagged

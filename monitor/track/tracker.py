@@ -13,6 +13,7 @@ from monitor.notify.intent import AlertIntent
 from monitor.track import alerts
 from monitor.track.deadlines import Transition, evaluate
 from monitor.track.grouping import Entry, EventIndex, Match, Vector, add_vectors
+from monitor.track.identity import MAX_TITLES, EventMarks, Marks, title_grams
 from monitor.track.models import (
     MAX_ITEM_REFS,
     DeadlineState,
@@ -27,6 +28,7 @@ from monitor.track.responses import is_policy_document, response_channel, respon
 from monitor.track.store import Change
 
 HEAT_TAU_SECONDS = 6 * 3600
+MAX_PLACES = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,7 @@ class Tagged:
     region: str | None
     county: str | None
     vector: Vector
+    marks: Marks = Marks()  # what identifies the matter: places, magnitude, title, time
 
 
 def event_id_for(item: Item) -> str:
@@ -51,9 +54,15 @@ def event_id_for(item: Item) -> str:
 
 def to_index_entry(event: Event) -> Entry:
     owed = [due.timestamp() for due in event.owed_dues()]
-    return Entry(event.id, dict(event.centroid), event.region, event.incident,
-                 event.last_seen.timestamp(), event.first_seen.timestamp(),
-                 owed_until=max(owed, default=0.0))
+    first, last = event.first_seen.timestamp(), event.last_seen.timestamp()
+    marks = EventMarks(places=set(event.places), counties=set(event.counties),
+                       prefecture=event.region,
+                       incident=None if event.incident == "无" else event.incident,
+                       magnitudes=set(event.magnitudes),
+                       grams=[title_grams(i.title) for i in event.items[:MAX_TITLES]],
+                       first_seen=first, last_seen=last, sources=len(event.sources))
+    return Entry(event.id, dict(event.centroid), event.region, event.incident, last, first,
+                 owed_until=max(owed, default=0.0), marks=marks)
 
 
 class Tracker:
@@ -67,17 +76,14 @@ class Tracker:
     def route(self, tagged: Tagged) -> tuple[str, Match | None]:
         """'respond', 'join', 'open', 'open_policy' or 'skip', with the matched event."""
         item, g = tagged.item, self.policy.grouping
-        ts = item.published.timestamp()
         if item.official:
-            match = self.index.best(tagged.vector, tagged.region, tagged.incident, ts,
-                                    g.response_threshold)
+            match = self.index.best(tagged.marks, tagged.vector, g.response_threshold)
             if match and (response_cues(item) or match.score >= g.join_threshold):
                 return "respond", match
             return ("open_policy", None) if is_policy_document(item) else ("skip", None)
         if tagged.topic in self.policy.needs_response.never_topics and tagged.incident == "无":
             return "skip", None
-        match = self.index.best(tagged.vector, tagged.region, tagged.incident, ts,
-                                g.join_threshold)
+        match = self.index.best(tagged.marks, tagged.vector, g.join_threshold)
         return ("join", match) if match else ("open", None)
 
     def open(self, tagged: Tagged, now: datetime, kind: EventKind | None = None) -> Change:
@@ -105,8 +111,8 @@ class Tracker:
         event.responses.append(response)
         event.history.append(HistoryEntry(
             at=now, who=self.who, what="response_detected",
-            why=f"{response.channel.value}: {item.title} (score {match.score:.2f}; "
-                f"terms {'、'.join(response.matched_terms[:6])})"))
+            why=f"{response.channel.value}: {item.title} (p {match.score:.2f}; "
+                f"{'; '.join(match.evidence)}; terms {'、'.join(response.matched_terms[:6])})"))
         return self.finish(event, now, before, item_ids=[item.id])
 
     def _take_item(self, event: Event, tagged: Tagged, match: Match | None, now: datetime,
@@ -119,8 +125,8 @@ class Tracker:
             # reposts are counted (item_count, sources, heat), not listed one by one.
             event.history.append(HistoryEntry(
                 at=now, who=self.who, what="item_joined",
-                why=f"{item.source_id}: {item.title} (score {match.score:.2f}; "
-                    f"terms {'、'.join(match.terms)})"))
+                why=f"{item.source_id}: {item.title} (p {match.score:.2f}; "
+                    f"{'; '.join(match.evidence)}; terms {'、'.join(match.terms)})"))
         raised_from = previous_severity if event.severity != previous_severity else None
         if raised_from is not None:
             event.history.append(HistoryEntry(
@@ -200,6 +206,16 @@ def _count_item(event: Event, tagged: Tagged, match: Match | None, policy: Polic
         event.severity_evidence = dict(tagged.severity_evidence)
         event.severity_source = item.id
     event.centroid = add_vectors(event.centroid, tagged.vector, policy.grouping.centroid_terms)
+    _add_marks(event, tagged.marks)
+
+
+def _add_marks(event: Event, marks: Marks) -> None:
+    """What identifies the matter, kept on the event so every worker's index can rebuild it."""
+    event.places = sorted({*event.places, *marks.places})[:MAX_PLACES]
+    if marks.county and marks.county not in event.counties:
+        event.counties.append(marks.county)
+    if marks.magnitude is not None and marks.magnitude not in event.magnitudes:
+        event.magnitudes.append(marks.magnitude)
 
 
 def _decay_heat(event: Event, at: datetime) -> None:

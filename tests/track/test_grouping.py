@@ -6,6 +6,7 @@ import pytest
 
 from monitor.track import evaluate
 from monitor.track.grouping import Entry, EventIndex, cosine, normalise
+from monitor.track.identity import EventMarks, Marks
 from monitor.track.policy import default_policy
 from tests.conftest import needs_shared_data
 
@@ -34,16 +35,19 @@ def test_index_finds_the_specific_event_not_the_one_sharing_only_common_words():
     config = default_policy().grouping
     index = EventIndex(config)
     # Many fires are open; one is in 昆明 at a 仓库, the item is about that one.
+    fire = EventMarks(incident="事故灾难")
     for n in range(20):
         index.put(Entry(f"fire{n}", vec(火灾=1.0, 消防=0.8, **{f"地点{n}": 1.5}), None, "事故灾难",
-                        0, 0))
+                        0, 0, marks=fire))
     index.put(Entry("kunming", vec(火灾=1.0, 消防=0.8, 仓库=1.4, 官渡区=1.6), "昆明市", "事故灾难",
-                    0, 0))
-    match = index.best(vec(火灾=1.0, 仓库=1.2, 官渡区=1.5), "昆明市", "事故灾难", 0,
-                       config.join_threshold)
+                    0, 0, marks=EventMarks(counties={"官渡区"}, prefecture="昆明市",
+                                           incident="事故灾难")))
+    item = Marks(county="官渡区", prefecture="昆明市", incident="事故灾难")
+    match = index.best(item, vec(火灾=1.0, 仓库=1.2, 官渡区=1.5), config.join_threshold)
     assert match is not None and match.event_id == "kunming"
-    assert set(match.terms) >= {"仓库", "官渡区"}
-    assert index.best(vec(火灾=1.0, 消防=0.9), None, "事故灾难", 0, config.join_threshold) is None
+    assert set(match.terms) >= {"仓库", "官渡区"} and match.evidence
+    assert index.best(Marks(incident="事故灾难"), vec(火灾=1.0, 消防=0.9),
+                      config.join_threshold) is None
 
 
 def test_window_and_expiry():
@@ -52,8 +56,8 @@ def test_window_and_expiry():
     index.put(Entry("e", vec(洱海=1.0, 污水=1.0), "大理白族自治州", "无", last_seen=0,
                     first_seen=0))
     late = config.window + 10
-    assert index.best(vec(洱海=1.0, 污水=1.0), None, "无", late, 0.3) is None
-    assert index.best(vec(洱海=1.0, 污水=1.0), None, "无", 10, 0.3).event_id == "e"
+    assert index.best(Marks(at=late), vec(洱海=1.0, 污水=1.0), 0.3) is None
+    assert index.best(Marks(at=10), vec(洱海=1.0, 污水=1.0), 0.3).event_id == "e"
     assert index.expire(late + 1) == 1 and len(index) == 0
     assert cosine(vec(a=1), vec(a=1)) == pytest.approx(1.0)
 

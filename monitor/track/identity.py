@@ -1,0 +1,194 @@
+"""What identifies a real-world matter in a report, and how an item and an event compare.
+
+Reports of one accident share few words beyond the kind's vocabulary (事故, 死亡, 救援), which
+every accident has; what they do share is *where* (county, town, village, mine, road, school,
+company), *what* (incident type), *when* and the key numbers (a magnitude). The grouping
+vectors drop place names and numbers, so they are read here, from the raw text.
+
+`PairScorer` turns the comparison into a probability with a small logistic model fitted on
+labelled clusters (`python -m monitor.track.fit_scorer`; coefficients in
+`data/pair_scorer.json`), and names the features that weighed most, as a join's evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+SCORER_PATH = Path(__file__).with_name("data") / "pair_scorer.json"
+
+# Finer place names: a name of 2–8 characters ending in a kind of place. The name part may
+# not swallow verbs or counts: it stops at the characters that start most other phrases.
+_STOP = "的了在是和与及对从向被把将为于已致发生位于一"
+_PLACE_SUFFIX = (
+    "街道|社区|小区|花园|家园|新村|镇|乡|村|组|屯|"
+    "煤矿|铁矿|金矿|铜矿|磷矿|矿业|矿井|采石场|石料厂|石料开采场|砂石场|砖厂|水泥厂|化工厂|"
+    "工厂|电站|水电站|水库|大桥|隧道|高速|公路|国道|省道|大道|路|街|"
+    "中学|小学|幼儿园|学校|学院|大学|医院|卫生院|养老院|敬老院|"
+    "公司|集团|酒店|宾馆|市场|商场|景区|工业园区|园区|工地|项目部"
+)
+_PLACE = re.compile(rf"([^|\s\d{_STOP}，。、；：！？（）()“”\"'《》·]{{2,8}}?)(?:{_PLACE_SUFFIX})")
+_ROAD = re.compile(r"(?<![A-Za-z0-9])([GS]\d{2,4})(?!\d)", re.IGNORECASE)
+_MAGNITUDE = re.compile(r"(\d+(?:\.\d)?)\s*级(?:地震|强震|余震)?")
+# Generic words that end in a place suffix but name no place.
+_NOT_PLACES = frozenset({
+    "当地", "附近", "周边", "全县", "全州", "全市", "全省", "城乡", "农村", "乡镇", "村民", "学生",
+    "相关", "涉事", "事发", "有关", "该", "这", "一些", "多个", "各地", "所在", "部分", "公司",
+})
+
+
+def normalise_digits(text: str) -> str:
+    """Full-width digits and points as ASCII (１１人, 6．1级)."""
+    return text.translate(_FULL_WIDTH)
+
+
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
+
+
+@cache
+def _region_names() -> re.Pattern[str]:
+    """Every prefecture and county name of the gazetteer, and the province, longest first:
+    cut out before looking for finer places, so that 昭通市镇雄县 is not read as a 镇."""
+    from classifiers.gazetteer import default
+
+    gazetteer = default()
+    names = sorted({*gazetteer.names, gazetteer.province, gazetteer.province.rstrip("省")},
+                   key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, names)))
+
+
+def places_in(text: str) -> frozenset[str]:
+    """Finer place names: towns, villages, roads, mines, factories, schools, companies."""
+    text = _region_names().sub("|", normalise_digits(text))
+    found = {m.group(0) for m in _PLACE.finditer(text) if m.group(1) not in _NOT_PLACES}
+    found |= {m.group(1).upper() for m in _ROAD.finditer(text)}
+    return frozenset(p for p in found if len(p) >= 3)
+
+
+def magnitude_in(text: str) -> float | None:
+    found = [float(m.group(1)) for m in _MAGNITUDE.finditer(normalise_digits(text))]
+    return max((m for m in found if 2.0 <= m <= 9.5), default=None)
+
+
+def title_grams(title: str) -> frozenset[str]:
+    """Character bigrams of a title, place names and numbers kept."""
+    chars = [c for c in normalise_digits(title) if not c.isspace() and c not in "，。、：！？“”"]
+    return frozenset(a + b for a, b in zip(chars, chars[1:], strict=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """What identifies the matter one item reports."""
+
+    places: frozenset[str] = frozenset()
+    county: str | None = None
+    prefecture: str | None = None
+    incident: str | None = None  # None for 无
+    magnitude: float | None = None
+    grams: frozenset[str] = frozenset()
+    at: float = 0.0
+
+
+def marks_of(title: str, text: str, *, prefecture: str | None, county: str | None,
+             incident: str | None, at: float) -> Marks:
+    body = f"{title}\n{text}"
+    return Marks(places=places_in(body), county=county, prefecture=prefecture,
+                 incident=incident if incident and incident != "无" else None,
+                 magnitude=magnitude_in(body), grams=title_grams(title), at=at)
+
+
+@dataclass(slots=True)
+class EventMarks:
+    """The same, gathered over an event's items."""
+
+    places: set[str] = field(default_factory=set)
+    counties: set[str] = field(default_factory=set)
+    prefecture: str | None = None
+    incident: str | None = None
+    magnitudes: set[float] = field(default_factory=set)
+    grams: list[frozenset[str]] = field(default_factory=list)  # a few titles' bigrams
+    first_seen: float = 0.0
+    last_seen: float = 0.0
+    sources: int = 1
+
+    def add(self, marks: Marks) -> None:
+        self.places |= marks.places
+        if marks.county:
+            self.counties.add(marks.county)
+        self.prefecture = self.prefecture or marks.prefecture
+        self.incident = self.incident or marks.incident
+        if marks.magnitude is not None:
+            self.magnitudes.add(marks.magnitude)
+        if len(self.grams) < MAX_TITLES:
+            self.grams.append(marks.grams)
+
+
+MAX_TITLES = 8
+FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture",
+            "prefecture_conflict", "shared_places", "incident_agree", "incident_conflict",
+            "gap_days", "magnitude_match", "magnitude_conflict")
+
+
+def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str, float]:
+    """The pair's features, each a number a duty officer could check by reading."""
+    both_county = bool(item.county and event.counties)
+    both_pref = bool(item.prefecture and event.prefecture)
+    both_incident = bool(item.incident and event.incident)
+    gap = max(0.0, item.at - event.last_seen, event.first_seen - item.at)
+    return {
+        "text": text_similarity,
+        "title": max((_containment(item.grams, g) for g in event.grams), default=0.0),
+        "same_county": float(both_county and item.county in event.counties),
+        "county_conflict": float(both_county and item.county not in event.counties),
+        "same_prefecture": float(both_pref and item.prefecture == event.prefecture),
+        "prefecture_conflict": float(both_pref and item.prefecture != event.prefecture),
+        "shared_places": min(3.0, float(len(item.places & event.places))),
+        "incident_agree": float(both_incident and item.incident == event.incident),
+        "incident_conflict": float(both_incident and item.incident != event.incident),
+        "gap_days": min(gap / 86400.0, 14.0),
+        "magnitude_match": float(item.magnitude is not None
+                                 and any(abs(item.magnitude - m) < 0.05
+                                         for m in event.magnitudes)),
+        "magnitude_conflict": float(item.magnitude is not None and bool(event.magnitudes)
+                                    and all(abs(item.magnitude - m) >= 0.05
+                                            for m in event.magnitudes)),
+    }
+
+
+def _containment(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a) if a else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PairScore:
+    p: float
+    evidence: tuple[str, ...]  # the features that weighed most, with their values
+
+
+class PairScorer:
+    """p(item reports the event's matter) = logistic(w · features + b)."""
+
+    def __init__(self, weights: dict[str, float], bias: float) -> None:
+        self.weights = weights
+        self.bias = bias
+
+    @classmethod
+    def from_file(cls, path: Path = SCORER_PATH) -> PairScorer:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return cls(raw["weights"], raw["bias"])
+
+    def score(self, values: dict[str, float]) -> PairScore:
+        parts = {k: self.weights.get(k, 0.0) * v for k, v in values.items()}
+        z = self.bias + sum(parts.values())
+        p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        top = sorted((k for k in parts if parts[k]), key=lambda k: -abs(parts[k]))[:3]
+        return PairScore(p, tuple(f"{k}={values[k]:g}({parts[k]:+.1f})" for k in top))
+
+
+@cache
+def default_scorer() -> PairScorer:
+    return PairScorer.from_file()
