@@ -177,6 +177,17 @@ class Keys:
     def grouping_lock(self) -> str:
         return f"{self.prefix}lock:grouping"
 
+    @property
+    def orphans(self) -> str:
+        """Sorted set: official answer item id → published (unix s), for answers (通报,
+        情况说明 …) that matched no open event yet; re-matched when one opens."""
+        return f"{self.prefix}track:orphans"
+
+    @property
+    def orphan_items(self) -> str:
+        """Hash: orphan item id → JSON (the item, its marks and term vector)."""
+        return f"{self.prefix}track:orphan-items"
+
 
 # Notify: how long intents, delivery records, acks and resolutions are kept (dedup window).
 NOTIFY_KEEP_SECONDS = 30 * 86400

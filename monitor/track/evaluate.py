@@ -34,10 +34,12 @@ from monitor.track.grouping import EventIndex
 from monitor.track.labelled import DATA, ROOT, LabelledSet, T, cec_set, cluster_sets
 from monitor.track.labelled import _item as make_item
 from monitor.track.models import Event
+from monitor.track.orphans import best_for
 from monitor.track.policy import Policy, default_policy
 from monitor.track.replay import SAMPLE, read_items
+from monitor.track.responses import response_cues
 from monitor.track.tagging import tag
-from monitor.track.tracker import Tracker, to_index_entry
+from monitor.track.tracker import Tagged, Tracker, to_index_entry
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,15 @@ def group(items: Sequence[Item], policy: Policy) -> Grouped:
     tracker = Tracker(policy, index)
     events: dict[str, Event] = {}
     result = Grouped({}, {})
+    waiting: list[Tagged] = []  # official answers that matched no event yet (orphans.py)
     tagged_items = tag(list(items), policy.grouping.centroid_terms)
     for tagged in sorted(tagged_items, key=lambda t: t.item.published):
         now = tagged.item.published
         action, match = tracker.route(tagged)
         if tagged.item.official:
             result.answered[tagged.item.id] = match.event_id if action == "respond" else None
+            if action == "skip" and response_cues(tagged.item):
+                waiting.append(tagged)
         if action in ("open", "open_policy"):
             change = tracker.open(tagged, now)
         elif action == "join":
@@ -109,7 +114,15 @@ def group(items: Sequence[Item], policy: Policy) -> Grouped:
         events[change.event.id] = change.event
         index.put(to_index_entry(change.event))
         result.placed[tagged.item.id] = change.event.id
+        if action != "join":
+            _adopt(index.get(change.event.id), waiting, policy, result)
     return result
+
+
+def _adopt(entry, waiting: list[Tagged], policy: Policy, result: Grouped) -> None:
+    for tagged, match in best_for(entry, waiting, policy):
+        result.answered[tagged.item.id] = match.event_id
+        waiting.remove(tagged)
 
 
 def attachment(grouped: Grouped, truth: dict[str, str]) -> dict:

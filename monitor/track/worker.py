@@ -17,7 +17,9 @@ from monitor.store.items import ItemConsumer, StreamEntry
 from monitor.store.keys import GROUPING_LEASE_SECONDS, Keys
 from monitor.track.grouping import EventIndex
 from monitor.track.models import EventKind
+from monitor.track.orphans import OrphanStore, best_for
 from monitor.track.policy import Policy
+from monitor.track.responses import response_cues
 from monitor.track.store import Change, Conflict, EventStore
 from monitor.track.tagging import tag
 from monitor.track.tracker import Tagged, Tracker, to_index_entry
@@ -37,6 +39,7 @@ class BatchResult:
     joined: int = 0
     responses: int = 0
     skipped: int = 0
+    orphaned: int = 0  # official answers kept until an event they answer opens
     repeated: int = 0  # re-delivered items already applied before a crash
 
 
@@ -52,6 +55,7 @@ class EventsWorker:
         self.store = EventStore(redis, keys, retention_seconds)
         self.index = EventIndex(policy.grouping)
         self.tracker = Tracker(policy, self.index, who=f"worker:{name}")
+        self.orphans = OrphanStore(redis, keys, retention_seconds)
         self._consumer = ItemConsumer(redis, keys, group, name)
         self._tagger = tagger
         self._log_pos = "0-0"
@@ -85,7 +89,9 @@ class EventsWorker:
         if now - self._last_claim < STALE_CLAIM_MS / 2000:
             return []
         self._last_claim = now
-        return await self._consumer.claim_stale(self._stale_ms, count=count)
+        stale = await self._consumer.claim_stale(self._stale_ms, count=count)
+        await self._consumer.remove_dead(self._stale_ms)  # those whose items we now hold
+        return stale
 
     async def process(self, entries: Sequence[StreamEntry]) -> BatchResult:
         items = sorted((e.item for e in entries), key=lambda i: i.published)
@@ -124,7 +130,7 @@ class EventsWorker:
             try:
                 change = await self._change_for(action, match, tagged, now)
                 if change is None:
-                    result.skipped += 1
+                    await self._skip(tagged, result)
                     return
                 await self.store.save(change)
             except Conflict:
@@ -132,8 +138,45 @@ class EventsWorker:
                 continue
             self.index.put(to_index_entry(change.event))
             _count(result, action, change)
+            if action.startswith("open"):
+                await self._adopt_orphans(change.event.id, result)
             return
         log.error("item_not_applied", item_id=tagged.item.id, hint="event kept changing")
+
+    async def _skip(self, tagged: Tagged, result: BatchResult) -> None:
+        """An official answer (通报, 情况说明 …) that matches no open event waits for one."""
+        if tagged.item.official and response_cues(tagged.item):
+            await self.orphans.keep(tagged)
+            result.orphaned += 1
+            log.info("answer_kept_for_later", item_id=tagged.item.id, title=tagged.item.title)
+        else:
+            result.skipped += 1
+
+    async def _adopt_orphans(self, event_id: str, result: BatchResult) -> None:
+        """A new event takes the waiting answers that report its matter."""
+        entry = self.index.get(event_id)
+        window = self.policy.grouping.window
+        waiting = await self.orphans.around(entry.first_seen - window, entry.horizon + window)
+        for tagged, match in best_for(entry, waiting, self.policy):
+            if await self._attach(event_id, tagged, match):
+                await self.orphans.adopted(tagged.item.id)
+                result.responses += 1
+
+    async def _attach(self, event_id: str, tagged: Tagged, match) -> bool:
+        for _ in range(MAX_RETRIES):
+            event = await self.store.load(event_id)
+            if event is None:
+                return False
+            if any(r.id == f"r-{tagged.item.id}" for r in event.responses):
+                return True  # attached before a crash
+            change = self.tracker.respond(event, tagged, match, self._clock.now())
+            try:
+                await self.store.save(change)
+            except Conflict:
+                continue
+            self.index.put(to_index_entry(change.event))
+            return True
+        return False
 
     async def _change_for(self, action: str, match, tagged: Tagged, now) -> Change | None:
         if action == "skip":

@@ -1,0 +1,95 @@
+"""Official answers that matched no open event yet: kept, shown, and matched again.
+
+A county's 情况通报 is often published before the first news report, or worded so unlike
+the coverage that it matches nothing at first. Such an item (official, with a response cue)
+is never dropped: it waits here, visible in the API, and every event that opens within the
+grouping window looks for the waiting answers that report its matter.
+"""
+
+from __future__ import annotations
+
+import json
+
+import redis.asyncio as aioredis
+
+from monitor.models import Item
+from monitor.store.keys import Keys
+from monitor.track.grouping import Entry, EventIndex, Match
+from monitor.track.identity import Marks
+from monitor.track.policy import Policy
+from monitor.track.tracker import Tagged
+
+
+class OrphanStore:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, retention_seconds: float) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._retention = retention_seconds
+
+    async def keep(self, tagged: Tagged) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(self._keys.orphan_items, tagged.item.id, _dump(tagged))
+        pipe.zadd(self._keys.orphans, {tagged.item.id: tagged.item.published.timestamp()})
+        await pipe.execute()
+
+    async def around(self, start_ts: float, end_ts: float) -> list[Tagged]:
+        ids = await self._redis.zrangebyscore(self._keys.orphans, start_ts, end_ts)
+        if not ids:
+            return []
+        raw = await self._redis.hmget(self._keys.orphan_items, ids)
+        return [_load(r) for r in raw if r]
+
+    async def adopted(self, item_id: str) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.zrem(self._keys.orphans, item_id)
+        pipe.hdel(self._keys.orphan_items, item_id)
+        await pipe.execute()
+
+    async def all(self, limit: int = 200) -> list[Item]:
+        """The waiting answers, newest first (for the API)."""
+        ids = await self._redis.zrevrange(self._keys.orphans, 0, limit - 1)
+        if not ids:
+            return []
+        raw = await self._redis.hmget(self._keys.orphan_items, ids)
+        return [_load(r).item for r in raw if r]
+
+    async def trim(self, now_ts: float) -> int:
+        """Forget answers older than the retention period (the item stream forgets them too)."""
+        old = await self._redis.zrangebyscore(self._keys.orphans, 0, now_ts - self._retention)
+        if old:
+            await self._redis.hdel(self._keys.orphan_items, *old)
+            await self._redis.zrem(self._keys.orphans, *old)
+        return len(old)
+
+
+def best_for(entry: Entry, waiting: list[Tagged], policy: Policy) -> list[tuple[Tagged, Match]]:
+    """The waiting answers that report the matter of one newly opened event."""
+    index = EventIndex(policy.grouping)
+    index.put(entry)
+    found = []
+    for tagged in waiting:
+        match = index.best(tagged.marks, tagged.vector, policy.grouping.response_threshold)
+        if match is not None:
+            found.append((tagged, match))
+    return found
+
+
+def _dump(t: Tagged) -> str:
+    m = t.marks
+    return json.dumps({
+        "item": t.item.model_dump(mode="json"), "topic": t.topic, "topic_p": t.topic_p,
+        "incident": t.incident, "incident_p": t.incident_p, "severity": t.severity,
+        "severity_evidence": t.severity_evidence, "region": t.region, "county": t.county,
+        "vector": t.vector,
+        "marks": {"places": sorted(m.places), "county": m.county, "prefecture": m.prefecture,
+                  "incident": m.incident, "magnitude": m.magnitude, "grams": sorted(m.grams),
+                  "at": m.at}}, ensure_ascii=False)
+
+
+def _load(raw: bytes | str) -> Tagged:
+    d = json.loads(raw)
+    m = d.pop("marks")
+    marks = Marks(places=frozenset(m["places"]), county=m["county"], prefecture=m["prefecture"],
+                  incident=m["incident"], magnitude=m["magnitude"],
+                  grams=frozenset(m["grams"]), at=m["at"])
+    return Tagged(item=Item.model_validate(d.pop("item")), marks=marks, **d)

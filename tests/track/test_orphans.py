@@ -1,0 +1,36 @@
+"""Official answers are never dropped: a 情况通报 published before the first news report waits
+as an orphan (visible), and is attached when the event it answers opens."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.track.models import DeadlineState
+from tests.track.conftest import make_item
+
+pytestmark = pytest.mark.redis
+
+NOTICE = make_item(1, "关于会泽县者海镇一化工厂爆炸事故的情况通报",
+                   "11月16日9时许，曲靖市会泽县者海镇一化工厂发生爆炸，造成3人死亡、5人受伤，"
+                   "县委县政府第一时间组织救援，事故原因正在调查。",
+                   hours=0.5, source="huize-gov", official=True, channel="website")
+NEWS = make_item(2, "曲靖会泽一化工厂爆炸致3死5伤",
+                 "16日上午，会泽县者海镇一化工企业发生爆炸事故，已造成3人死亡5人受伤。",
+                 hours=1.5, source="outlet")
+UNRELATED = make_item(3, "关于开展冬季森林防火宣传的通知", "各乡镇要加强冬季森林防火宣传。",
+                      hours=0.6, source="huize-gov", official=True, channel="website")
+
+
+async def test_an_answer_before_the_news_waits_and_is_attached(pipeline):
+    worker = await pipeline.worker()
+    await pipeline.feed(worker, NOTICE, UNRELATED)
+    assert [i.id for i in await worker.orphans.all()] == [NOTICE.id]  # kept, not dropped
+    await pipeline.feed(worker, NEWS)
+    [event_id] = [i.decode() for i in await pipeline.redis.zrange(
+        pipeline.keys.events_by_first_seen, 0, -1)]
+    event = await worker.store.load(event_id)
+    assert [r.id for r in event.responses] == [f"r-{NOTICE.id}"]
+    assert all(d.state is DeadlineState.MET for d in event.deadlines)
+    assert await worker.orphans.all() == []
+    detected = [h for h in event.history if h.what == "response_detected"]
+    assert len(detected) == 1 and "same_county" in detected[0].why  # the evidence is kept
