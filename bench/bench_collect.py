@@ -64,6 +64,7 @@ def start_site(conditional: int, feeds: int) -> tuple[subprocess.Popen, int]:
 def sources(port: int, prefix: str, count: int) -> FeedsFile:
     return FeedsFile.model_validate({"sources": [
         {"id": f"{prefix}{i}", "name": "bench", "kind": "rss", "interval": 600,
+         "allow_private": True,  # the fake site is on 127.0.0.1
          "url": f"http://127.0.0.1:{port}/{prefix}/{i}.xml"} for i in range(count)]})
 
 

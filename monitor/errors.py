@@ -44,6 +44,8 @@ class FetchReason(StrEnum):
     BAD_CONTENT = "bad_content"
     EMPTY = "empty"
     PARSE = "parse"
+    REFUSED_ADDRESS = "refused_address"  # a private/loopback/... address, not allowed (SSRF)
+    DECODE_SUSPECT = "decode_suspect"  # decoded text in the wrong script: items held back
     OTHER = "other"
 
 

@@ -16,6 +16,7 @@ class FetchJob:
     url: str
     etag: str | None = None
     last_modified: str | None = None
+    allow_private: bool = False  # the source may reach private addresses (an intranet site)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,9 @@ class Item(BaseModel):
     link: str | None
     published: AwareDatetime
     fetched: AwareDatetime
+    # True when the source gave no usable time (missing, unreadable or in the future) and
+    # `published` is the fetch time, not the source's word.
+    published_is_fetch_time: bool = False
     official: bool
     channel: Channel
     region: str | None = None

@@ -71,6 +71,7 @@ class FakeSite(LocalServer):
         app = web.Application()
         app.router.add_get("/redirect-loop/{n}", self._redirect_loop)
         app.router.add_get("/redirect/{n}", self._redirect_chain)
+        app.router.add_get("/redirect-to", self._redirect_to)
         app.router.add_get("/slow-headers", self._slow_headers)
         app.router.add_get("/slow-body", self._slow_body)
         app.router.add_get("/endless", self._endless)
@@ -118,6 +119,11 @@ class FakeSite(LocalServer):
         self._log(request, 302)
         n = int(request.match_info["n"])
         raise web.HTTPFound(f"/redirect/{n - 1}" if n > 1 else "/feeds/redirected.xml")
+
+    async def _redirect_to(self, request: web.Request) -> web.Response:
+        """A redirect to any address (`?to=`), as a hostile or hijacked site would send."""
+        self._log(request, 302)
+        raise web.HTTPFound(request.query["to"])
 
     async def _slow_headers(self, request: web.Request) -> web.Response:
         self._log(request, 200)

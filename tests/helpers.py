@@ -8,7 +8,8 @@ from monitor.config import FeedsFile
 
 
 def feeds(*sources: dict[str, Any]) -> FeedsFile:
-    defaults = {"name": "测试源", "kind": "rss", "interval": 600}
+    # The fake sites listen on 127.0.0.1, which a source may reach only when allowed.
+    defaults = {"name": "测试源", "kind": "rss", "interval": 600, "allow_private": True}
     return FeedsFile.model_validate({"sources": [{**defaults, **s} for s in sources]})
 
 

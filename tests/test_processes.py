@@ -114,7 +114,7 @@ async def test_two_schedulers_poll_each_source_once_per_interval(site, settings,
 
 def write_feeds(path: Path, site, count: int, interval: str = "1s") -> Path:
     sources = [{"id": f"f{n}", "name": f"源{n}", "kind": "rss", "url": site.url(f"/f{n}.xml"),
-                "interval": interval} for n in range(count)]
+                "interval": interval, "allow_private": True} for n in range(count)]
     path.write_text(yaml.safe_dump({"sources": sources}, allow_unicode=True))
     return path
 

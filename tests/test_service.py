@@ -37,7 +37,7 @@ async def test_news_becomes_an_event_and_an_alert(site, settings, tmp_path, monk
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text(yaml.safe_dump({"sources": [
         {"id": "news", "name": "新闻网", "kind": "rss", "url": site.url("/news.xml"),
-         "interval": "1s"}]}, allow_unicode=True))
+         "interval": "1s", "allow_private": True}]}, allow_unicode=True))
     notify = tmp_path / "notify.yaml"
     notify.write_text(yaml.safe_dump({
         "robots": [{"id": "office", "name": "值班群", "platform": "wecom",

@@ -4,16 +4,23 @@ Conditional GET (ETag / Last-Modified), gzip (aiohttp decodes it), a bounded num
 redirects, a connection limit overall and per host, connect/read/total timeouts, a maximum
 body size counted after decompression, and Retry-After honoured on 429/503. Every failure
 leaves here as a FetchError with a reason and a sentence an operator can act on.
+
+Two sessions: sources that may reach private addresses (`allow_private`) use their own, so
+a pooled connection or a cached DNS answer of an intranet source never serves another
+source; every other source connects only to public addresses (see addresses.py).
 """
 
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
+from aiohttp.resolver import DefaultResolver
 
+from monitor.collect.addresses import AddressPolicy, AddressRefused, GuardedResolver, IPNetwork
 from monitor.config import Settings
 from monitor.errors import FetchError, FetchReason
 from monitor.models import FetchJob, FetchResult
@@ -22,18 +29,32 @@ _CHUNK = 64 * 1024
 
 
 class Fetcher:
-    def __init__(self, settings: Settings, now: Callable[[], datetime]) -> None:
+    def __init__(self, settings: Settings, now: Callable[[], datetime], *,
+                 resolver: AbstractResolver | None = None,
+                 exempt_networks: Iterable[IPNetwork] = ()) -> None:
         self._settings = settings
         self._now = now
-        self._session: aiohttp.ClientSession | None = None
+        self._resolver = resolver  # tests inject one; None means the system's
+        self._policy = AddressPolicy(exempt_networks)
+        self._sessions: dict[bool, aiohttp.ClientSession] = {}  # by allow_private
 
     async def __aenter__(self) -> Fetcher:
+        inner = self._resolver or DefaultResolver()
+        self._sessions = {
+            False: self._session_with(GuardedResolver(self._policy, inner),
+                                      self._policy.socket_for),
+            True: self._session_with(inner, None),
+        }
+        return self
+
+    def _session_with(self, resolver: AbstractResolver, socket_factory) -> aiohttp.ClientSession:
         s = self._settings
         connector = aiohttp.TCPConnector(limit=s.concurrency, limit_per_host=s.per_host,
-                                         ttl_dns_cache=300)
+                                         ttl_dns_cache=300, resolver=resolver,
+                                         socket_factory=socket_factory)
         timeout = aiohttp.ClientTimeout(total=s.total_timeout, sock_connect=s.connect_timeout,
                                         sock_read=s.read_timeout)
-        self._session = aiohttp.ClientSession(
+        return aiohttp.ClientSession(
             connector=connector,
             timeout=timeout,
             headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate",
@@ -41,11 +62,10 @@ class Fetcher:
                                "text/xml, text/html;q=0.9, */*;q=0.8"},
             auto_decompress=True,
         )
-        return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for session in self._sessions.values():
+            await session.close()
 
     async def fetch(self, job: FetchJob) -> FetchResult:
         try:
@@ -56,11 +76,8 @@ class Fetcher:
             raise FetchError(FetchReason.REDIRECTS,
                              f"more than {self._settings.max_redirects} redirects "
                              f"(a redirect loop?) starting at {job.url}") from exc
-        except aiohttp.ClientConnectorDNSError as exc:
-            raise FetchError(FetchReason.DNS, f"cannot resolve the host of {job.url}") from exc
         except aiohttp.ClientConnectorError as exc:
-            raise FetchError(FetchReason.CONNECT,
-                             f"cannot connect to {exc.host}:{exc.port} ({exc.os_error})") from exc
+            raise _connect_error(job, exc) from exc
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise FetchError(FetchReason.TIMEOUT,
                              f"no complete answer within the time limit from {job.url}") from exc
@@ -76,14 +93,15 @@ class Fetcher:
                              ) from exc
 
     async def _fetch(self, job: FetchJob) -> FetchResult:
-        assert self._session is not None, "use `async with Fetcher(...)`"
+        assert self._sessions, "use `async with Fetcher(...)`"
         headers = {}
         if job.etag:
             headers["If-None-Match"] = job.etag
         if job.last_modified:
             headers["If-Modified-Since"] = job.last_modified
-        async with self._session.get(job.url, headers=headers,
-                                     max_redirects=self._settings.max_redirects) as response:
+        session = self._sessions[job.allow_private]
+        async with session.get(job.url, headers=headers,
+                               max_redirects=self._settings.max_redirects) as response:
             final_url = str(response.url)
             if response.status == 304:
                 return FetchResult(url=final_url, status=304, not_modified=True,
@@ -139,6 +157,18 @@ class Fetcher:
                                  "stopped reading")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _connect_error(job: FetchJob, exc: aiohttp.ClientConnectorError) -> FetchError:
+    if isinstance(exc.os_error, AddressRefused):
+        return FetchError(FetchReason.REFUSED_ADDRESS,
+                          f"source {job.source_id}: refused to connect to {exc.os_error} "
+                          f"(fetching {job.url}); if this is an intranet site, set "
+                          "allow_private: true for the source in feeds.yaml", retryable=False)
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return FetchError(FetchReason.DNS, f"cannot resolve the host of {job.url}")
+    return FetchError(FetchReason.CONNECT,
+                      f"cannot connect to {exc.host}:{exc.port} ({exc.os_error})")
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
