@@ -12,6 +12,8 @@ from prometheus_client import (
 
 from monitor.errors import FetchReason
 
+SOURCE_STATES = ("ok", "failing", "decode_suspect")
+
 # One `_created` series per counter child doubles the series count for nothing a dashboard uses.
 disable_created_metrics()
 
@@ -49,5 +51,5 @@ class Metrics:
             self.polls.labels(outcome)
         for reason in FetchReason:
             self.poll_errors.labels(reason.value)
-        for state in ("ok", "failing"):
+        for state in SOURCE_STATES:
             self.sources.labels(state)

@@ -13,6 +13,7 @@ from monitor.collect.normalize import (
     item_id,
     parse_time_text,
     plain_text,
+    printable,
     to_item,
 )
 from monitor.config import Source
@@ -66,6 +67,9 @@ def test_plain_text_strips_html_and_decodes_entities():
     ("[11-20]", datetime(2026, 11, 19, 16, 0, tzinfo=UTC)),
     ("12-25", datetime(2025, 12, 24, 16, 0, tzinfo=UTC)),  # no year, would be future: last year
     ("not a date", None),
+    ("Seg, 24 Set 2012 07 -0300", None),  # Portuguese; the loose reading made it 3 July
+    ("2012 07 -0300", None),
+    ("11-205", None),
 ])
 def test_times_without_zone_are_beijing_time(text, expected):
     assert parse_time_text(text, FETCHED) == expected
@@ -88,3 +92,24 @@ def test_missing_time_is_fetch_time_and_parser_reading_is_a_fallback():
     assert to_item(raw, SOURCE, SOURCE.url, FETCHED).published == reading
     assert to_item(raw, SOURCE, SOURCE.url, FETCHED).published.tzinfo is not None
     assert CHINA_TZ.key == "Asia/Shanghai"
+
+
+def test_control_characters_are_dropped_from_text():
+    assert plain_text("通报\x1b[2J\x00事故\x07 <b>\x9b续报</b>") == "通报[2J事故 续报"
+    assert plain_text("a\tb\r\nc\x0bd\x85e") == "a b c d e"  # whitespace still separates
+
+
+def test_printable_escapes_what_would_drive_a_terminal():
+    assert printable("通报\x1b[2Jx\u202e") == "通报\\x1b[2Jx\\u202e"
+
+
+@pytest.mark.parametrize(("published", "from_fetch"), [
+    ("Mon, 23 Nov 2026 10:00:00 +0800", False),
+    ("Seg, 24 Set 2012 07 -0300", True),  # unreadable
+    (None, True),  # missing
+    ("2027-01-01 00:00:00", True),  # in the future
+])
+def test_item_says_when_its_time_is_the_fetch_time(published, from_fetch):
+    item = to_item(RawEntry(title="t", published=published), SOURCE, SOURCE.url, FETCHED)
+    assert item.published_is_fetch_time is from_fetch
+    assert (item.published == FETCHED) is from_fetch

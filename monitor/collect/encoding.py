@@ -4,15 +4,20 @@ Chinese government sites commonly serve GBK/GB2312/GB18030 with no charset, with
 server's default ISO-8859-1, or with a prolog that disagrees with the header. The order:
 the source's configured override; a byte-order mark; the XML spec's null-byte signatures
 (UTF-16/32 without BOM); valid UTF-8; a declared multi-byte CJK charset that decodes
-cleanly; then charset-normalizer's detection, with declared single-byte charsets used
-only when detection finds nothing better. GB2312 and GBK are read as GB18030, their
-superset, as browsers do.
+cleanly; then charset-normalizer's detection; then UTF-8 or a CJK charset that fits all
+but a few bytes (those become U+FFFD); declared single-byte charsets only when none of
+these fits. GB2312 and GBK are read as GB18030, their superset, as browsers do.
+
+A single-byte codec "decodes" any bytes, in its own script: one bad byte in a Chinese feed
+used to turn all of it into Cyrillic. `wrong_script` lets the poller hold such text back.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
@@ -44,6 +49,14 @@ _META_SCAN_BYTES = 64 * 1024
 # these is common, so detection may overrule them. A deliberate KOI8-R or Windows-1251 is
 # believed when it decodes.
 _SERVER_DEFAULTS = {"iso8859-1", "cp1252", "ascii"}
+# A repaired reading must have this many good non-ASCII characters per damaged place: a
+# few bad bytes in a Chinese text pass, a wrong codec (errors every few words) fails.
+_GOOD_PER_BAD = 10
+_DAMAGE = re.compile("\ufffd+")
+_MIN_GOOD = 4  # below this a lone bad byte says nothing ("Caf\xe9" is not broken UTF-8)
+# Ways of choosing that cannot garble: the text is what the site (or operator) meant.
+TRUSTED_METHODS = {"configured", "bom", "xml-signature", "valid-utf-8"}
+_MIN_LETTERS_TO_JUDGE = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +64,7 @@ class Decoded:
     text: str
     encoding: str
     method: str  # how the encoding was chosen, for `monitor poll` and logs
+    replaced: int = 0  # bad bytes that became U+FFFD ("repaired")
 
 
 def canonical(name: str | None) -> str | None:
@@ -97,12 +111,18 @@ def _detect(body: bytes, declared: list[str]) -> Decoded:
     for codec in declared:
         if codec not in _SERVER_DEFAULTS and (text := _strict(body, codec)):
             return Decoded(text, codec, "declared")
+    # UTF-8's byte structure almost never fits by chance, while GB18030 reads most UTF-8
+    # Chinese as other hanzi: UTF-8 with a few bad bytes is UTF-8.
+    if repaired := _repaired(body, ["utf-8"]):
+        return repaired
     guess = from_bytes(body[:_META_SCAN_BYTES]).best()
     guessed = canonical(guess.encoding) if guess else None
     if guessed and guessed.replace("-", "_") in _CJK_MULTIBYTE and (text := _strict(body, guessed)):
         return Decoded(text, guessed, "detected")
     if (text := _strict(body, "gb18030")) and _mostly_chinese(text):
         return Decoded(text, "gb18030", "detected")
+    if repaired := _repaired(body, [*declared, guessed or "", "gb18030"]):  # CJK, few bad bytes
+        return repaired
     for codec in declared:
         if text := _strict(body, codec):
             return Decoded(text, codec, "declared")
@@ -111,6 +131,31 @@ def _detect(body: bytes, declared: list[str]) -> Decoded:
     # Nothing decodes cleanly: GB18030 maps almost every byte sequence, and in this
     # service's world it is the likeliest; damaged characters become U+FFFD.
     return Decoded(body.decode("gb18030", "replace"), "gb18030", "fallback")
+
+
+def _repaired(body: bytes, candidates: list[str]) -> Decoded | None:
+    """The first multi-byte reading that fits all but a few bytes; those become U+FFFD.
+    Single-byte codecs are never candidates: they fit any bytes, in their own script."""
+    multibyte = [c for c in candidates if c == "utf-8" or c.replace("-", "_") in _CJK_MULTIBYTE]
+    for codec in dict.fromkeys(multibyte):
+        text = body.decode(codec, "replace")
+        bad = len(_DAMAGE.findall(text))  # one bad byte in UTF-8 can cost up to 3 U+FFFD
+        good = sum(1 for c in text if c > "\x7f" and c != "\ufffd")
+        if good >= _MIN_GOOD and bad <= max(1, good // _GOOD_PER_BAD):
+            return Decoded(text, codec, "repaired", bad)
+    return None
+
+
+def wrong_script(text: str) -> str | None:
+    """'Cyrillic (93% of letters)' when the non-ASCII letters are mostly not Chinese, as
+    when a Chinese document was decoded with a codec of another script; else None."""
+    scripts = Counter(unicodedata.name(c, "UNKNOWN").split()[0]
+                      for c in text if c > "\x7f" and c.isalpha())
+    total = sum(scripts.values())
+    if total < _MIN_LETTERS_TO_JUDGE or scripts["CJK"] >= total / 2:
+        return None
+    script, count = scripts.most_common(1)[0]
+    return f"{script.title()} ({count * 100 // total}% of letters)"
 
 
 def _mostly_chinese(text: str) -> bool:

@@ -19,15 +19,21 @@ from monitor.models import Item, RawEntry
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 SUMMARY_MAX_CHARS = 4000
 _TRACKING = re.compile(r"^(utm_|spm$|from$|share_|wfr$)")
+# Spaces only around 年/月/日, and no digit just before or after the numbers: the loose
+# reading once took "… 2012 07 -0300" for 3 July.
 _CN_DATE = re.compile(
-    r"(?:(\d{4})\s*[年/.\-]\s*)?(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?"
+    r"(?<!\d)(?:(\d{4})(?:\s*年\s*|[/.\-]))?(\d{1,2})(?:\s*月\s*|[/.\-])(\d{1,2})(?!\d)\s*日?"
     r"(?:\s*(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}))?)?"
 )
+# C0 and C1 control characters (NUL, ESC, ...) other than whitespace, which split() folds.
+_CONTROLS = dict.fromkeys(c for c in [*range(0x20), *range(0x7F, 0xA0)]
+                          if not chr(c).isspace())
 
 
 def to_item(raw: RawEntry, source: Source, base_url: str, fetched: datetime) -> Item:
     link = absolute_link(raw.link, base_url)
     title = plain_text(raw.title) or "(无标题)"
+    published, from_fetch = published_time(raw, fetched)
     return Item(
         id=item_id(source.id, raw.guid, link, title),
         source_id=source.id,
@@ -35,8 +41,9 @@ def to_item(raw: RawEntry, source: Source, base_url: str, fetched: datetime) -> 
         title=title,
         summary=plain_text(raw.summary_html)[:SUMMARY_MAX_CHARS],
         link=link,
-        published=published_time(raw, fetched),
+        published=published,
         fetched=fetched,
+        published_is_fetch_time=from_fetch,
         official=source.official,
         channel=source.channel,
         region=source.region,
@@ -72,7 +79,7 @@ def absolute_link(link: str | None, base_url: str) -> str | None:
 
 
 def plain_text(fragment: str) -> str:
-    """HTML stripped, entities decoded, whitespace collapsed."""
+    """HTML stripped, entities decoded, control characters dropped, whitespace collapsed."""
     if not fragment:
         return ""
     if "<" in fragment:
@@ -83,14 +90,25 @@ def plain_text(fragment: str) -> str:
                 node.decompose()
         top = tree.body or tree.root
         fragment = top.text(separator=" ") if top else ""
-    return " ".join(html.unescape(fragment).split())
+    # An ESC in a title would drive the terminal of whoever runs `monitor poll`; a NUL
+    # truncates it in C tools and chat clients.
+    return " ".join(html.unescape(fragment).translate(_CONTROLS).split())
 
 
-def published_time(raw: RawEntry, fetched: datetime) -> datetime:
-    """As written (no zone → Beijing time), else the parser's reading; never after the fetch."""
+def printable(text: str) -> str:
+    """For terminal output: control and other unprintable characters escaped (\\x1b)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
+def published_time(raw: RawEntry, fetched: datetime) -> tuple[datetime, bool]:
+    """As written (no zone → Beijing time), else the parser's reading. A time that is
+    missing, unreadable or after the fetch becomes the fetch time, flagged True."""
     when = parse_time_text(raw.published, fetched) if raw.published else None
-    when = when or raw.published_utc or fetched
-    return min(when, fetched)
+    when = when or raw.published_utc
+    if when is None or when > fetched:
+        return fetched, True
+    return when, False
 
 
 def parse_time_text(text: str, fetched: datetime) -> datetime | None:

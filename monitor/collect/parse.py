@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import io
+import re
 from datetime import UTC, datetime
 
 import feedparser
@@ -16,6 +17,7 @@ from monitor.errors import FetchError, FetchReason
 from monitor.models import FetchResult, RawEntry
 
 _UTF8_XML = {"content-type": "application/xml; charset=utf-8"}
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 
 
 def parse(result: FetchResult, source: Source) -> tuple[list[RawEntry], Decoded]:
@@ -31,13 +33,22 @@ def parse(result: FetchResult, source: Source) -> tuple[list[RawEntry], Decoded]
 def parse_feed(decoded: Decoded, url: str) -> list[RawEntry]:
     # A file-like object, never bytes or str: feedparser would treat a body that looks like
     # a path or an address as one, and read it.
-    parsed = feedparser.parse(io.BytesIO(as_utf8_xml(decoded)), response_headers=_UTF8_XML,
+    xml = _CHAR_REF.sub(_no_impossible_chars, as_utf8_xml(decoded))
+    parsed = feedparser.parse(io.BytesIO(xml), response_headers=_UTF8_XML,
                               sanitize_html=False, resolve_relative_uris=False)
     if not parsed.entries and (parsed.get("bozo") or not parsed.get("version")):
         # A feed with no entries is fine; a document that is not a feed at all is not.
         raise FetchError(FetchReason.PARSE, f"{url} is not a readable feed: "
                          f"{_bozo_words(parsed.get('bozo_exception'), decoded.text)}")
     return [_feed_entry(entry) for entry in parsed.entries]
+
+
+def _no_impossible_chars(ref: re.Match) -> bytes:
+    """A character reference to a lone surrogate (&#xD800;) or past U+10FFFF makes
+    feedparser raise, losing the whole feed: it becomes U+FFFD, in that entry only."""
+    hex_digits, digits = ref.groups()
+    code = int(hex_digits, 16) if hex_digits else int(digits)
+    return ref.group(0) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else b"&#xFFFD;"
 
 
 def _bozo_words(exc: Exception | None, text: str) -> str:

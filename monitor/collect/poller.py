@@ -9,6 +9,7 @@ from datetime import datetime
 import structlog
 from redis.exceptions import RedisError
 
+from monitor.collect.encoding import TRUSTED_METHODS, Decoded, wrong_script
 from monitor.collect.fetcher import Fetcher
 from monitor.collect.normalize import to_item
 from monitor.collect.parse import parse
@@ -54,7 +55,8 @@ class Poller:
         self._rng = rng or random.Random()
 
     async def poll(self, source: Source, state: SourceState, now: datetime) -> PollOutcome:
-        job = FetchJob(source.id, source.url, state.etag or None, state.last_modified or None)
+        job = FetchJob(source.id, source.url, state.etag or None, state.last_modified or None,
+                       allow_private=source.allow_private)
         try:
             items, result_state, outcome = await self._fetch_items(source, job, state, now)
             new = await self._items.emit_new(items)
@@ -73,8 +75,9 @@ class Poller:
         result = await self._fetcher.fetch(job)
         if result.not_modified:
             return [], replace(state, last_status=304), "not_modified"
-        entries, _decoded = parse(result, source)
+        entries, decoded = parse(result, source)
         items = [to_item(entry, source, result.url, now) for entry in entries]
+        _hold_if_garbled(decoded, items, result.url)
         new_state = replace(state, last_status=result.status, etag=result.etag or "",
                             last_modified=result.last_modified or "")
         return items, new_state, "ok"
@@ -98,7 +101,11 @@ class Poller:
                 error: FetchError) -> PollOutcome:
         failures = state.failures + 1
         ts = now.timestamp()
-        delay = self._backoff.next_delay(source.interval, failures, self._rng, error.retry_after)
+        # A garbled decode is not the site failing: keep polling at the normal interval so
+        # the held-back items go out soon after the site (or the source's encoding) is fixed.
+        backoff_failures = 0 if error.reason is FetchReason.DECODE_SUSPECT else failures
+        delay = self._backoff.next_delay(source.interval, backoff_failures, self._rng,
+                                         error.retry_after)
         if error.reason.value != state.last_error_reason:
             # One line per change of failure state, not one per failed poll: an unreachable
             # site polled all night must not flood the log.
@@ -112,3 +119,22 @@ class Poller:
                         last_status=error.status or 0, last_poll=ts, next_poll=ts + delay,
                         last_new_items=0)
         return PollOutcome(source.id, "error", state, error=error)
+
+
+def _hold_if_garbled(decoded: Decoded, items: list[Item], url: str) -> None:
+    """Garbled items would be marked seen forever: hold them all back instead (the failed
+    poll keeps the old validators, so the next poll reads the document again)."""
+    if words := garbled(decoded, items):
+        raise FetchError(FetchReason.DECODE_SUSPECT, f"{url} {words}")
+
+
+def garbled(decoded: Decoded, items: list[Item]) -> str | None:
+    """Why the items look wrongly decoded, or None."""
+    if not items or decoded.method in TRUSTED_METHODS:
+        return None
+    script = wrong_script(" ".join(f"{i.title} {i.summary}" for i in items))
+    if not script:
+        return None
+    return (f"decoded as {decoded.encoding} ({decoded.method}) reads as {script}, not "
+            f"Chinese: {len(items)} items held back; if the site really writes this, set "
+            f"encoding: {decoded.encoding} for the source")

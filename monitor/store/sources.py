@@ -73,6 +73,20 @@ class SourceState:
     def failing(self) -> bool:
         return self.failures > 0
 
+    @property
+    def decode_suspect(self) -> bool:
+        """The site answers, but its text decodes as the wrong script: items held back."""
+        return self.failing and self.last_error_reason == "decode_suspect"
+
+
+def state_counts(states: Iterable[SourceState]) -> dict[str, int]:
+    """Sources per state for the `yq_sources` gauge: ok, failing, decode_suspect."""
+    counts = {"ok": 0, "failing": 0, "decode_suspect": 0}
+    for state in states:
+        counts["decode_suspect" if state.decode_suspect else
+               "failing" if state.failing else "ok"] += 1
+    return counts
+
 
 class SourceStore:
     def __init__(self, redis: aioredis.Redis, keys: Keys, lease_seconds: int = 120) -> None:
