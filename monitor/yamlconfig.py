@@ -46,19 +46,72 @@ def read_yaml(path: Path) -> tuple[dict, Lines]:
         raise ConfigError([f"{path}: cannot read the file: {exc.strerror}"]) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = f":{mark.line + 1}" if mark else ""
-        context = ""
-        if exc.context and exc.context_mark:
-            context = f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
-        raise ConfigError([f"{path}{line}: not valid YAML: {exc.problem}{context}"]) from exc
+    node, data = _parse(path, text)
     if not isinstance(data, dict):
         raise ConfigError([f"{path}:1: expected a mapping of settings at the top"])
     return data, line_index(node)
+
+
+MAX_DEPTH = 64  # the deepest real config nests 6 levels
+
+
+class Refused(yaml.MarkedYAMLError):
+    """Valid YAML that config files do not accept (aliases, absurd nesting)."""
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader without aliases and with a depth limit. Nine lines of nested aliases
+    ("billion laughs") expand to a tree of 9⁹ nodes: minutes of CPU and gigabytes when walked
+    or validated. Config files have no need for aliases, so they are refused where they
+    appear, before anything expands. The composer recurses once per level, so thousands of
+    nested brackets would end in a RecursionError."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            self._refuse(event, f"YAML aliases (*{event.anchor}) are not allowed in "
+                                "configuration files; write the value out")
+        if self._depth >= MAX_DEPTH:
+            self._refuse(event, f"nested more than {MAX_DEPTH} levels deep")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    @staticmethod
+    def _refuse(event: yaml.Event, problem: str) -> None:
+        raise Refused(None, None, problem, event.start_mark)
+
+
+def safe_load(text: str) -> Any:
+    """yaml.safe_load without aliases (for YAML read outside `load_yaml_model`)."""
+    return yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
+def _parse(path: Path, text: str) -> tuple[yaml.Node | None, Any]:
+    """Compose once (the tree gives line numbers), then construct from the same tree."""
+    loader = _ConfigLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    except Refused as exc:
+        raise ConfigError([f"{path}:{exc.problem_mark.line + 1}: {exc.problem}"]) from exc
+    except yaml.MarkedYAMLError as exc:
+        raise ConfigError([_yaml_problem(path, exc)]) from exc
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(path: Path, exc: yaml.MarkedYAMLError) -> str:
+    mark = exc.problem_mark
+    line = f":{mark.line + 1}" if mark else ""
+    context = ""
+    if exc.context and exc.context_mark:
+        context = f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
+    return f"{path}{line}: not valid YAML: {exc.problem}{context}"
 
 
 def duplicate_ids(list_key: str, id_key: str = "id") -> Check:
