@@ -17,17 +17,27 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from monitor.config import Duration
 from monitor.errors import ConfigError
 from monitor.notify.intent import AlertKind
-from monitor.yamlconfig import Lines, duplicate_ids, load_yaml_model
+from monitor.urlcheck import http_address
+from monitor.yamlconfig import Lines, Refused, duplicate_ids, load_yaml_model, safe_load
 
 DEFAULT_FILE = Path("notify.yaml")
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
 SEVERITIES = ("一般", "较大", "重大", "特别重大")  # Ⅳ → Ⅰ, ascending
-_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+NOT_SEC = "{} does not start with SEC; a DingTalk 加签 secret does (robot settings → 加签)"
 
 
 class Platform(StrEnum):
@@ -66,6 +76,7 @@ class Robot(BaseModel):
     keyword: str | None = None  # DingTalk/Feishu keyword security: every message carries it
     per_minute: int | None = Field(default=None, ge=1)  # lower than the platform limit if wanted
     timeout: Duration = 10.0
+    enabled: bool = True  # false: kept in the file, sent nothing, its secrets not required
 
     @field_validator("url")
     @classmethod
@@ -73,6 +84,23 @@ class Robot(BaseModel):
         if not url.startswith(("http://", "https://", "${")):
             raise ValueError("url must be an http(s) address (it may use ${ENV_NAME})")
         return url
+
+    @field_validator("url", "secret")
+    @classmethod
+    def _references(cls, text: str | None) -> str | None:
+        """`$NAME`, `${NAME` or `${my name}` would be sent as written: refuse them."""
+        if text is not None and "$" in REFERENCE.sub("", text):
+            raise ValueError("write a variable as ${NAME} (letters, digits and _, not "
+                             "starting with a digit)")
+        return text
+
+    @field_validator("secret")
+    @classmethod
+    def _dingtalk_secret(cls, secret: str | None, info: ValidationInfo) -> str | None:
+        if (secret and info.data.get("platform") is Platform.DINGTALK
+                and not REFERENCE.search(secret) and not secret.startswith("SEC")):
+            raise ValueError(NOT_SEC.format("the secret"))
+        return secret
 
     @model_validator(mode="after")
     def _within_platform_limit(self) -> Robot:
@@ -130,7 +158,9 @@ class Delivery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     backoff_base: Duration = 5.0
-    backoff_cap: Duration = 600.0
+    # the longest wait between tries of a robot that is down or silent: once it is back, its
+    # backlog goes out within about this long (platform-requested waits are longer)
+    backoff_cap: Duration = 20.0
     jitter: float = Field(default=0.2, ge=0, le=0.5)
     lease: Duration = 60.0  # a claimed entry whose sender died is due again after this
     batch: int = Field(default=500, ge=1, le=5000)  # entries claimed per pass
@@ -198,7 +228,7 @@ class Target:
 
     @property
     def configured(self) -> bool:
-        return not self.missing
+        return self.robot.enabled and not self.missing
 
     @classmethod
     def fill(cls, robot: Robot, env: dict[str, str]) -> Target:
@@ -214,7 +244,7 @@ class Target:
                     missing.append(match.group(1))
                 return value
 
-            return _REF.sub(one, text)
+            return REFERENCE.sub(one, text)
 
         return cls(robot, sub(robot.url) or "", sub(robot.secret), tuple(dict.fromkeys(missing)))
 
@@ -227,13 +257,22 @@ def load_notify_config(path: Path | None = None, env: dict[str, str] | None = No
     """Read notify.yaml (or $MONITOR_NOTIFY), check it, and fill secrets from the environment
     and $MONITOR_SECRETS_FILE. Raises ConfigError with file:line: field messages."""
     env = dict(os.environ if env is None else env)
-    path = Path(path or env.get("MONITOR_NOTIFY") or DEFAULT_FILE)
+    path = notify_path(path, env)
     config = load_yaml_model(path, NotifyConfig,
                              checks=(duplicate_ids("robots"), _known_receivers))
     secrets = read_secrets_file(Path(env["MONITOR_SECRETS_FILE"])) \
         if env.get("MONITOR_SECRETS_FILE") else {}
     merged = {**secrets, **{k: v for k, v in env.items() if v}}
-    return config.resolve(merged, env.get("MONITOR_PUBLIC_URL") or DEFAULT_PUBLIC_URL)
+    public_url = env.get("MONITOR_PUBLIC_URL") or DEFAULT_PUBLIC_URL
+    try:
+        http_address(public_url)
+    except ValueError as exc:
+        raise ConfigError([f"environment MONITOR_PUBLIC_URL: {exc}"]) from None
+    return config.resolve(merged, public_url)
+
+
+def notify_path(path: Path | None, env: dict[str, str]) -> Path:
+    return Path(path or env.get("MONITOR_NOTIFY") or DEFAULT_FILE)
 
 
 def read_secrets_file(path: Path) -> dict[str, str]:
@@ -244,7 +283,9 @@ def read_secrets_file(path: Path) -> dict[str, str]:
         raise ConfigError([f"{path}: cannot read the secrets file (MONITOR_SECRETS_FILE): "
                            f"{exc.strerror}"]) from exc
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
+    except Refused as exc:
+        raise ConfigError([f"{path}:{exc.problem_mark.line + 1}: {exc.problem}"]) from exc
     except yaml.YAMLError:
         data = None
     if isinstance(data, dict):
