@@ -20,6 +20,7 @@ from monitor.errors import ConfigError
 from monitor.logs import configure
 from monitor.notify.config import NotifyConfig, Route, load_notify_config
 from monitor.notify.render import CHINA
+from monitor.notify.statusview import typed_status
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -114,7 +115,7 @@ async def _print_outbox(settings, config: NotifyConfig, limit: int, as_json: boo
         status = await notifier.status(limit)
         await notifier.aclose()
     if as_json:
-        print(json.dumps(status, ensure_ascii=False, indent=2))
+        print(json.dumps(typed_status(status, CHINA), ensure_ascii=False, indent=2))
         return 0
     print("times are Beijing time (UTC+8)")
     print(f"PENDING ({status['pending_total']})")

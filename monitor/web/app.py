@@ -1,18 +1,25 @@
 """The aiohttp application: health for orchestrators, metrics for Prometheus, and a small
-read-only JSON API over events and alert deliveries (officers' actions come with the page)."""
+read-only JSON API over events and alert deliveries (officers' actions come with the page).
+
+Every error answer is JSON: `{"status": 400, "error": "Bad Request", "message": …}`, plus
+`"parameter"` when a query parameter is wrong. A bug answers 500 the same way; its
+traceback goes to the log, not to the client."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 
 import redis.asyncio as aioredis
+import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor.clock import Clock, SystemClock
 from monitor.metrics import Metrics
 from monitor.notify.notifier import Notifier
+from monitor.notify.statusview import typed_status
 from monitor.track.readmodel import ReadModel
 from monitor.track.replay import event_report
 
@@ -21,11 +28,15 @@ METRICS_KEY: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 READ_KEY: web.AppKey[ReadModel] = web.AppKey("read", ReadModel)
 NOTIFIER_KEY: web.AppKey[Notifier] = web.AppKey("notifier", Notifier)
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("clock", object)
+MAX_LIMIT = 1000  # rows per answer
+MAX_DAYS = 3660  # ten years: more than any retention, and far from datetime's limits
+
+log = structlog.get_logger("monitor.web")
 
 
 def build_app(redis: aioredis.Redis, metrics: Metrics, read: ReadModel | None = None,
               notifier: Notifier | None = None, clock: Clock | None = None) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[json_errors])
     app[REDIS_KEY] = redis
     app[METRICS_KEY] = metrics
     app[CLOCK_KEY] = clock or SystemClock()
@@ -60,13 +71,12 @@ async def open_events(request: web.Request) -> web.Response:
     the last N days instead, with their outcomes."""
     read, now = request.app[READ_KEY], request.app[CLOCK_KEY].now()
     if "days" in request.query:
-        days = _positive_int(request.query["days"], "days")
+        days = _query_int(request, "days", 1, MAX_DAYS)
         events = await read.in_range(now - timedelta(days=days), now)
         return web.json_response({"events": [event_report(e) for e in events]},
                                  dumps=_dumps)
-    rows = await read.open_by_time_left(now, limit=_positive_int(request.query.get("limit",
-                                                                                   "200"),
-                                                                 "limit"))
+    limit = _query_int(request, "limit", 200, MAX_LIMIT)
+    rows = await read.open_by_time_left(now, limit=limit)
     return web.json_response({"now": now.isoformat(), "events": [
         {**event_report(r.event), "urgent_rule": r.rule, "urgent_due": r.due.isoformat(),
          "seconds_left": round(r.seconds_left)} for r in rows]}, dumps=_dumps)
@@ -81,14 +91,47 @@ async def one_event(request: web.Request) -> web.Response:
 
 
 async def outbox(request: web.Request) -> web.Response:
-    limit = _positive_int(request.query.get("limit", "50"), "limit")
-    return web.json_response(await request.app[NOTIFIER_KEY].status(limit), dumps=_dumps)
+    limit = _query_int(request, "limit", 50, MAX_LIMIT)
+    status = await request.app[NOTIFIER_KEY].status(limit)
+    zone = request.app[CLOCK_KEY].now().tzinfo or UTC
+    return web.json_response(typed_status(status, zone), dumps=_dumps)
 
 
-def _positive_int(value: str, name: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise web.HTTPBadRequest(text=f"{name} must be a positive whole number, not {value!r}")
-    return int(value)
+@web.middleware
+async def json_errors(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        allow = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}  # for 405
+        return _error(exc.status, exc.text.removeprefix(f"{exc.status}: "), headers=allow)
+    except Exception:  # a bug: the client gets JSON, the log gets the traceback
+        log.exception("api_failed", method=request.method, path=request.path)
+        return _error(500, "internal error; see the service log")
+
+
+def _query_int(request: web.Request, name: str, default: int, maximum: int) -> int:
+    value = request.query.get(name)
+    if value is None:
+        return default
+    # ASCII digits only: str.isdigit() accepts '²', which int() refuses (a 500 before); the
+    # length check keeps int() away from 10^30 and from its 4300-digit limit.
+    if value.isascii() and value.isdigit() and len(value) <= 9 and 1 <= int(value) <= maximum:
+        return int(value)
+    raise web.HTTPBadRequest(
+        text=_dumps(_error_body(400, f"{name} must be a positive whole number up to "
+                                     f"{maximum}, not {value[:40]!r}") | {"parameter": name}),
+        content_type="application/json")
+
+
+def _error(status: int, message: str, headers: dict | None = None) -> web.Response:
+    return web.json_response(_error_body(status, message), status=status, headers=headers,
+                             dumps=_dumps)
+
+
+def _error_body(status: int, message: str) -> dict:
+    return {"status": status, "error": HTTPStatus(status).phrase, "message": message}
 
 
 def _dumps(data: object) -> str:

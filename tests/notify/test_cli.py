@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import structlog
@@ -80,7 +81,10 @@ async def test_outbox_lists_pending_failed_and_recent(notify_file, robots, capsy
     recent = out.split("RECENT")[1].split("ROBOTS")[0]
     assert "env" in recent and "delivered" in recent and "已发送的事件" in recent
     assert await run("outbox", "--json") == 0
-    assert '"pending_total": 2' in capsys.readouterr().out
+    typed = json.loads(capsys.readouterr().out)  # booleans, numbers, ISO-8601 times
+    assert typed["pending_total"] == 2 and typed["robots"]["office"]["configured"] is True
+    assert datetime.fromisoformat(typed["pending"][0]["due"]).utcoffset() == timedelta(hours=8)
+    assert datetime.fromisoformat(typed["robots"]["office"]["last_error_at"]).tzinfo is not None
     assert await run("outbox", "--retry-failed", "office") == 0
     out = capsys.readouterr().out
     assert "requeued 1 refused alert(s): office|e2:new" in out

@@ -3,7 +3,7 @@ history, and the alert outbox with a refused delivery visible."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 import pytest
@@ -65,8 +65,38 @@ async def test_outbox_shows_refused_deliveries(api):
     async with api.get("/api/outbox") as response:
         body = await response.json()
     assert set(body) >= {"pending", "failed", "recent", "robots", "silences"}
-    assert body["robots"]["office"]["configured"] == "True"
+    assert body["robots"]["office"]["configured"] is True
     assert "office" in str(body["failed"])  # refused for good: visible, not dropped
+
+
+async def test_outbox_values_are_typed(api, pipeline):
+    """Booleans, numbers and ISO-8601 times, not the strings and epoch seconds in Redis."""
+    async with api.get("/api/outbox") as response:
+        body = await response.json()
+    now = pipeline.clock.now()
+    office = body["robots"]["office"]
+    assert office["last_error"].startswith("bad_key") and office.get("last_ok") is None
+    assert datetime.fromisoformat(office["last_error_at"]) <= now
+    failed = body["failed"][0]
+    assert datetime.fromisoformat(failed["at"]) <= now and failed["status"] == 200
+    assert body["pending_total"] == 0
+    assert all(datetime.fromisoformat(r["at"]) <= now for r in body["recent"])
+
+
+@pytest.mark.parametrize(("query", "parameter"), [
+    ("/api/events?limit=" + "1" + "0" * 30, "limit"),  # 10^30: a 500 before
+    ("/api/events?limit=²", "limit"),  # isdigit() but not int(): a 500 before
+    ("/api/events?limit=0", "limit"),
+    ("/api/events?days=1000000", "days"),  # a date before year 1: a 500 before
+    ("/api/events?days=-3", "days"),
+    ("/api/outbox?limit=1001", "limit"),
+], ids=str)
+async def test_bad_numbers_are_a_json_400_naming_the_parameter(api, query, parameter):
+    async with api.get(query) as response:
+        assert response.status == 400 and response.content_type == "application/json"
+        body = await response.json()
+    assert body["parameter"] == parameter and body["status"] == 400
+    assert body["message"].startswith(f"{parameter} must be a positive whole number up to ")
 
 
 async def test_timestamps_are_in_the_clock_zone(api, pipeline):
