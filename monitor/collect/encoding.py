@@ -138,12 +138,20 @@ def _repaired(body: bytes, candidates: list[str]) -> Decoded | None:
     Single-byte codecs are never candidates: they fit any bytes, in their own script."""
     multibyte = [c for c in candidates if c == "utf-8" or c.replace("-", "_") in _CJK_MULTIBYTE]
     for codec in dict.fromkeys(multibyte):
+        # The head first: a wrong codec fails there, without decoding a large body twice.
+        if _damage(body[:_META_SCAN_BYTES].decode(codec, "replace")) is None:
+            continue
         text = body.decode(codec, "replace")
-        bad = len(_DAMAGE.findall(text))  # one bad byte in UTF-8 can cost up to 3 U+FFFD
-        good = sum(1 for c in text if c > "\x7f" and c != "\ufffd")
-        if good >= _MIN_GOOD and bad <= max(1, good // _GOOD_PER_BAD):
+        if (bad := _damage(text)) is not None:
             return Decoded(text, codec, "repaired", bad)
     return None
+
+
+def _damage(text: str) -> int | None:
+    """Damaged places in a reading, or None if there are more than a few."""
+    bad = len(_DAMAGE.findall(text))  # one bad byte in UTF-8 can cost up to 3 U+FFFD
+    good = len(text) - len(text.encode("ascii", "ignore")) - text.count("\ufffd")
+    return bad if good >= _MIN_GOOD and bad <= max(1, good // _GOOD_PER_BAD) else None
 
 
 def wrong_script(text: str) -> str | None:
