@@ -111,6 +111,8 @@ def test_one_bad_byte_costs_one_title_not_the_feed(titles, encoding, content_typ
     ("Yunnan provincial government notice on forest fire prevention", None),  # ASCII only
     (NOTICES[0].encode("gbk").decode("ptcp154"), "Cyrillic"),
     (NOTICES[0].encode("gbk").decode("latin-1"), "Latin"),
+    (NOTICES[0].encode("gbk").decode("cp437"), "Box"),  # mostly symbols, few letters
+    ("云南省政府通报 👍👍 ☺", None),  # a few emoji do not outweigh the hanzi
 ])
 def test_wrong_script_names_the_script_chinese_text_was_garbled_into(text, verdict):
     found = wrong_script(text)

@@ -157,8 +157,9 @@ def _damage(text: str) -> int | None:
 def wrong_script(text: str) -> str | None:
     """'Cyrillic (93% of letters)' when the non-ASCII letters are mostly not Chinese, as
     when a Chinese document was decoded with a codec of another script; else None."""
-    scripts = Counter(unicodedata.name(c, "UNKNOWN").split()[0]
-                      for c in text if c > "\x7f" and c.isalpha())
+    # Symbols count too: CP437 turns GBK into box drawing (BOX DRAWINGS ...), not letters.
+    scripts = Counter(unicodedata.name(c, "UNKNOWN").split()[0] for c in text
+                      if c > "\x7f" and (c.isalpha() or unicodedata.category(c) == "So"))
     total = sum(scripts.values())
     if total < _MIN_LETTERS_TO_JUDGE or scripts["CJK"] >= total / 2:
         return None
