@@ -8,7 +8,7 @@ from datetime import datetime
 
 from monitor.notify.intent import AlertIntent, AlertKind, DeadlineView
 from monitor.track.deadlines import Transition
-from monitor.track.models import DeadlineState, Event
+from monitor.track.models import Deadline, DeadlineState, Event
 
 
 def public_url() -> str:
@@ -21,10 +21,19 @@ def _base(event: Event, kind: AlertKind, key: str, at: datetime, **extra) -> Ale
         incident=None if event.incident == "无" else event.incident, severity=event.severity,
         severity_evidence=event.severity_evidence, region=event.region, county=event.county,
         first_seen=event.first_seen,
-        deadlines=tuple(DeadlineView(rule=d.rule, label=d.label, due=d.due, state=d.state.value,
+        deadlines=tuple(DeadlineView(rule=d.key, label=_label(d, event), due=d.due,
+                                     state=d.state.value,
                                      provisional_reason=d.provisional_reason)
                         for d in event.deadlines if d.due is not None),
         url=f"{public_url()}/events/{event.id}", **extra)
+
+
+def _label(deadline: Deadline, event: Event) -> str:
+    """A per-message deadline names its message, as officers handle them one by one."""
+    if deadline.subject is None:
+        return deadline.label
+    title = next((i.title for i in event.items if i.id == deadline.subject), "")
+    return f"{deadline.label}：{title[:24]}" if title else deadline.label
 
 
 def new_event(event: Event, at: datetime) -> AlertIntent:

@@ -18,6 +18,7 @@ from monitor.track.models import (
     Deadline,
     DeadlineState,
     Event,
+    EventKind,
     EventStatus,
     Response,
 )
@@ -31,7 +32,7 @@ FOLLOW_UP = "follow_up"
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    rule: str
+    rule: str  # the deadline's key: the rule id, with @message-id for per-message rules
     label: str
     before: DeadlineState | None  # None: the rule newly applies
     after: DeadlineState
@@ -57,24 +58,38 @@ class Evaluation:
 
 
 def evaluate(event: Event, policy: Policy, now: datetime) -> Evaluation:
-    previous = {d.rule: d for d in event.deadlines}
-    current = [_keep_warnings(_deadline(rule, event, policy, now), previous.get(rule.id))
-               for rule in applicable_rules(event, policy)]
+    previous = {d.key: d for d in event.deadlines}
+    current = [_keep_warnings(d, previous.get(d.key)) for d in _rule_deadlines(event, policy, now)]
     if (follow_up := _follow_up(event, policy.follow_up, policy, now)) is not None:
         current.append(follow_up)
-    current += _no_longer_applying(previous, {d.rule for d in current}, event)
+    current += _no_longer_applying(previous, {d.key for d in current}, event)
     if event.status is EventStatus.NO_RESPONSE_NEEDED:
         current = [_waived(d) for d in current]
     responses = {r.id: r for r in event.responses}
     transitions = [t for d in current
-                   if (t := _transition(previous.get(d.rule), d, responses)) is not None]
+                   if (t := _transition(previous.get(d.key), d, responses)) is not None]
     return Evaluation(current, transitions, _next_check(current, event, policy, now))
 
 
+def _rule_deadlines(event: Event, policy: Policy, now: datetime) -> list[Deadline]:
+    """One deadline per event-level rule; one per message for per-message rules."""
+    deadlines = []
+    for rule in applicable_rules(event, policy):
+        messages = [m for m in event.items if m.message] if rule.per == "message" else []
+        if messages:
+            deadlines += [_deadline(rule, event, policy, now, start=m.published, subject=m.id)
+                          for m in messages]
+        elif rule.per == "event" or event.kind is EventKind.MESSAGE:
+            # A message event saved before messages were flagged: one clock for the event.
+            deadlines.append(_deadline(rule, event, policy, now, start=event.first_seen))
+    return deadlines
+
+
 def applicable_rules(event: Event, policy: Policy) -> list[Rule]:
-    if not event.needs_response:
-        return []
-    return [r for r in policy.enabled_rules if _applies(r, event)]
+    """Event-level rules when the event needs a response; per-message rules whenever it
+    holds messages (each message is owed its handling)."""
+    return [r for r in policy.enabled_rules if _applies(r, event)
+            and (event.needs_response or r.per == "message")]
 
 
 def _applies(rule: Rule, event: Event) -> bool:
@@ -94,12 +109,21 @@ def due_time(rule: Rule, start: datetime, policy: Policy) -> WorkingDue:
     return WorkingDue(start + timedelta(seconds=rule.within))
 
 
-def _deadline(rule: Rule, event: Event, policy: Policy, now: datetime) -> Deadline:
-    deadline = _settle(rule, event, policy, now, due := due_time(rule, event.first_seen, policy))
-    if due.provisional_reason is None:
-        return deadline
-    return deadline.model_copy(update={"provisional": True,
-                                       "provisional_reason": due.provisional_reason})
+def _deadline(rule: Rule, event: Event, policy: Policy, now: datetime, start: datetime,
+              subject: str | None = None) -> Deadline:
+    due = due_time(rule, start, policy)
+    deadline = _settle(rule, _qualifying(rule, event, subject), start, due.due, policy, now)
+    update: dict = {"subject": subject, "start": start if subject else None}
+    if due.provisional_reason is not None:
+        update |= {"provisional": True, "provisional_reason": due.provisional_reason}
+    return deadline.model_copy(update=update)
+
+
+def _qualifying(rule: Rule, event: Event, subject: str | None) -> list[Response]:
+    """Responses that can meet the rule, earliest first: a per-message deadline is met only
+    by the reply to its message."""
+    return sorted((r for r in event.linked_responses if rule.accepts(r.channel)
+                   and (subject is None or subject in r.answers)), key=lambda r: r.at)
 
 
 def _keep_warnings(deadline: Deadline, before: Deadline | None) -> Deadline:
@@ -112,11 +136,8 @@ def _keep_warnings(deadline: Deadline, before: Deadline | None) -> Deadline:
     return deadline.model_copy(update={"stage": before.stage, "state": DeadlineState.DUE_SOON})
 
 
-def _settle(rule: Rule, event: Event, policy: Policy, now: datetime,
-            working_due: WorkingDue) -> Deadline:
-    start, due = event.first_seen, working_due.due
-    qualifying = sorted((r for r in event.linked_responses if rule.accepts(r.channel)),
-                        key=lambda r: r.at)
+def _settle(rule: Rule, qualifying: list[Response], start: datetime, due: datetime,
+            policy: Policy, now: datetime) -> Deadline:
     first = qualifying[0] if qualifying else None
     if first is not None and first.at <= due:
         return _closed(rule, due, DeadlineState.MET, first)
@@ -159,8 +180,8 @@ def _no_longer_applying(previous: dict[str, Deadline], current: set[str],
     """Rules that applied before and no longer do keep their record: a final state stays,
     a running clock is marked superseded (grade rose) or waived (no response needed)."""
     kept = []
-    for rule_id, old in previous.items():
-        if rule_id in current:
+    for key, old in previous.items():
+        if key in current:
             continue
         if old.state in (*FINAL, DeadlineState.MISSED, *CLOSED_OUT):
             kept.append(old)
@@ -183,7 +204,7 @@ def _transition(before: Deadline | None, after: Deadline,
     if before is not None and _settled_as(before) == _settled_as(after):
         return None
     response = responses.get(after.response_id) if after.response_id else None
-    return Transition(after.rule, after.label, before.state if before else None, after.state,
+    return Transition(after.key, after.label, before.state if before else None, after.state,
                       after.stage, after.due, response,
                       before_due=before.due if before else None,
                       before_stage=before.stage if before else 0,
@@ -216,4 +237,4 @@ def _next_check(deadlines: list[Deadline], event: Event, policy: Policy,
 def _start_of(deadline: Deadline, event: Event) -> datetime:
     if deadline.rule == FOLLOW_UP:
         return max(r.at for r in event.linked_responses)
-    return event.first_seen
+    return deadline.start or event.first_seen

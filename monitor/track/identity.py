@@ -23,7 +23,7 @@ SCORER_PATH = Path(__file__).with_name("data") / "pair_scorer.json"
 
 # Finer place names: a name of 2–8 characters ending in a kind of place. The name part may
 # not swallow verbs or counts: it stops at the characters that start most other phrases.
-_STOP = "的了在是和与及对从向被把将为于已致发生位于一"
+_STOP = "的了在是和与及对从向被把将为于已致发生位于一至到往经沿自由距离近后前内外中而并且"
 _PLACE_SUFFIX = (
     "街道|社区|小区|花园|家园|新村|镇|乡|村|组|屯|"
     "煤矿|铁矿|金矿|铜矿|磷矿|矿业|矿井|采石场|石料厂|石料开采场|砂石场|砖厂|水泥厂|化工厂|"
@@ -31,7 +31,9 @@ _PLACE_SUFFIX = (
     "中学|小学|幼儿园|学校|学院|大学|医院|卫生院|养老院|敬老院|"
     "公司|集团|酒店|宾馆|市场|商场|景区|工业园区|园区|工地|项目部"
 )
-_PLACE = re.compile(rf"([^|\s\d{_STOP}，。、；：！？（）()“”\"'《》·]{{2,8}}?)(?:{_PLACE_SUFFIX})")
+# At most four name characters before the suffix: place names are short, and the text
+# before them is not part of the name (面包车行驶至京承高速 → 京承高速).
+_PLACE = re.compile(rf"([^|\s\d{_STOP}，。、；：！？（）()“”\"'《》·—―-]{{2,4}})(?:{_PLACE_SUFFIX})")
 _ROAD = re.compile(r"(?<![A-Za-z0-9])([GS]\d{2,4})(?!\d)", re.IGNORECASE)
 _MAGNITUDE = re.compile(r"(\d+(?:\.\d)?)\s*级(?:地震|强震|余震)?")
 # Generic words that end in a place suffix but name no place.
@@ -146,7 +148,7 @@ def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str
         "county_conflict": float(both_county and item.county not in event.counties),
         "same_prefecture": float(both_pref and item.prefecture == event.prefecture),
         "prefecture_conflict": float(both_pref and item.prefecture != event.prefecture),
-        "shared_places": min(3.0, float(len(item.places & event.places))),
+        "shared_places": min(3.0, float(shared_places(item.places, event.places))),
         "incident_agree": float(both_incident and item.incident == event.incident),
         "incident_conflict": float(both_incident and item.incident != event.incident),
         "gap_days": min(gap / 86400.0, 14.0),
@@ -157,6 +159,13 @@ def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str
                                     and all(abs(item.magnitude - m) >= 0.05
                                             for m in event.magnitudes)),
     }
+
+
+def shared_places(mine: frozenset[str], theirs: set[str]) -> int:
+    """Places named on both sides, one name inside the other counting too (黄埔大道 and
+    黄埔大道隧道), as outlets name a place more or less fully."""
+    return sum(1 for p in mine if p in theirs or any(
+        min(len(p), len(q)) >= 4 and (p in q or q in p) for q in theirs))
 
 
 def _containment(a: frozenset[str], b: frozenset[str]) -> float:

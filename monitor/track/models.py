@@ -64,6 +64,7 @@ class Response(BaseModel):
     matched_terms: tuple[str, ...] = ()
     score: float | None = None
     linked: bool = True  # an officer may unlink an auto-detected response
+    answers: tuple[str, ...] = ()  # the netizen messages this replies to (their item ids)
 
 
 class Deadline(BaseModel):
@@ -76,9 +77,16 @@ class Deadline(BaseModel):
     stage: int = 0  # how many due-soon warnings have fired
     met_at: AwareDatetime | None = None
     response_id: str | None = None
+    subject: str | None = None  # the message item a per-message deadline is about
+    start: AwareDatetime | None = None  # when its clock started (None: the event's first seen)
     # Counted Monday–Friday because the year's official schedule is not known yet.
     provisional: bool = False
     provisional_reason: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Unique within the event: the rule, and the message for per-message rules."""
+        return self.rule if self.subject is None else f"{self.rule}@{self.subject}"
 
     @property
     def needs_recompute(self) -> bool:
@@ -107,6 +115,7 @@ class ItemRef(BaseModel):
     official: bool
     severity: str | None = None
     score: float | None = None  # similarity when it joined
+    message: bool = False  # a netizen message: it has its own working-day deadline
 
 
 class Event(BaseModel):

@@ -38,6 +38,9 @@ class Rule(_Strict):
     working_days: int | None = Field(default=None, ge=1, le=30)
     met_by: tuple[ResponseChannel, ...] | Literal["any"] = "any"
     enabled: bool = True
+    # "message": one deadline per netizen message in the event, from that message, met by
+    # the reply to it (or an officer's record for it); "event": one for the whole event.
+    per: Literal["event", "message"] = "event"
 
     @model_validator(mode="after")
     def _one_window(self) -> Rule:
@@ -106,8 +109,8 @@ DEFAULT_RULES = (
          applies=Applies(severities=MAJOR), met_by=(ResponseChannel.PRESS_CONFERENCE,)),
     Rule(id="response_48h", label="48小时内予以回应", within=48 * 3600,
          applies=Applies(not_severities=MAJOR)),
-    Rule(id="message_2wd", label="2个工作日内办理网民留言", working_days=2,
-         applies=Applies(kinds=(EventKind.MESSAGE,))),
+    Rule(id="message_2wd", label="2个工作日内办理网民留言", working_days=2, per="message",
+         applies=Applies(kinds=tuple(EventKind))),
     Rule(id="policy_interpretation_3wd", label="3个工作日内发布政策解读", working_days=3,
          applies=Applies(kinds=(EventKind.POLICY,)),
          met_by=(ResponseChannel.POLICY_INTERPRETATION,)),

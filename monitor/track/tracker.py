@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,7 +108,7 @@ class Tracker:
         response = Response(id=f"r-{item.id}", at=item.published, channel=response_channel(item),
                             link=item.link, title=item.title, source_id=item.source_id,
                             matched_terms=(*match.terms, *response_cues(item)),
-                            score=round(match.score, 4))
+                            score=round(match.score, 4), answers=answered_messages(event, tagged))
         event.responses.append(response)
         event.history.append(HistoryEntry(
             at=now, who=self.who, what="response_detected",
@@ -163,6 +164,29 @@ class Tracker:
                       alerts=raised)
 
 
+_TO_NETIZENS = re.compile(r"回复|答复|办理结果|留言|网民反映|群众反映|市民反映|网友反映")
+
+
+def answered_messages(event: Event, tagged: Tagged) -> tuple[str, ...]:
+    """The netizen messages an official item answers. A reply on a message board answers
+    one: the waiting message whose title it shares most with. An answer that says it is
+    about what netizens reported (针对网民反映…, 关于…留言的回复) answers every message
+    waiting when it was published. Other answers are about the matter as a whole."""
+    item = tagged.item
+    board = item.channel == "message_board"
+    if not board and not _TO_NETIZENS.search(f"{item.title} {item.summary[:120]}"):
+        return ()
+    answered = {m for r in event.responses for m in r.answers}
+    waiting = [i for i in event.items
+               if i.message and i.id not in answered and i.published <= item.published]
+    if not waiting:
+        return ()
+    if not board:
+        return tuple(i.id for i in waiting)
+    return (max(waiting, key=lambda i: (len(title_grams(i.title) & tagged.marks.grams),
+                                        -i.published.timestamp())).id,)
+
+
 def needs_response(event: Event, policy: Policy) -> bool:
     rules = policy.needs_response
     if event.kind in (EventKind.MESSAGE, EventKind.POLICY):
@@ -189,6 +213,7 @@ def _count_item(event: Event, tagged: Tagged, match: Match | None, policy: Polic
         event.items.append(ItemRef(id=item.id, source_id=item.source_id, title=item.title,
                                    link=item.link, published=item.published,
                                    official=item.official, severity=tagged.severity,
+                                   message=item.channel == "message_board" and not item.official,
                                    score=round(match.score, 4) if match else None))
     if item.source_id not in event.sources:
         event.sources.append(item.source_id)
