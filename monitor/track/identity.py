@@ -33,7 +33,8 @@ _PLACE_SUFFIX = (
 )
 # At most four name characters before the suffix: place names are short, and the text
 # before them is not part of the name (面包车行驶至京承高速 → 京承高速).
-_PLACE = re.compile(rf"([^|\s\d{_STOP}，。、；：！？（）()“”\"'《》·—―-]{{2,4}})(?:{_PLACE_SUFFIX})")
+_NAME_CHAR = rf"[^|\s\d{_STOP}，。、；：！？（）()“”\"'《》·—―-]"
+_PLACE = re.compile(rf"({_NAME_CHAR}{{2,4}})(?:{_PLACE_SUFFIX})")
 _ROAD = re.compile(r"(?<![A-Za-z0-9])([GS]\d{2,4})(?!\d)", re.IGNORECASE)
 _MAGNITUDE = re.compile(r"(\d+(?:\.\d)?)\s*级(?:地震|强震|余震)?")
 # Generic words that end in a place suffix but name no place.

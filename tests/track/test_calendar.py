@@ -6,7 +6,7 @@ Everything on the fake clock, across 2026-12-28 → 2027-01-15, against the real
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import aiohttp
 import pytest
