@@ -1,11 +1,17 @@
 """The Notifier: alert intents in, chat-robot messages out, never storming, never dropping.
 
-One pass of the sender (`run_once`), stamped with one `now`:
+Each configured robot has its own sender loop, so a robot that hangs or is down holds up
+no other. One pass of a robot's sender, stamped with one `now`:
 
-    summary/reminders due → claim due outbox entries (leased) → drop duplicates, silenced,
-    acknowledged → hold entries inside a grouping window → per robot: robot blocked? →
-    render as many as fit in one message → take a slot of the shared rate budget → mark in
-    flight → send → record-then-ack | retry later with backoff | refuse: fallback route
+    claim its due outbox entries (leased) → drop duplicates, silenced, acknowledged → hold
+    entries inside a grouping window → robot blocked? → render as many as fit in one message
+    → take a slot of the shared rate budget → mark in flight → send → record-then-ack |
+    retry later with backoff (still marked in flight if it may have been shown) | refuse:
+    fallback route
+
+One more loop does the daily summary, the reminders, and the entries no sender here takes
+(a robot dropped from notify.yaml; a robot without secrets once the fallback can send).
+`run_once` runs one pass of every loop, the robots side by side (tests and tools).
 
 Several processes may run senders against one Redis: claims and rate budgets are atomic
 Lua steps, so an entry is sent by one process at a time and no robot goes over its limit.
@@ -19,6 +25,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -41,7 +48,9 @@ from monitor.store.keys import Keys
 log = structlog.get_logger("monitor.notify")
 
 SummarySource = Callable[[datetime], Awaitable[AlertIntent | None]]
+Pass = Callable[[datetime], Awaitable[list["Delivery"]]]
 SUMMARY_LOCK_SECONDS = 300
+MAX_DOUBLINGS = 30  # failures past this do not grow the backoff (nor overflow a float)
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ class Delivery:
     reason: str
     detail: str = ""
     status: int = 0
+    unknown: bool = False  # sent, no answer: the retry is marked as a possible repeat
 
 
 @dataclass
@@ -81,7 +91,8 @@ class Notifier:
         self._session = session
         self._own_session = session is None
         self._rng = rng or random.Random()
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # the housekeeping loop's
+        self._wakes = {robot: asyncio.Event() for robot in self._senders()}
         self._summary_source: SummarySource | None = None
         self._announce_unconfigured()
 
@@ -108,20 +119,26 @@ class Notifier:
         unready = [r for r in routed.receivers if r not in ready]
         if not ready and self._fallback_ready():
             ready = [self.config.fallback]
-        stored = Stored(intent.model_dump(mode="json"), now, ready, list(routed.routes))
+        # no robot can take it now: it waits in the outbox for the ones it is meant for
+        waiting = [r for r in unready if self._waits_for(r)] if not ready else []
+        stored = Stored(intent.model_dump(mode="json"), now, ready + waiting,
+                        list(routed.routes))
         repeat_at = None
         if intent.kind == AlertKind.DEADLINE_MISSED and self.config.quiet.max_repeats:
             repeat_at = now + self.config.quiet.repeat_interval
         due = now + self.config.quiet.group_wait
-        entries = [entry_id(r, intent.key) for r in ready]
+        entries = [entry_id(r, intent.key) for r in ready + waiting]
         if not await self.outbox.add(intent.key, stored, entries, due, repeat_at):
             self.metrics.replayed.inc()
             log.info("notify_replayed", key=intent.key)
             return
         self.metrics.submitted.labels(intent.kind.value).inc()
-        if unready or not ready:
-            await self._unroutable(intent, unready or ["(none)"], now)
-        self._wake.set()
+        refused = [r for r in unready if r not in waiting]
+        if refused or not (ready or waiting):
+            await self._unroutable(intent, refused or ["(none)"], now)
+        if waiting:
+            await self.outbox.note(entries, _waiting_note(self.config, waiting))
+        self._wake_robots(ready)
 
     async def acknowledge(self, event_id: str, by: str, at: datetime) -> None:
         """An officer has it in hand: no more reminders for this event."""
@@ -162,56 +179,54 @@ class Notifier:
         self._summary_source = source
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Send until `stop` is set; wakes at once on a local submit, otherwise at the next
-        due entry or every `delivery.poll_interval` (work from other processes)."""
-        poll = self.config.delivery.poll_interval
-        while not stop.is_set():
-            self._wake.clear()
-            delay = poll
-            try:
-                await self.run_once()
-                next_due = await self.outbox.next_due()
-                if next_due is not None:
-                    delay = min(poll, max(0.0, next_due - self.clock.now().timestamp()))
-            except (aioredis.RedisError, OSError) as exc:
-                log.warning("notify_pass_failed", error=f"{type(exc).__name__}: {exc}")
-            except Exception:  # a bug must not stop every alert: log it, keep sending
-                log.exception("notify_pass_crashed")
-            if delay <= 0:
-                await asyncio.sleep(0)
-                continue
-            waker = asyncio.ensure_future(self._wake.wait())
-            try:
-                await sleep_or_stop(self.clock, delay, stop, waker)
-            finally:
-                waker.cancel()
+        """Send until `stop` is set: one loop per configured robot and one for housekeeping.
+        A loop wakes at once on a local submit, otherwise every `delivery.poll_interval`
+        (work from other processes, entries coming due)."""
+        loops = [self._loop(f"robot:{robot}", partial(self._robot_pass, robot),
+                            self._wakes[robot], stop) for robot in self._senders()]
+        await asyncio.gather(self._loop("housekeeping", self._housekeeping, self._wake, stop),
+                             *loops)
 
     async def run_once(self) -> list[Delivery]:
-        """One pass of the sender at clock.now()."""
+        """One pass of every loop at clock.now(); the robots side by side."""
         now = self.clock.now()
-        await self._daily_summary(now)
-        await self._reminders(now)
-        ts = now.timestamp()
-        claimed = await self.outbox.claim(ts, ts + self.config.delivery.lease,
-                                          self.config.delivery.batch)
-        results: list[Delivery] = []
-        if claimed:
-            by_robot = await self._screen([e for e, _ in claimed], now, results)
-            robots = list(by_robot)
-            sent = await asyncio.gather(*(self._deliver(robot, by_robot[robot], now)
-                                          for robot in robots), return_exceptions=True)
-            for robot, outcome in zip(robots, sent, strict=True):
-                if isinstance(outcome, Exception):
-                    # the entries stay leased and come due again when the lease ends
-                    log.error("notify_robot_pass_failed", robot=robot,
-                              error=f"{type(outcome).__name__}: {outcome}")
-                elif isinstance(outcome, BaseException):
-                    raise outcome
-                elif outcome is not None:
-                    results.append(outcome)
-        self.metrics.pending.set(await self.outbox.pending_count())
-        self.metrics.failed.set(await self.outbox.failed_count())
+        results, due = await self._tend(now)
+        robots = [robot for robot in self._senders() if robot in due]
+        passes = await asyncio.gather(*(self._robot_pass(robot, now) for robot in robots),
+                                      return_exceptions=True)
+        for robot, outcome in zip(robots, passes, strict=True):
+            if isinstance(outcome, Exception):
+                # the entries stay leased and come due again when the lease ends
+                log.error("notify_robot_pass_failed", robot=robot,
+                          error=f"{type(outcome).__name__}: {outcome}")
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                results += outcome
+        await self._gauges()
         return results
+
+    async def _loop(self, name: str, one_pass: Pass, wake: asyncio.Event,
+                    stop: asyncio.Event) -> None:
+        poll = self.config.delivery.poll_interval
+        while not stop.is_set():
+            wake.clear()
+            done: list[Delivery] = []
+            try:
+                done = await one_pass(self.clock.now())
+            except (aioredis.RedisError, OSError) as exc:
+                log.warning("notify_pass_failed", loop=name,
+                            error=f"{type(exc).__name__}: {exc}")
+            except Exception:  # a bug must not stop every alert: log it, keep sending
+                log.exception("notify_pass_crashed", loop=name)
+            if done:  # a pass that did something may have left more due now (a split digest)
+                await asyncio.sleep(0)
+                continue
+            waker = asyncio.ensure_future(wake.wait())
+            try:
+                await sleep_or_stop(self.clock, poll, stop, waker)
+            finally:
+                waker.cancel()
 
     async def send_test(self, robot_id: str) -> Answer:
         """Send a test message straight to one robot (no outbox) and return its answer."""
@@ -226,7 +241,7 @@ class Notifier:
         await self.outbox.requeue_failed(entries, self.clock.now().timestamp())
         if entries:
             log.info("notify_failed_requeued", entries=len(entries), robot=robot)
-            self._wake.set()
+            self._wake_robots([split_entry(e)[0] for e in entries])
         return entries
 
     async def status(self, limit: int = 50) -> dict:
@@ -248,7 +263,50 @@ class Notifier:
             "silences": [s.model_dump(mode="json") for s in await self.silences()],
         }
 
-    # ------------------------------------------------------------------ the pass
+    # ------------------------------------------------------------------ the passes
+
+    async def _robot_pass(self, robot: str, now: datetime) -> list[Delivery]:
+        """Claim this robot's due entries and send what may go."""
+        ts = now.timestamp()
+        claimed = await self.outbox.claim(ts, ts + self.config.delivery.lease,
+                                          self.config.delivery.batch, only=[robot])
+        return await self._send_claimed([e for e, _ in claimed], now)
+
+    async def _housekeeping(self, now: datetime) -> list[Delivery]:
+        """The housekeeping loop's pass: `_tend`, then the gauges."""
+        results, _ = await self._tend(now)
+        await self._gauges()
+        return results
+
+    async def _tend(self, now: datetime) -> tuple[list[Delivery], set[str]]:
+        """Summary, reminders, and the entries no robot's sender here takes: refused (to the
+        fallback) unless they wait for their robot to be configured. Returns what it did and
+        the robots with entries due now."""
+        await self._daily_summary(now)
+        await self._reminders(now)
+        ts = now.timestamp()
+        due = await self.outbox.due_robots(ts)
+        kept = self._senders() + ([] if self._fallback_ready() else self._waiting_robots())
+        if due <= set(kept):
+            return [], due
+        claimed = await self.outbox.claim(ts, ts + self.config.delivery.lease,
+                                          self.config.delivery.batch, besides=kept)
+        return await self._send_claimed([e for e, _ in claimed], now), due
+
+    async def _gauges(self) -> None:
+        self.metrics.pending.set(await self.outbox.pending_count())
+        self.metrics.failed.set(await self.outbox.failed_count())
+
+    async def _send_claimed(self, entries: list[str], now: datetime) -> list[Delivery]:
+        results: list[Delivery] = []
+        if not entries:
+            return results
+        by_robot = await self._screen(entries, now, results)
+        for robot, items in by_robot.items():
+            delivery = await self._deliver(robot, items, now)
+            if delivery is not None:
+                results.append(delivery)
+        return results
 
     async def _screen(self, entries: list[str], now: datetime,
                       results: list[Delivery]) -> dict[str, list[_Item]]:
@@ -335,13 +393,13 @@ class Notifier:
         if target.robot.platform == "webhook":
             payload = {**payload, "delivery_id": delivery_id}
         await self.outbox.mark_inflight([i.entry for i in taken], delivery_id)
-        answer = await platforms.send(await self._http(), target, payload, now)
+        answer = await platforms.send(await self._http(), target, payload, now, self.clock)
         self.metrics.messages.labels(target.robot.platform.value, answer.outcome.value).inc()
         if answer.outcome is Outcome.DELIVERED:
             return await self._delivered(target, taken, answer, delivery_id, rendered.title, now)
         self.metrics.failures.labels(target.robot.platform.value, answer.reason.value).inc()
-        if answer.outcome is Outcome.RETRY:
-            return await self._retry(target, taken, answer, delivery_id, now)
+        if answer.outcome is Outcome.RETRY:  # waits count from the answer (or its absence)
+            return await self._retry(target, taken, answer, delivery_id, self.clock.now())
         return await self._refused(robot, target, taken, answer, now)
 
     async def _delivered(self, target: Target, items: list[_Item], answer: Answer,
@@ -376,11 +434,13 @@ class Notifier:
         record = self._record("retry", answer.reason.value, [i.entry for i in items], now,
                               robot=robot, platform=target.robot.platform.value,
                               detail=answer.detail, status=answer.status, rid=delivery_id)
+        record.unknown = answer.unknown
         await self.outbox.retry_later([i.entry for i in items], until, record)
         log.warning("notify_retry_later", robot=robot, reason=answer.reason.value,
-                    detail=answer.detail, alerts=len(items), retry_in=round(delay, 1))
+                    detail=answer.detail, alerts=len(items), retry_in=round(delay, 1),
+                    outcome_unknown=answer.unknown)
         return Delivery(delivery_id, robot, tuple(i.key for i in items), "retry",
-                        answer.reason.value, answer.detail, answer.status)
+                        answer.reason.value, answer.detail, answer.status, answer.unknown)
 
     async def _refused(self, robot: str, target: Target | None, items: list[_Item],
                        answer: Answer, now: datetime) -> Delivery:
@@ -398,7 +458,7 @@ class Notifier:
         log.error("notify_refused", robot=robot, reason=answer.reason.value,
                   detail=answer.detail, alerts=len(items), fallback=fallback if moved else None)
         if moved:
-            self._wake.set()
+            self._wake_robots([fallback])
         return Delivery(record.id, robot, tuple(i.key for i in items), "permanent",
                         answer.reason.value, answer.detail, answer.status)
 
@@ -431,6 +491,7 @@ class Notifier:
             rkey = f"{key}#repeat{slot}"  # the same slot gives the same key in every process
             await self.outbox.add(rkey, reminder, [entry_id(r, rkey) for r in ready],
                                   now.timestamp())
+            self._wake_robots(ready)
             nxt = score + quiet.repeat_interval
             while nxt <= now.timestamp():  # after downtime: one reminder, not a catch-up burst
                 nxt += quiet.repeat_interval
@@ -471,10 +532,30 @@ class Notifier:
     def _fallback_ready(self) -> bool:
         return self._ready(self.config.fallback)
 
+    def _senders(self) -> list[str]:
+        """The robots this process sends to: each gets its own loop."""
+        return [rid for rid in self.config.targets if self._ready(rid)]
+
+    def _waits_for(self, robot: str) -> bool:
+        """A robot in notify.yaml, switched on, whose secrets are not set (yet)."""
+        target = self.config.targets.get(robot)
+        return bool(target and target.missing and getattr(target.robot, "enabled", True))
+
+    def _waiting_robots(self) -> list[str]:
+        return [rid for rid in self.config.targets if self._waits_for(rid)]
+
+    def _wake_robots(self, robots: list[str]) -> None:
+        for robot in robots:
+            if robot in self._wakes:
+                self._wakes[robot].set()
+
     def _backoff(self, failures: int, retry_after: float | None) -> float:
-        """Exponential backoff with jitter, never sooner than the platform asked."""
+        """Exponential backoff with jitter, never sooner than the platform asked. The cap
+        (20 s by default) is how often a robot that is down is tried: its backlog goes out
+        within that of its recovery."""
         d = self.config.delivery
-        base = min(d.backoff_cap, d.backoff_base * 2 ** max(0, failures - 1))
+        doublings = min(max(0, failures - 1), MAX_DOUBLINGS)
+        base = min(d.backoff_cap, d.backoff_base * 2 ** doublings)
         jittered = base * (1 + d.jitter * (2 * self._rng.random() - 1))
         if retry_after is not None:
             return max(retry_after, 0.0) + abs(jittered - base)
@@ -502,17 +583,26 @@ class Notifier:
         return self._session
 
     def _announce_unconfigured(self) -> None:
+        """One line at start, whatever number of alerts then wait or go elsewhere."""
         missing = {rid: list(t.missing) for rid, t in self.config.targets.items()
                    if not t.configured}
-        if missing:
-            fallback = self.config.fallback
-            where = (f"go to the fallback robot {fallback!r}" if self._fallback_ready() else
-                     "are kept as refused (see `monitor outbox`) since no fallback robot is "
-                     "configured")
-            log.warning("notify_robots_not_configured", robots=sorted(missing),
-                        missing_secrets=sorted({m for ms in missing.values() for m in ms}),
-                        hint=f"set the variables or MONITOR_SECRETS_FILE; alerts for these "
-                             f"robots {where}")
+        if not missing:
+            return
+        fallback = self.config.fallback
+        where = (f"go to the fallback robot {fallback!r}" if self._fallback_ready() else
+                 "wait in the outbox (`monitor outbox`, /api/outbox) and are sent once the "
+                 "robot is configured")
+        secrets = sorted({m for ms in missing.values() for m in ms})
+        if not self._senders():
+            log.warning("notify_no_robot_configured", robots=sorted(missing),
+                        missing_secrets=secrets,
+                        hint=f"no alert can be sent yet: set the variables or "
+                             f"MONITOR_SECRETS_FILE and restart; alerts {where}")
+            return
+        log.warning("notify_robots_not_configured", robots=sorted(missing),
+                    missing_secrets=secrets,
+                    hint=f"set the variables or MONITOR_SECRETS_FILE; alerts for these "
+                         f"robots {where}")
 
 
 async def send_test(config: NotifyConfig, robot_id: str, now: datetime,
@@ -533,6 +623,11 @@ def _delivery_id(entries: list[str]) -> str:
     same Idempotency-Key on the generic webhook."""
     digest = hashlib.sha1("\n".join(sorted(entries)).encode()).hexdigest()
     return f"d-{digest[:16]}"
+
+
+def _waiting_note(config: NotifyConfig, robots: list[str]) -> str:
+    missing = sorted({m for r in robots for m in config.targets[r].missing})
+    return f"waiting: robot not configured (set {', '.join(missing)})"
 
 
 def _webhook_extra(items: list[_Item], robot: str) -> dict:

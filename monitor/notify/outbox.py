@@ -3,7 +3,8 @@
     intent:<key>          the alert (JSON, SET NX: a replayed key is recognised)
     outbox                sorted set '<robot>|<key>' → due time; claiming moves the score to the
                           end of a lease, so an entry whose sender died is due again after it
-    entry:<robot>|<key>   attempts, last error, in-flight delivery id (only while it matters)
+    entry:<robot>|<key>   attempts, last error (or why it waits), in-flight delivery id (only
+                          while it matters: until recorded, and after a send left unanswered)
     delivered:<entry>     the delivery that showed it: checked before every send
     failed                permanent failures, for `monitor outbox` and the API
     recent                the last deliveries, newest first
@@ -34,11 +35,45 @@ if ARGV[4] ~= '' then redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[5]) end
 return 1
 """
 
+# Each robot's sender claims only its own entries ("only"); the housekeeping loop claims those
+# no sender here takes ("except"). The robot is the part of the member before the first '|'.
 _CLAIM = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0,
-                       tonumber(ARGV[3]))
-for i = 1, #due, 2 do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], due[i]) end
-return due
+local limit = tonumber(ARGV[3])
+local listed = {}
+for i = 5, #ARGV do listed[ARGV[i]] = true end
+local out, offset = {}, 0
+while #out < 2 * limit do
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT',
+                         offset, 256)
+  if #due == 0 then break end
+  for i = 1, #due, 2 do
+    local robot = string.match(due[i], '^([^|]*)|')
+    local wanted = ARGV[4] == 'all' or ((listed[robot] ~= nil) == (ARGV[4] == 'only'))
+    if wanted and #out < 2 * limit then
+      out[#out + 1] = due[i]
+      out[#out + 1] = due[i + 1]
+    end
+  end
+  offset = offset + #due / 2
+end
+for i = 1, #out, 2 do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], out[i]) end
+return out
+"""
+
+_DUE_ROBOTS = """
+local seen, out, offset = {}, {}, 0
+while true do
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', offset, 256)
+  if #due == 0 then return out end
+  for i = 1, #due do
+    local robot = string.match(due[i], '^([^|]*)|')
+    if robot and not seen[robot] then
+      seen[robot] = true
+      out[#out + 1] = robot
+    end
+  end
+  offset = offset + #due
+end
 """
 
 _ADVANCE = """
@@ -92,6 +127,7 @@ class Record:
     detail: str = ""
     status: int = 0
     title: str = ""
+    unknown: bool = False  # sent, no answer: the platform may have shown it
 
     def dumps(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
@@ -103,6 +139,7 @@ class Outbox:
         self._k = keys
         self._submit = redis.register_script(_SUBMIT)
         self._claim = redis.register_script(_CLAIM)
+        self._due_robots = redis.register_script(_DUE_ROBOTS)
         self._advance = redis.register_script(_ADVANCE)
 
     # ---- writing alerts in
@@ -117,16 +154,35 @@ class Outbox:
                   "" if repeat_at is None else repr(repeat_at), key, *entries])
         return bool(added)
 
+    async def note(self, entries: list[str], text: str) -> None:
+        """Say why entries wait (shown as their last error by `monitor outbox` and the API)."""
+        pipe = self._r.pipeline(transaction=False)
+        for e in entries:
+            pipe.hset(self._k.notify_entry(e), "last_error", text)
+            pipe.expire(self._k.notify_entry(e), NOTIFY_KEEP_SECONDS)
+        await pipe.execute()
+
     async def enqueue(self, entries: list[str], due: float) -> None:
         if entries:
             await self._r.zadd(self._k.notify_outbox, {e: due for e in entries}, nx=True)
 
     # ---- the sender's side
 
-    async def claim(self, now: float, lease_until: float, limit: int) -> list[tuple[str, float]]:
-        """Lease up to `limit` due entries (oldest first); nobody else gets them meanwhile."""
-        raw = await self._claim(keys=[self._k.notify_outbox], args=[now, lease_until, limit])
+    async def claim(self, now: float, lease_until: float, limit: int, *,
+                    only: list[str] | None = None, besides: list[str] | None = None
+                    ) -> list[tuple[str, float]]:
+        """Lease up to `limit` due entries (oldest first) — of the robots `only`, or of every
+        robot but `besides`, or of all; nobody else gets them meanwhile."""
+        mode, robots = ("only", only) if only is not None else \
+            ("except", besides) if besides is not None else ("all", [])
+        raw = await self._claim(keys=[self._k.notify_outbox],
+                                args=[now, lease_until, limit, mode, *robots])
         return [(_text(raw[i]), float(raw[i + 1])) for i in range(0, len(raw), 2)]
+
+    async def due_robots(self, now: float) -> set[str]:
+        """The robots with entries due at `now` (one round trip, to skip idle robots)."""
+        return {_text(r) for r in await self._due_robots(keys=[self._k.notify_outbox],
+                                                          args=[now])}
 
     async def load(self, keys: list[str]) -> dict[str, Stored | None]:
         if not keys:
@@ -163,7 +219,8 @@ class Outbox:
             await self._r.zadd(self._k.notify_outbox, {e: due for e in entries}, xx=True)
 
     async def retry_later(self, entries: list[str], due: float, record: Record) -> None:
-        """The platform did not take the message: try again at `due`; it was not shown."""
+        """The platform did not take the message: try again at `due`. If it may have shown it
+        (`record.unknown`), the in-flight mark stays, so the next attempt says so."""
         pipe = self._r.pipeline(transaction=True)
         pipe.zadd(self._k.notify_outbox, {e: due for e in entries}, xx=True)
         for e in entries:
@@ -171,7 +228,8 @@ class Outbox:
             pipe.hincrby(h, "attempts", 1)
             pipe.hset(h, mapping={"last_error": f"{record.reason}: {record.detail}",
                                   "last_attempt": record.at})
-            pipe.hdel(h, "inflight")
+            if not record.unknown:
+                pipe.hdel(h, "inflight")
             pipe.expire(h, NOTIFY_KEEP_SECONDS)
         self._log(pipe, record)
         await pipe.execute()

@@ -3,7 +3,10 @@ and notifiers on the shared test Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import re
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
@@ -111,3 +114,22 @@ async def drain(notifier: Notifier, clock: FakeClock, *, step: float = 1.0,
             break
         clock.advance(step)
     return done
+
+
+TITLE = re.compile(r"事件第(\d+)号")
+
+
+def shown(texts: list[str]) -> list[int]:
+    """Alert numbers as an officer sees them, across all messages (repeats included)."""
+    return sorted(int(n) for t in texts for n in TITLE.findall(t))
+
+
+async def until(condition: Callable[[], bool], seconds: float = 5.0) -> float:
+    """Wait (in real time: for sockets and tasks, never for a deadline) until `condition`
+    holds; returns how long it took."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > seconds:
+            raise AssertionError(f"not within {seconds:g}s")
+        await asyncio.sleep(0.005)
+    return time.monotonic() - start

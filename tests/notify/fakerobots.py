@@ -13,11 +13,13 @@ Feishu; as HTTP statuses for Slack and the webhook. Rate limits use the robot's 
 (the test's FakeClock) and count every authenticated request: WeCom 45009 past 20 a minute,
 DingTalk 130101 past 20 a minute and then 10 minutes of 130101, Feishu 11232 past 100 a
 minute or 5 a second, Slack 429 + Retry-After past 1 a second. `violations` counts requests
-that went over a limit: the sender must keep it at zero.
+that went over a limit: the sender must keep it at zero. A robot set to `hang` shows the
+message and then never answers (`hung` counts those requests): the sender cannot know.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -52,6 +54,8 @@ class FakeRobot:
     down: bool = False  # answers 502 from the "gateway"
     removed: bool = False  # answers like a robot removed from its group
     busy: int = 0  # answer "system busy" this many more times
+    hang: bool = False  # show the message, then never answer
+    hung: int = 0  # requests left unanswered
     messages: list[Received] = field(default_factory=list)
     requests: list[datetime] = field(default_factory=list)  # authenticated, counted ones
     violations: int = 0
@@ -64,6 +68,7 @@ class FakeRobots(LocalServer):
         super().__init__()
         self.now = now or (lambda: datetime.now(UTC))
         self.robots: dict[str, FakeRobot] = {}
+        self._never = asyncio.Event()  # what a hanging robot waits for
 
     # ---- setup
 
@@ -118,9 +123,15 @@ class FakeRobots(LocalServer):
     def _name(robot: FakeRobot, robots: dict[str, FakeRobot]) -> str:
         return next(n for n, r in robots.items() if r is robot)
 
-    def _accept(self, robot: FakeRobot, payload: dict, text: str, request: web.Request) -> None:
+    async def _accept(self, robot: FakeRobot, payload: dict, text: str, request: web.Request,
+                      answer: web.Response) -> web.Response:
+        """Show the message, then answer (or, when hanging, keep the sender waiting)."""
         robot.messages.append(Received(self._name(robot, self.robots), payload, text,
                                        self.now(), dict(request.headers)))
+        if robot.hang:
+            robot.hung += 1
+            await self._never.wait()  # cancelled when the client gives up or the server stops
+        return answer
 
     @staticmethod
     def _err(body: dict) -> web.Response:
@@ -154,8 +165,8 @@ class FakeRobots(LocalServer):
         limit = 2048 if kind == "text" else 4096
         if len(content.encode()) > limit:
             return self._err({"errcode": 40058, "errmsg": f"content exceed max length {limit}"})
-        self._accept(robot, payload, content, request)
-        return self._err({"errcode": 0, "errmsg": "ok"})
+        return await self._accept(robot, payload, content, request,
+                                  self._err({"errcode": 0, "errmsg": "ok"}))
 
     # ---- DingTalk
 
@@ -192,8 +203,8 @@ class FakeRobots(LocalServer):
         if robot.keyword and robot.keyword not in shown:
             robot.refused.append("keyword")
             return self._err({"errcode": 310000, "errmsg": "keywords not in content"})
-        self._accept(robot, payload, text, request)
-        return self._err({"errcode": 0, "errmsg": "ok"})
+        return await self._accept(robot, payload, text, request,
+                                  self._err({"errcode": 0, "errmsg": "ok"}))
 
     # ---- Feishu
 
@@ -224,9 +235,9 @@ class FakeRobots(LocalServer):
         if robot.keyword and robot.keyword not in text:
             robot.refused.append("keyword")
             return self._err({"code": 19024, "msg": "Key Words Not Found"})
-        self._accept(robot, payload, text, request)
-        return self._err({"StatusCode": 0, "StatusMessage": "success", "code": 0, "data": {},
-                          "msg": "success"})
+        return await self._accept(robot, payload, text, request, self._err(
+            {"StatusCode": 0, "StatusMessage": "success", "code": 0, "data": {},
+             "msg": "success"}))
 
     # ---- Slack
 
@@ -244,8 +255,8 @@ class FakeRobots(LocalServer):
             return web.Response(status=429, text="rate_limited", headers={"Retry-After": "1"})
         if not payload.get("text"):
             return web.Response(status=400, text="no_text")
-        self._accept(robot, payload, payload["text"], request)
-        return web.Response(status=200, text="ok")
+        return await self._accept(robot, payload, payload["text"], request,
+                                  web.Response(status=200, text="ok"))
 
     # ---- generic webhook
 
@@ -265,8 +276,8 @@ class FakeRobots(LocalServer):
                 return web.Response(status=401, text="bad signature")
         payload = json.loads(raw)
         self._over_limit(robot, self.now())
-        self._accept(robot, payload, payload.get("text", ""), request)
-        return web.json_response({"accepted": True})
+        return await self._accept(robot, payload, payload.get("text", ""), request,
+                                  web.json_response({"accepted": True}))
 
 
 def _feishu_text(payload: dict) -> str:

@@ -4,22 +4,14 @@ against two sender processes, a robot throttled by someone else, a Redis restart
 from __future__ import annotations
 
 import asyncio
-import re
 
 import pytest
 
 from monitor.notify.intent import AlertKind
 from monitor.store.embedded import EmbeddedRedis, connect
-from tests.notify.conftest import alert, base_config, drain
+from tests.notify.conftest import alert, base_config, drain, shown
 
 pytestmark = pytest.mark.redis
-
-TITLE = re.compile(r"事件第(\d+)号")
-
-
-def shown(texts: list[str]) -> list[int]:
-    """Alert numbers as an officer sees them, across all messages (repeats included)."""
-    return sorted(int(n) for t in texts for n in TITLE.findall(t))
 
 
 class Killed(BaseException):

@@ -6,15 +6,24 @@ answer errors inside an HTTP 200 body, so the body is always read and classified
 
     Answer.outcome   delivered | retry (rate-limited, busy, 5xx, timeout) | permanent
     Answer.reason    a NotifyReason: the `reason` label of the failure metrics
+    Answer.unknown   the request went out and no answer came: the platform may have shown it
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
 
 import aiohttp
+
+from monitor.clock import Clock
+
+T = TypeVar("T")
 
 MAX_ANSWER_BYTES = 64 * 1024
 
@@ -54,6 +63,7 @@ class Answer:
     retry_after: float | None = None
     status: int = 0
     body: str = ""
+    unknown: bool = False  # sent, but no answer: the next attempt says it may be a repeat
 
     @property
     def delivered(self) -> bool:
@@ -65,8 +75,8 @@ def delivered(status: int, body: str, detail: str = "ok") -> Answer:
 
 
 def retry(reason: NotifyReason, detail: str, status: int = 0, body: str = "",
-          retry_after: float | None = None) -> Answer:
-    return Answer(Outcome.RETRY, reason, detail, retry_after, status, body)
+          retry_after: float | None = None, unknown: bool = False) -> Answer:
+    return Answer(Outcome.RETRY, reason, detail, retry_after, status, body, unknown)
 
 
 def permanent(reason: NotifyReason, detail: str, status: int = 0, body: str = "") -> Answer:
@@ -119,18 +129,47 @@ def json_answer(body: str) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-async def post(session: aiohttp.ClientSession, request: Request, timeout: float
-               ) -> tuple[int, dict[str, str], str] | Answer:
-    """POST and read the answer; network failures become retryable Answers."""
+async def post(session: aiohttp.ClientSession, request: Request, timeout: float,
+               clock: Clock | None = None) -> tuple[int, dict[str, str], str] | Answer:
+    """POST and read the answer within `timeout` seconds of `clock` (the service's clock, so
+    tests can run the deadline out); network failures become retryable Answers."""
     try:
-        async with session.post(request.url, data=request.body, headers=request.headers,
-                                timeout=aiohttp.ClientTimeout(total=timeout),
-                                allow_redirects=False) as response:
-            raw = await response.content.read(MAX_ANSWER_BYTES)
-            return response.status, dict(response.headers), raw.decode("utf-8", "replace")
-    except TimeoutError:
-        return retry(NotifyReason.TIMEOUT, f"no answer within {timeout:g}s")
+        return await within(clock, timeout, _exchange(session, request, timeout))
+    except aiohttp.ConnectionTimeoutError:  # before it was connected: nothing went out
+        return retry(NotifyReason.CONNECT, f"no connection within {timeout / 2:g}s")
+    except TimeoutError:  # the request may have been read and shown; only its answer is lost
+        return retry(NotifyReason.TIMEOUT, f"no answer within {timeout:g}s", unknown=True)
     except aiohttp.ClientConnectionError as exc:
         return retry(NotifyReason.CONNECT, type(exc).__name__)
     except aiohttp.ClientError as exc:
         return retry(NotifyReason.OTHER, type(exc).__name__)
+
+
+async def _exchange(session: aiohttp.ClientSession, request: Request, timeout: float
+                    ) -> tuple[int, dict[str, str], str]:
+    # aiohttp's own limits stay as a backstop in real time; connecting gets half, so a robot
+    # that cannot be reached is told apart from one that took the request and went quiet
+    limits = aiohttp.ClientTimeout(total=timeout, connect=timeout / 2)
+    async with session.post(request.url, data=request.body, headers=request.headers,
+                            timeout=limits, allow_redirects=False) as response:
+        raw = await response.content.read(MAX_ANSWER_BYTES)
+        return response.status, dict(response.headers), raw.decode("utf-8", "replace")
+
+
+async def within(clock: Clock | None, seconds: float, work: Awaitable[T]) -> T:
+    """`work`'s result, or TimeoutError once `seconds` pass on `clock` (work is cancelled)."""
+    task = asyncio.ensure_future(work)
+    if clock is None:
+        return await task
+    sleeper = asyncio.ensure_future(clock.sleep(seconds))
+    try:
+        await asyncio.wait({task, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sleeper.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        raise TimeoutError
+    return task.result()
