@@ -12,14 +12,15 @@ from pathlib import Path
 
 from monitor.clock import SystemClock
 from monitor.collect.fetcher import Fetcher
-from monitor.collect.normalize import CHINA_TZ, to_item
+from monitor.collect.normalize import CHINA_TZ, printable, to_item
 from monitor.collect.parse import parse
+from monitor.collect.poller import garbled
 from monitor.config import FeedsFile, Settings, Source, load_feeds, load_settings
 from monitor.errors import ConfigError, FetchError, MonitorError
 from monitor.logs import configure
 from monitor.models import FetchJob, Item
+from monitor.notify.audit import check_notify_config
 from monitor.notify.cli import register as register_notify
-from monitor.notify.config import load_notify_config
 from monitor.store.items import ItemStore
 from monitor.store.keys import Keys
 from monitor.store.sources import SourceState, SourceStore
@@ -36,9 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ConfigError as exc:
-        print("configuration problems:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        if len(exc.problems) == 1:  # one line, so a wrapper script's log shows the cause
+            print(f"error: {exc.problems[0]}", file=sys.stderr)
+        else:
+            print("configuration problems:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
         return 2
     except MonitorError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -114,29 +118,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     problems: list[str] = []
-    settings = None
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        problems += exc.problems
+    settings = _checked(problems, load_settings)
     path = args.feeds or (settings.feeds_file if settings else Path("feeds.yaml"))
-    try:
-        feeds = load_feeds(path)
-    except ConfigError as exc:
-        problems += exc.problems
+    feeds = _checked(problems, load_feeds, path)
     tracking = settings.tracking_file if settings else None
-    try:
-        policy = load_policy(tracking)
-    except ConfigError as exc:
-        problems += exc.problems
-    try:
-        notify = load_notify_config()
-    except ConfigError as exc:
-        problems += exc.problems
+    policy = _checked(problems, load_policy, tracking)
+    notify, warnings = _checked(problems, check_notify_config) or (None, [])
+    problems = list(dict.fromkeys(problems))  # MONITOR_PUBLIC_URL is read in two places
     if problems:
         print(f"{len(problems)} problem(s):", file=sys.stderr)
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if problems:
         return 1
     kinds = Counter(s.kind.value for s in feeds.sources)
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
@@ -147,8 +142,17 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     robots = notify.targets.values()
     missing = sorted(t.robot.id for t in robots if not t.configured)
     print(f"notify: OK, {len(robots)} robots, {len(robots) - len(missing)} configured"
-          + (f" (no secrets yet for: {', '.join(missing)})" if missing else ""))
+          + (f" (not yet: {', '.join(missing)})" if missing else ""))
     return 0
+
+
+def _checked(problems: list[str], load, *args):
+    """`load(*args)`, or None with its problems added: check-config reports every file."""
+    try:
+        return load(*args)
+    except ConfigError as exc:
+        problems += exc.problems
+        return None
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
@@ -162,19 +166,27 @@ async def _poll_once(settings: Settings, source: Source) -> int:
     now = clock.now()
     async with Fetcher(settings, clock.now) as fetcher:
         try:
-            result = await fetcher.fetch(FetchJob(source.id, source.url))
+            result = await fetcher.fetch(FetchJob(source.id, source.url,
+                                                  allow_private=source.allow_private))
             entries, decoded = parse(result, source)
         except FetchError as exc:
-            print(f"{source.id}: poll failed ({exc.reason.value}): {exc}", file=sys.stderr)
+            print(f"{source.id}: poll failed ({exc.reason.value}): {printable(str(exc))}",
+                  file=sys.stderr)
             return 1
     items = [to_item(e, source, result.url, now) for e in entries]
     new_ids, note = await _unseen_ids(settings, items)
+    repaired = f", {decoded.replaced} bad bytes replaced" if decoded.replaced else ""
     print(f"{source.id} {source.name}: HTTP {result.status}, {len(result.body)} bytes, "
-          f"encoding {decoded.encoding} ({decoded.method}), {len(items)} entries, "
+          f"encoding {decoded.encoding} ({decoded.method}{repaired}), {len(items)} entries, "
           f"{len(new_ids)} new{note}")
+    if suspect := garbled(decoded, items):
+        print(f"decode_suspect: {suspect}")
+    if any(item.published_is_fetch_time for item in items):
+        print("* no usable time in the source: the fetch time is shown")
     for item in items:
         mark = "NEW " if item.id in new_ids else "seen"
-        print(f"{mark}  {_local(item.published)}  {item.title}\n      {item.link or '-'}  "
+        when = _local(item.published) + ("*" if item.published_is_fetch_time else " ")
+        print(f"{mark}  {when} {printable(item.title)}\n      {printable(item.link or '-')}  "
               f"[{item.id}]")
     return 0
 
@@ -218,12 +230,14 @@ def _source_row(source_id: str, state: SourceState, holder: str | None) -> tuple
         status = "polling"
     elif not state.last_poll:
         status = "never polled"
+    elif state.decode_suspect:
+        status = "decode_suspect"
     elif state.failing:
         status = f"failing x{state.failures}"
     else:
         status = "ok"
     return (source_id, status, _local_ts(state.last_success), _local_ts(state.next_poll),
-            str(state.items_total), state.last_error or "-")
+            str(state.items_total), printable(state.last_error) or "-")
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -231,12 +245,31 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     configure(settings.log_format, "warning")
+    _check_replay_paths(args.file, args.report)
     items = read_items(args.file)
     if not items:
         print(f"{args.file}: no items", file=sys.stderr)
         return 1
     policy = load_policy(args.tracking or settings.tracking_file)
     return asyncio.run(_replay(settings, policy, items, args))
+
+
+def _check_replay_paths(source: Path, report: Path | None) -> None:
+    """Before the replay runs, so a typo does not cost a whole run: the input can be read,
+    and the report can be written (opened for appending, so nothing is overwritten yet)."""
+    try:
+        source.open("rb").close()
+    except OSError as exc:
+        raise ConfigError([f"{source}: cannot read the input file: {exc.strerror}"]) from exc
+    if report is None:
+        return
+    existed = report.exists()
+    try:
+        report.open("a").close()
+    except OSError as exc:
+        raise ConfigError([f"{report}: cannot write the report: {exc.strerror}"]) from exc
+    if not existed:
+        report.unlink()
 
 
 async def _replay(settings: Settings, policy, items: list[Item], args: argparse.Namespace) -> int:

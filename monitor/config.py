@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from monitor.errors import ConfigError
+from monitor.urlcheck import http_address, redis_address
 from monitor.yamlconfig import duplicate_ids, load_yaml_model
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -87,6 +88,9 @@ class Source(BaseModel):
     group: str | None = None
     encoding: str | None = None
     selectors: Selectors | None = None
+    # Intranet sites only: lets this source (and its redirects) reach loopback, private,
+    # link-local and other non-public addresses, which are refused otherwise (SSRF).
+    allow_private: bool = False
 
     @field_validator("url")
     @classmethod
@@ -147,6 +151,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    public_url: str = Field(default="http://127.0.0.1:8080", alias="MONITOR_PUBLIC_URL")
     feeds_file: Path = Field(default=Path("feeds.yaml"), alias="MONITOR_FEEDS")
     tracking_file: Path | None = Field(default=Path("tracking.yaml"), alias="MONITOR_TRACKING")
     data_dir: Path = Field(default=Path("var"), alias="MONITOR_DATA_DIR")
@@ -172,6 +177,16 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", alias="MONITOR_LOG_LEVEL"
     )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_address(cls, url: str | None) -> str | None:
+        return redis_address(url) if url else None  # empty: the embedded server
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_address(cls, url: str) -> str:
+        return http_address(url).rstrip("/")
 
     @property
     def group_names(self) -> list[str]:

@@ -1,11 +1,15 @@
-"""The operator's commands: `monitor poll` and `monitor sources`, against the fake site."""
+"""The operator's commands: `monitor poll`, `sources`, `run` and `replay`: against the fake
+site, and with bad paths and addresses (one line on stderr, exit 2)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 import yaml
 
 from monitor.cli import main
+from monitor.track.replay import SAMPLE
 from tests.fakesite import Document, rss
 
 pytestmark = pytest.mark.redis
@@ -20,8 +24,9 @@ def feeds_file(site, tmp_path, monkeypatch, settings):
                                           content_type="text/xml; charset=iso-8859-1"))
     path = tmp_path / "feeds.yaml"
     path.write_text(yaml.safe_dump({"sources": [
-        {"id": "good", "name": "好源", "kind": "rss", "url": good},
-        {"id": "down", "name": "坏源", "kind": "rss", "url": site.url("/missing.xml")},
+        {"id": "good", "name": "好源", "kind": "rss", "url": good, "allow_private": True},
+        {"id": "down", "name": "坏源", "kind": "rss", "url": site.url("/missing.xml"),
+         "allow_private": True},
     ]}, allow_unicode=True))
     monkeypatch.setenv("REDIS_URL", settings.redis_url)
     monkeypatch.setenv("MONITOR_KEY_PREFIX", settings.key_prefix)
@@ -70,3 +75,46 @@ async def test_sources_table_shows_state_and_last_error(feeds_file, capsys, sett
     down = next(line for line in lines if line.startswith("down "))
     assert " ok " in good and " 2 " in good
     assert "failing x1" in down and "404 Not Found; check the address" in down
+
+
+ROOT = Path(__file__).resolve().parents[1]
+MALFORMED = ("error: environment REDIS_URL: 'localhost:6379' is not a Redis address: use "
+             "redis://host:6379/0, rediss://host:6380/0 or unix:///path/to/redis.sock\n")
+
+
+@pytest.mark.parametrize("argv", [["run"], ["sources"], ["poll", "gov-cn"],
+                                  ["replay", str(SAMPLE)]], ids=" ".join)
+async def test_a_malformed_redis_url_is_one_line_and_exit_2(argv, monkeypatch, capsys):
+    monkeypatch.setenv("REDIS_URL", "localhost:6379")  # a traceback from redis-py before
+    monkeypatch.setenv("MONITOR_FEEDS", str(ROOT / "feeds.yaml"))
+    assert await _cli(*argv) == 2
+    assert capsys.readouterr().err == MALFORMED
+
+
+@pytest.mark.parametrize(("make", "expected"), [
+    (lambda tmp: (tmp / "nope.jsonl", None), "{0}/nope.jsonl: cannot read the input file: No "
+                                            "such file or directory"),
+    (lambda tmp: (SAMPLE, tmp / "no-such-dir" / "r.json"),
+     "{0}/no-such-dir/r.json: cannot write the report: No such file or directory"),
+    (lambda tmp: (SAMPLE, tmp), "{0}: cannot write the report: Is a directory"),
+    (lambda tmp: (SAMPLE, tmp / "conftest.py" / "r.json"),
+     "{0}/conftest.py/r.json: cannot write the report: Not a directory"),
+], ids=["missing input", "missing report dir", "report is a dir", "under a file"])
+async def test_replay_paths_are_checked_before_it_runs(make, expected, tmp_path, settings,
+                                                       monkeypatch, capsys):
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    (tmp_path / "conftest.py").write_text("")
+    source, report = make(tmp_path)
+    argv = ["replay", str(source)] + (["--report", str(report)] if report else [])
+    assert await _cli(*argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err == "error: " + expected.format(tmp_path) + "\n"
+    assert captured.out == ""  # the replay did not run
+
+
+async def test_replay_leaves_no_empty_report_when_the_check_passes(tmp_path, settings,
+                                                                   monkeypatch, capsys):
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    report = tmp_path / "r.json"
+    assert await _cli("replay", str(SAMPLE), "--report", str(report), "--tail", "1h") == 0
+    assert report.read_text().startswith("{")

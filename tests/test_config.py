@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
     ("name", "expected"),
     [
         ("unknown_key", [":6: sources[0] (id=gov).intervall: unknown key (allowed: id, name, kind, "
-                         "url, interval, official, channel, region, group, encoding, selectors)"]),
+                         "url, interval, official, channel, region, group, encoding, selectors, "
+                         "allow_private)"]),
         ("duration", [":6: sources[0] (id=gov).interval: 'fifteen minutes' is not a duration; "
                       "write e.g. 90s, 15m or 1h"]),
         ("url", [":5: sources[0] (id=gov).url: 'ftp://www.gov.cn/feed.xml' is not an http(s) "
@@ -75,6 +76,39 @@ def test_bad_environment_names_the_variable():
     ]
 
 
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"REDIS_URL": "localhost:6379"},
+     "environment REDIS_URL: 'localhost:6379' is not a Redis address: use redis://host:6379/0, "
+     "rediss://host:6380/0 or unix:///path/to/redis.sock"),
+    ({"REDIS_URL": "redis://:hunter2@db:63790x/0"},
+     "environment REDIS_URL: 'redis://***@db:63790x/0' is not a Redis address: Port could not "
+     "be cast to integer value as '63790x'"),
+    ({"REDIS_URL": "redis://db.internal/cache"},
+     "environment REDIS_URL: 'redis://db.internal/cache': the database after the host must be "
+     "a number, e.g. /0"),
+    ({"REDIS_URL": "unix://"},
+     "environment REDIS_URL: 'unix://': unix:// needs the socket path, e.g. "
+     "unix:///run/redis/redis.sock"),
+    ({"REDIS_URL": "http://db:6379"},
+     "environment REDIS_URL: 'http://db:6379' is not a Redis address: use redis://host:6379/0, "
+     "rediss://host:6380/0 or unix:///path/to/redis.sock"),
+    ({"MONITOR_PUBLIC_URL": "javascript:alert(1)"},
+     "environment MONITOR_PUBLIC_URL: 'javascript:alert(1)' is not an http(s) address"),
+    ({"MONITOR_PUBLIC_URL": "ftp://yq.gov.cn"},
+     "environment MONITOR_PUBLIC_URL: 'ftp://yq.gov.cn' is not an http(s) address"),
+], ids=str)
+def test_addresses_from_the_environment_are_checked(env, expected):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(**env)
+    assert caught.value.problems == [expected]
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/0", "rediss://u:p@db:6380/2",
+                                 "unix:///run/redis.sock", ""])
+def test_good_redis_addresses_pass(url):
+    assert load_settings(REDIS_URL=url).redis_url == (url or None)
+
+
 def test_check_config_prints_every_problem_and_fails(capsys):
     assert main(["check-config", "--feeds", str(DATA / "feeds.bad_many.yaml")]) == 1
     err = capsys.readouterr().err
@@ -85,3 +119,22 @@ def test_check_config_prints_every_problem_and_fails(capsys):
 def test_check_config_accepts_the_shipped_file(capsys):
     assert main(["check-config", "--feeds", str(ROOT / "feeds.yaml")]) == 0
     assert "OK, 16 sources" in capsys.readouterr().out
+
+
+def test_check_config_reports_a_bad_redis_url(capsys, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "localhost:6379")
+    assert main(["check-config", "--feeds", str(ROOT / "feeds.yaml")]) == 1
+    assert capsys.readouterr().err.splitlines()[:2] == [
+        "1 problem(s):",
+        "  environment REDIS_URL: 'localhost:6379' is not a Redis address: use "
+        "redis://host:6379/0, rediss://host:6380/0 or unix:///path/to/redis.sock"]
+
+
+def test_check_config_warns_that_alerts_wait_for_a_robot(capsys, monkeypatch):
+    monkeypatch.setenv("MONITOR_NOTIFY", str(ROOT / "notify.yaml"))
+    monkeypatch.setenv("MONITOR_TRACKING", str(ROOT / "tracking.yaml"))
+    assert main(["check-config", "--feeds", str(ROOT / "feeds.yaml")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"warning: {ROOT / 'notify.yaml'}: no robot is configured "
+                                   "yet, so alerts will wait in the outbox until one is (set ")
+    assert "notify: OK, 3 robots, 0 configured" in captured.out
