@@ -3,8 +3,8 @@
     intent:<key>          the alert (JSON, SET NX: a replayed key is recognised)
     outbox                sorted set '<robot>|<key>' → due time; claiming moves the score to the
                           end of a lease, so an entry whose sender died is due again after it
-    entry:<robot>|<key>   attempts, last error (or why it waits), in-flight delivery id (only
-                          while it matters: until recorded, and after a send left unanswered)
+    entry:<robot>|<key>   attempts, last error (or why it waits), in-flight delivery id (while
+                          a send is under way), `unknown`: a send left unanswered (until shown)
     delivered:<entry>     the delivery that showed it: checked before every send
     failed                permanent failures, for `monitor outbox` and the API
     recent                the last deliveries, newest first
@@ -197,13 +197,14 @@ class Outbox:
         return {e for e, mark in zip(entries, marks, strict=True) if mark}
 
     async def inflight(self, entries: list[str]) -> set[str]:
-        """Entries a crashed sender may have shown already (in flight, never recorded)."""
+        """Entries a platform may have shown already: a crashed sender's (in flight, never
+        recorded) and those of a send that got no answer."""
         if not entries:
             return set()
         pipe = self._r.pipeline(transaction=False)
         for e in entries:
-            pipe.hget(self._k.notify_entry(e), "inflight")
-        return {e for e, v in zip(entries, await pipe.execute(), strict=True) if v}
+            pipe.hmget(self._k.notify_entry(e), "inflight", "unknown")
+        return {e for e, v in zip(entries, await pipe.execute(), strict=True) if any(v)}
 
     async def mark_inflight(self, entries: list[str], delivery_id: str) -> None:
         pipe = self._r.pipeline(transaction=False)
@@ -220,7 +221,8 @@ class Outbox:
 
     async def retry_later(self, entries: list[str], due: float, record: Record) -> None:
         """The platform did not take the message: try again at `due`. If it may have shown it
-        (`record.unknown`), the in-flight mark stays, so the next attempt says so."""
+        (`record.unknown`), the entry says so until it is shown: every later attempt is
+        marked as a possible repeat, whatever happens to the attempts in between."""
         pipe = self._r.pipeline(transaction=True)
         pipe.zadd(self._k.notify_outbox, {e: due for e in entries}, xx=True)
         for e in entries:
@@ -228,8 +230,9 @@ class Outbox:
             pipe.hincrby(h, "attempts", 1)
             pipe.hset(h, mapping={"last_error": f"{record.reason}: {record.detail}",
                                   "last_attempt": record.at})
-            if not record.unknown:
-                pipe.hdel(h, "inflight")
+            pipe.hdel(h, "inflight")
+            if record.unknown:
+                pipe.hset(h, "unknown", record.id)
             pipe.expire(h, NOTIFY_KEEP_SECONDS)
         self._log(pipe, record)
         await pipe.execute()

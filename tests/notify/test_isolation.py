@@ -49,7 +49,10 @@ async def test_a_send_left_unanswered_is_marked_when_sent_again(robots, make_not
     clock.advance(10)  # the robot's timeout, on the service's clock
     [second] = await asyncio.wait_for(sending, 5)
     assert (second.outcome, second.reason, second.unknown) == ("retry", "timeout", True)
-    office.hang = False
+    office.hang, office.down = False, True  # a 502 in between does not unsay it
+    clock.advance(30)
+    await notifier.run_once()
+    office.down = False
     await drain(notifier, clock)
     texts = robots.texts("office")
     assert shown(texts) == [1, 1]
@@ -57,7 +60,7 @@ async def test_a_send_left_unanswered_is_marked_when_sent_again(robots, make_not
     assert "⚠ 上次发送结果未知，本条可能与之前的消息重复" in texts[1]
     recent = (await notifier.status())["recent"]  # newest first
     assert [(r["reason"], r["unknown"]) for r in recent if r["outcome"] == "retry"] == [
-        ("timeout", True), ("http_5xx", False)]
+        ("http_5xx", False), ("timeout", True), ("http_5xx", False)]
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
