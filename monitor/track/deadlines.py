@@ -88,6 +88,8 @@ def _rule_deadlines(event: Event, policy: Policy, now: datetime) -> list[Deadlin
 def applicable_rules(event: Event, policy: Policy) -> list[Rule]:
     """Event-level rules when the event needs a response; per-message rules whenever it
     holds messages (each message is owed its handling)."""
+    if event.status is EventStatus.MERGED:  # its clocks run in the event it merged into
+        return []
     return [r for r in policy.enabled_rules if _applies(r, event)
             and (event.needs_response or r.per == "message")]
 

@@ -65,6 +65,9 @@ class Grouping(_Strict):
     # Probabilities from the pair scorer (identity.py) that an item reports an event's matter.
     join_threshold: float = Field(default=0.5, gt=0, le=1)
     response_threshold: float = Field(default=0.3, gt=0, le=1)
+    # An item that reports two open events this surely shows they are one: they merge. Below
+    # it (but both above join_threshold) officers get a merge suggestion instead.
+    merge_threshold: float = Field(default=0.85, gt=0, le=1)
     window: Duration = 72 * 3600.0  # an event takes items up to this long after its last one
     candidate_terms: int = Field(default=12, ge=1, le=100)
     centroid_terms: int = Field(default=60, ge=5, le=500)

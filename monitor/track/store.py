@@ -14,29 +14,44 @@ from monitor.notify.intent import AlertIntent
 from monitor.store.keys import TIMER_LEASE_SECONDS, Keys
 from monitor.track.models import Event
 
+# Saves one or more events atomically: every version is checked before anything is
+# written (a merge changes two events, and must never be half applied). KEYS: the shared
+# indexes, then one event hash per change. ARGV: the count, then one block per change:
+# id, expected version, version, json, active, last seen, first seen, due score, next
+# check, n items, ttl, item keys…, n alerts, (key, intent)….
 _SAVE = """
-local current = redis.call('HGET', KEYS[1], 'v')
-if (current or '-1') ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'v', ARGV[3], 'json', ARGV[4])
-local id = ARGV[1]
-if ARGV[5] == '1' then redis.call('ZADD', KEYS[2], ARGV[6], id)
-else redis.call('ZREM', KEYS[2], id) end
-redis.call('ZADD', KEYS[3], ARGV[7], id)
-if ARGV[8] ~= '' then redis.call('ZADD', KEYS[4], ARGV[8], id)
-else redis.call('ZREM', KEYS[4], id) end
-if ARGV[9] ~= '' then redis.call('ZADD', KEYS[5], ARGV[9], id)
-else redis.call('ZREM', KEYS[5], id) end
-redis.call('XADD', KEYS[6], 'MAXLEN', '~', 100000, '*', 'id', id)
-local n_items = tonumber(ARGV[10])
-local ttl = tonumber(ARGV[11])
-for i = 1, n_items do
-  redis.call('SET', ARGV[11 + i], id, 'EX', ttl)
+local n = tonumber(ARGV[1])
+local starts = {}
+local pos = 2
+for e = 1, n do
+  starts[e] = pos
+  local current = redis.call('HGET', KEYS[6 + e], 'v')
+  if (current or '-1') ~= ARGV[pos + 1] then return -e end
+  local n_items = tonumber(ARGV[pos + 9])
+  pos = pos + 12 + n_items + 2 * tonumber(ARGV[pos + 11 + n_items])
 end
-local a = 12 + n_items
-local n_alerts = tonumber(ARGV[a])
-for i = 1, n_alerts do
-  redis.call('XADD', KEYS[7], 'MAXLEN', '~', 100000, '*', 'key', ARGV[a + 2 * i - 1],
-             'intent', ARGV[a + 2 * i])
+for e = 1, n do
+  local p = starts[e]
+  local id = ARGV[p]
+  redis.call('HSET', KEYS[6 + e], 'v', ARGV[p + 2], 'json', ARGV[p + 3])
+  if ARGV[p + 4] == '1' then redis.call('ZADD', KEYS[1], ARGV[p + 5], id)
+  else redis.call('ZREM', KEYS[1], id) end
+  redis.call('ZADD', KEYS[2], ARGV[p + 6], id)
+  if ARGV[p + 7] ~= '' then redis.call('ZADD', KEYS[3], ARGV[p + 7], id)
+  else redis.call('ZREM', KEYS[3], id) end
+  if ARGV[p + 8] ~= '' then redis.call('ZADD', KEYS[4], ARGV[p + 8], id)
+  else redis.call('ZREM', KEYS[4], id) end
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', 100000, '*', 'id', id)
+  local n_items = tonumber(ARGV[p + 9])
+  local ttl = tonumber(ARGV[p + 10])
+  for i = 1, n_items do
+    redis.call('SET', ARGV[p + 10 + i], id, 'EX', ttl)
+  end
+  local a = p + 11 + n_items
+  for i = 1, tonumber(ARGV[a]) do
+    redis.call('XADD', KEYS[6], 'MAXLEN', '~', 100000, '*', 'key', ARGV[a + 2 * i - 1],
+               'intent', ARGV[a + 2 * i])
+  end
 end
 return 1
 """
@@ -88,13 +103,20 @@ class EventStore:
     async def save(self, change: Change) -> None:
         """Atomically save the event with its indexes, item marks and alerts; Conflict if the
         stored version is not the one the change was based on."""
+        await self.save_all([change])
+
+    async def save_all(self, changes: Sequence[Change]) -> None:
+        """Several events at once (a merge): all saved, or none and Conflict."""
         keys = self._keys
+        args: list[str | float | int] = [len(changes)]
+        for change in changes:
+            args += _save_args(change, keys, self._retention)
         saved = await self._save(
-            keys=[keys.event(change.event.id), keys.events_active, keys.events_by_first_seen,
-                  keys.events_due, keys.timers, keys.index_log, keys.alerts_out],
-            args=_save_args(change, keys, self._retention))
+            keys=[keys.events_active, keys.events_by_first_seen, keys.events_due, keys.timers,
+                  keys.index_log, keys.alerts_out, *(keys.event(c.event.id) for c in changes)],
+            args=args)
         if saved != 1:
-            raise Conflict(change.event.id)
+            raise Conflict(changes[-int(saved) - 1].event.id)
 
     async def item_applied(self, item_ids: Sequence[str]) -> dict[str, str]:
         """Items already applied to an event (re-delivered after a crash), with the event."""

@@ -20,6 +20,7 @@ from monitor.track.models import (
     DeadlineState,
     Event,
     EventKind,
+    EventStatus,
     HistoryEntry,
     ItemRef,
     Response,
@@ -76,16 +77,52 @@ class Tracker:
 
     def route(self, tagged: Tagged) -> tuple[str, Match | None]:
         """'respond', 'join', 'open', 'open_policy' or 'skip', with the matched event."""
+        action, match, _ = self.route_with_runner_up(tagged)
+        return action, match
+
+    def route_with_runner_up(self, tagged: Tagged) -> tuple[str, Match | None, Match | None]:
+        """As `route`, with the second open event a joining item reports (a merge hint)."""
         item, g = tagged.item, self.policy.grouping
         if item.official:
             match = self.index.best(tagged.marks, tagged.vector, g.response_threshold)
             if match and (response_cues(item) or match.score >= g.join_threshold):
-                return "respond", match
-            return ("open_policy", None) if is_policy_document(item) else ("skip", None)
+                return "respond", match, None
+            return ("open_policy" if is_policy_document(item) else "skip"), None, None
         if tagged.topic in self.policy.needs_response.never_topics and tagged.incident == "无":
-            return "skip", None
-        match = self.index.best(tagged.marks, tagged.vector, g.join_threshold)
-        return ("join", match) if match else ("open", None)
+            return "skip", None, None
+        ranked = self.index.ranked(tagged.marks, tagged.vector)
+        if not ranked or ranked[0].score < g.join_threshold:
+            return "open", None, None
+        runner_up = ranked[1] if len(ranked) > 1 and ranked[1].score >= g.join_threshold \
+            else None
+        return "join", ranked[0], runner_up
+
+    def merge(self, keep: Event, gone: Event, why: str, now: datetime) -> list[Change]:
+        """`gone` is the same matter as `keep` (the earlier): one event from now on, with the
+        items, sources, responses and history of both, its clocks from the earliest first
+        seen, its grade from the merged counts. Both changes are saved together."""
+        if gone.first_seen < keep.first_seen:
+            keep, gone = gone, keep
+        versions = (keep.version, gone.version)
+        previous_severity = keep.severity
+        _absorb(keep, gone, self.policy)
+        keep.history.append(HistoryEntry(at=now, who=self.who, what="merged",
+                                         why=f"{gone.id} ({gone.title}) merged in: {why}"))
+        keep.needs_response = needs_response(keep, self.policy)
+        gone.status, gone.merged_into = EventStatus.MERGED, keep.id
+        gone.history.append(HistoryEntry(at=now, who=self.who, what="merged_into",
+                                         why=f"{keep.id} ({keep.title}): {why}"))
+        raised = keep.severity if keep.severity != previous_severity else None
+        return [self.finish(keep, now, versions[0],
+                            raised_from=previous_severity if raised else None),
+                self.finish(gone, now, versions[1])]
+
+    def suggest_merge(self, a: Event, b: Event, why: str, now: datetime) -> list[Change]:
+        """Not sure enough to merge: each event's history names the other, once."""
+        versions = (a.version, b.version)
+        changed = [_suggestion(a, b, why, now, self.who), _suggestion(b, a, why, now, self.who)]
+        return [self.finish(e, now, v) for e, v, c in zip((a, b), versions, changed, strict=True)
+                if c]
 
     def open(self, tagged: Tagged, now: datetime, kind: EventKind | None = None) -> Change:
         item = tagged.item
@@ -185,6 +222,42 @@ def answered_messages(event: Event, tagged: Tagged) -> tuple[str, ...]:
         return tuple(i.id for i in waiting)
     return (max(waiting, key=lambda i: (len(title_grams(i.title) & tagged.marks.grams),
                                         -i.published.timestamp())).id,)
+
+
+def _suggestion(event: Event, other: Event, why: str, now: datetime, who: str) -> bool:
+    """Record a merge suggestion once per pair; False when it was already recorded."""
+    tag = f"{other.id} ({other.title})"
+    if any(h.what == "merge_suggested" and h.why.startswith(tag) for h in event.history):
+        return False
+    event.history.append(HistoryEntry(at=now, who=who, what="merge_suggested",
+                                      why=f"{tag} may be the same matter: {why}"))
+    return True
+
+
+def _absorb(keep: Event, gone: Event, policy: Policy) -> None:
+    keep.items = sorted([*keep.items, *gone.items], key=lambda i: i.published)[:MAX_ITEM_REFS]
+    keep.item_count += gone.item_count
+    keep.sources += [s for s in gone.sources if s not in keep.sources]
+    known = {r.id for r in keep.responses}
+    keep.responses += [r for r in gone.responses if r.id not in known]
+    keep.history = sorted([*keep.history, *gone.history], key=lambda h: h.at)
+    keep.first_seen = min(keep.first_seen, gone.first_seen)
+    keep.last_seen = max(keep.last_seen, gone.last_seen)
+    keep.heat += gone.heat
+    for votes, theirs in ((keep.topic_votes, gone.topic_votes),
+                          (keep.incident_votes, gone.incident_votes)):
+        for label, p in theirs.items():
+            _vote(votes, label, p)
+    keep.topic = max(keep.topic_votes, key=keep.topic_votes.__getitem__)
+    keep.incident = max(keep.incident_votes, key=keep.incident_votes.__getitem__)
+    if _rank(gone.severity) > _rank(keep.severity):
+        keep.severity, keep.severity_evidence = gone.severity, dict(gone.severity_evidence)
+        keep.severity_source = gone.severity_source
+    keep.region, keep.county = keep.region or gone.region, keep.county or gone.county
+    keep.centroid = add_vectors(keep.centroid, gone.centroid, policy.grouping.centroid_terms)
+    keep.places = sorted({*keep.places, *gone.places})[:MAX_PLACES]
+    keep.counties += [c for c in gone.counties if c not in keep.counties]
+    keep.magnitudes += [m for m in gone.magnitudes if m not in keep.magnitudes]
 
 
 def needs_response(event: Event, policy: Policy) -> bool:

@@ -40,6 +40,7 @@ class BatchResult:
     responses: int = 0
     skipped: int = 0
     orphaned: int = 0  # official answers kept until an event they answer opens
+    merged: int = 0  # pairs of events found to be one matter
     repeated: int = 0  # re-delivered items already applied before a crash
 
 
@@ -126,7 +127,7 @@ class EventsWorker:
     async def _apply(self, tagged: Tagged, result: BatchResult) -> None:
         for _ in range(MAX_RETRIES):
             now = self._clock.now()
-            action, match = self.tracker.route(tagged)
+            action, match, runner_up = self.tracker.route_with_runner_up(tagged)
             try:
                 change = await self._change_for(action, match, tagged, now)
                 if change is None:
@@ -140,6 +141,8 @@ class EventsWorker:
             _count(result, action, change)
             if action.startswith("open"):
                 await self._adopt_orphans(change.event.id, result)
+            if runner_up is not None:
+                await self._merge_or_suggest(change.event.id, match, runner_up, result)
             return
         log.error("item_not_applied", item_id=tagged.item.id, hint="event kept changing")
 
@@ -177,6 +180,31 @@ class EventsWorker:
             self.index.put(to_index_entry(change.event))
             return True
         return False
+
+    async def _merge_or_suggest(self, joined: str, match, other, result: BatchResult) -> None:
+        """An item that reports two open events shows they may be one matter: merged when it
+        reports both surely, else the officers are told (a suggestion in both histories)."""
+        sure = min(match.score, other.score) >= self.policy.grouping.merge_threshold
+        why = (f"one item reports both (p {match.score:.2f} and {other.score:.2f}; "
+               f"{'; '.join(other.evidence)})")
+        for _ in range(MAX_RETRIES):
+            events = await self.store.load_many([joined, other.event_id])
+            if len(events) != 2 or not all(e.active for e in events):
+                return
+            now = self._clock.now()
+            changes = (self.tracker.merge(*events, why, now) if sure
+                       else self.tracker.suggest_merge(*events, why, now))
+            try:
+                await self.store.save_all(changes)
+            except Conflict:
+                continue
+            for change in changes:
+                if change.event.active:
+                    self.index.put(to_index_entry(change.event))
+                else:
+                    self.index.remove(change.event.id)
+            result.merged += int(sure)
+            return
 
     async def _change_for(self, action: str, match, tagged: Tagged, now) -> Change | None:
         if action == "skip":

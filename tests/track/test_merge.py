@@ -1,0 +1,74 @@
+"""Two open events found to be one matter merge: the earliest first seen wins, items,
+responses and history are carried, clocks and grade follow the merged event; saved together
+or not at all; a suggestion when the evidence is not sure."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from monitor.track.grouping import Match
+from monitor.track.models import DeadlineState, EventStatus
+from monitor.track.store import Change, Conflict
+from monitor.track.worker import BatchResult
+from tests.track.conftest import T0, make_item
+
+pytestmark = pytest.mark.redis
+
+# One quarry collapse, told first without place or toll, then by a second outlet with both.
+FIRST = make_item(1, "一采石场发生垮塌事故 救援正在进行", "今天上午一处采石场发生垮塌，有工人被埋，救援正在进行。",
+                  source="outlet-a")
+SECOND = make_item(2, "镇雄县以古镇石料开采场坍塌致11人遇难",
+                   "昭通市镇雄县以古镇一石料开采场发生坍塌，已造成11人遇难。", hours=3,
+                   source="outlet-b")
+
+
+async def two_events(pipeline):
+    worker = await pipeline.worker()
+    await pipeline.feed(worker, FIRST, SECOND)
+    events = await worker.store.load_many(await worker.store.active_ids(0))
+    assert len(events) == 2, "the two reports must start apart for this test"
+    by_item = {e.items[0].id: e for e in events}
+    return worker, by_item[FIRST.id], by_item[SECOND.id]
+
+
+async def test_a_sure_merge_keeps_the_earliest_and_regrades(pipeline):
+    worker, early, late = await two_events(pipeline)
+    pipeline.clock.set(T0 + timedelta(hours=4))
+    result = BatchResult()
+    await worker._merge_or_suggest(late.id, Match(late.id, 0.95, 0.5, ()),
+                                   Match(early.id, 0.9, 0.4, (), ("same_county=1(+1.2)",)),
+                                   result)
+    assert result.merged == 1
+    kept, gone = await worker.store.load(early.id), await worker.store.load(late.id)
+    assert (gone.status, gone.merged_into) == (EventStatus.MERGED, early.id)
+    assert kept.item_count == 2 and {i.id for i in kept.items} == {FIRST.id, SECOND.id}
+    assert kept.first_seen == FIRST.published and kept.severity == "重大"  # 11 dead
+    deadlines = {d.rule: d for d in kept.deadlines}
+    assert deadlines["authoritative_info_5h"].due == FIRST.published + timedelta(hours=5)
+    assert [h.what for h in kept.history].count("merged") == 1
+    assert all(d.state is not DeadlineState.PENDING for d in gone.deadlines)  # superseded
+    assert early.id in worker.index and late.id not in worker.index
+    assert await worker.store.next_timer() is not None
+
+
+async def test_an_unsure_pair_is_a_suggestion_once(pipeline):
+    worker, early, late = await two_events(pipeline)
+    for _ in range(2):
+        await worker._merge_or_suggest(late.id, Match(late.id, 0.7, 0.5, ()),
+                                       Match(early.id, 0.6, 0.4, ()), BatchResult())
+    for event_id in (early.id, late.id):
+        event = await worker.store.load(event_id)
+        assert event.status is EventStatus.OPEN
+        assert [h.what for h in event.history].count("merge_suggested") == 1
+
+
+async def test_a_merge_is_saved_whole_or_not_at_all(pipeline):
+    worker, early, late = await two_events(pipeline)
+    changes = worker.tracker.merge(early, late, "test", pipeline.clock.now())
+    changes[1] = Change(changes[1].event, expected_version=changes[1].expected_version + 7)
+    with pytest.raises(Conflict):
+        await worker.store.save_all(changes)
+    assert (await worker.store.load(early.id)).item_count == 1  # nothing half applied
+    assert (await worker.store.load(late.id)).status is EventStatus.OPEN
