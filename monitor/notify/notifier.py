@@ -114,13 +114,7 @@ class Notifier:
         Submitting the same key again does nothing."""
         now = self.clock.now().timestamp()
         routed = route(self.config, intent)
-        targets = self.config.targets
-        ready = [r for r in routed.receivers if r in targets and targets[r].configured]
-        unready = [r for r in routed.receivers if r not in ready]
-        if not ready and self._fallback_ready():
-            ready = [self.config.fallback]
-        # no robot can take it now: it waits in the outbox for the ones it is meant for
-        waiting = [r for r in unready if self._waits_for(r)] if not ready else []
+        ready, waiting, refused = self._receivers(routed.receivers)
         stored = Stored(intent.model_dump(mode="json"), now, ready + waiting,
                         list(routed.routes))
         repeat_at = None
@@ -133,7 +127,6 @@ class Notifier:
             log.info("notify_replayed", key=intent.key)
             return
         self.metrics.submitted.labels(intent.kind.value).inc()
-        refused = [r for r in unready if r not in waiting]
         if refused or not (ready or waiting):
             await self._unroutable(intent, refused or ["(none)"], now)
         if waiting:
@@ -531,6 +524,16 @@ class Notifier:
 
     def _fallback_ready(self) -> bool:
         return self._ready(self.config.fallback)
+
+    def _receivers(self, routed: tuple[str, ...]) -> tuple[list[str], list[str], list[str]]:
+        """(ready, waiting, refused): the configured receivers, else the fallback; if neither
+        can send, the robots it waits for in the outbox; the rest are recorded as refused."""
+        ready = [r for r in routed if self._ready(r)]
+        unready = [r for r in routed if r not in ready]
+        if not ready and self._fallback_ready():
+            ready = [self.config.fallback]
+        waiting = [r for r in unready if self._waits_for(r)] if not ready else []
+        return ready, waiting, [r for r in unready if r not in waiting]
 
     def _senders(self) -> list[str]:
         """The robots this process sends to: each gets its own loop."""
