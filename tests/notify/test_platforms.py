@@ -124,7 +124,8 @@ async def test_signed_requests_are_accepted_and_wrong_secrets_refused(robots, cl
         assert len(robots.robots[name].messages) == 1
         if secret is None:
             return
-        bad = await platforms.send(session, _target(robots, name, platform, "wrong"),
+        wrong = "SECwrong" if platform == "dingtalk" else "wrong"  # a DingTalk secret is SEC…
+        bad = await platforms.send(session, _target(robots, name, platform, wrong),
                                    MESSAGE[platform], clock.now())
     assert bad.outcome is O.PERMANENT and bad.reason is R.BAD_SIGNATURE, bad
     assert robots.robots[name].refused == ["sign"]
