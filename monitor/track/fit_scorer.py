@@ -68,21 +68,58 @@ def _add(t: Tagged, own: str, tracker: Tracker, index: EventIndex,
     index.put(to_index_entry(change.event))
 
 
-def fit(sets: list[LabelledSet]) -> dict:
-    from sklearn.linear_model import LogisticRegression
+# The direction each feature may push, from what it means: agreement can only speak for
+# one matter, conflict only against it, time apart only against. Fitting within these signs
+# keeps every weight explainable to an officer (a fitted "same county counts against" would
+# be an artefact of the sample, not a fact about events).
+SIGNS = {"text": 1, "title": 1, "same_county": 1, "county_conflict": -1,
+         "same_prefecture": 1, "prefecture_conflict": -1, "shared_places": 1,
+         "incident_agree": 1, "incident_conflict": -1, "gap_days": -1,
+         "magnitude_match": 1, "magnitude_conflict": -1}
+L2 = 0.01
 
-    rows, labels = [], []
+
+def fit(sets: list[LabelledSet]) -> dict:
+    """Logistic regression with sign constraints (L-BFGS-B), each labelled set weighing the
+    same in total so the many CEC pairs do not drown the written clusters."""
+    x, y, w = _design(sets)
+    weights, bias = _fit_bounded(x, y, w)
+    return {"about": f"fitted by python -m monitor.track.fit_scorer on {date.today()}: "
+                     f"{len(y)} pairs ({int(y.sum())} same matter) from "
+                     + ", ".join(f"{s.name} ({len(s.truth)} items)" for s in sets),
+            "weights": {k: round(float(v), 4) for k, v in zip(FEATURES, weights, strict=True)},
+            "bias": round(float(bias), 4)}
+
+
+def _design(sets: list[LabelledSet]):
+    import numpy as np
+
+    rows, labels, weights = [], [], []
     for labelled in sets:
-        for values, label in pairs(labelled):
+        found = list(pairs(labelled))
+        for values, label in found:
             rows.append([values[k] for k in FEATURES])
             labels.append(label)
-    model = LogisticRegression(C=1.0, max_iter=2000).fit(rows, labels)
-    return {"about": f"fitted by python -m monitor.track.fit_scorer on {date.today()}: "
-                     f"{len(labels)} pairs ({sum(labels)} same matter) from "
-                     + ", ".join(f"{s.name} ({len(s.truth)} items)" for s in sets),
-            "weights": {k: round(float(w), 4) for k, w in zip(FEATURES, model.coef_[0],
-                                                               strict=True)},
-            "bias": round(float(model.intercept_[0]), 4)}
+            weights.append(1.0 / len(found))
+    return np.array(rows), np.array(labels, dtype=float), np.array(weights) * len(sets)
+
+
+def _fit_bounded(x, y, w):
+    import numpy as np
+    from scipy.optimize import minimize
+
+    def loss(theta):
+        z = x @ theta[:-1] + theta[-1]
+        p = 1.0 / (1.0 + np.exp(-z))
+        nll = -np.sum(w * (y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12)))
+        grad = x.T @ (w * (p - y))
+        return (nll + L2 * theta[:-1] @ theta[:-1],
+                np.append(grad + 2 * L2 * theta[:-1], np.sum(w * (p - y))))
+
+    bounds = [(0, None) if SIGNS[k] > 0 else (None, 0) for k in FEATURES] + [(None, None)]
+    result = minimize(loss, np.zeros(len(FEATURES) + 1), jac=True, bounds=bounds,
+                      method="L-BFGS-B")
+    return result.x[:-1], result.x[-1]
 
 
 def main() -> int:

@@ -133,19 +133,22 @@ class EventIndex:
     def expire(self, now_ts: float) -> int:
         """Forget events quiet for longer than the window that owe nothing: they take no more
         items. An event still owing a response stays, so a late answer is recognised."""
-        stale = [i for i, e in self._entries.items() if e.horizon < now_ts - self.config.window]
+        stale = [i for i, e in self._entries.items() if e.horizon < now_ts - self._keep_for(e)]
         for event_id in stale:
             self.remove(event_id)
         return len(stale)
 
+    def _keep_for(self, entry: Entry) -> float:
+        """An event still owed an answer is kept for the (longer) answer window."""
+        return self.config.answer_window if entry.owed_until else self.config.window
+
     def best(self, marks: Marks, vector: Vector, threshold: float,
-             exclude: frozenset[str] = frozenset()) -> Match | None:
+             window: float | None = None) -> Match | None:
         """The open event this item most probably reports, if at least `threshold`."""
-        matches = self.ranked(marks, vector, exclude)
+        matches = self.ranked(marks, vector, window)
         return matches[0] if matches and matches[0].score >= threshold else None
 
-    def ranked(self, marks: Marks, vector: Vector,
-               exclude: frozenset[str] = frozenset()) -> list[Match]:
+    def ranked(self, marks: Marks, vector: Vector, window: float | None = None) -> list[Match]:
         """The shortlisted candidates, most probable first (alternatives are evidence too)."""
         strongest = heapq.nlargest(self.config.candidate_terms, vector.items(),
                                    key=lambda kv: kv[1])
@@ -154,14 +157,15 @@ class EventIndex:
                                  for k in _place_keys(marks.places, {marks.county} - {None})))
         weigh = _EventIdf(self)
         item = weigh.apply(vector)
-        matches = [self._score(entry, item, weigh, marks)
-                   for entry in self._shortlist((by_text | by_place) - exclude, vector, marks)]
+        shortlist = self._shortlist(by_text | by_place, vector, marks,
+                                    self.config.window if window is None else window)
+        matches = [self._score(entry, item, weigh, marks) for entry in shortlist]
         return sorted(matches, key=lambda m: -m.score)
 
-    def _shortlist(self, candidates: set[str], vector: Vector, marks: Marks) -> list[Entry]:
+    def _shortlist(self, candidates: set[str], vector: Vector, marks: Marks,
+                   window: float) -> list[Entry]:
         """The few candidates worth a full score: in the time window, ranked by plain cosine
         (cheap: shared terms only) plus what they share of places."""
-        window = self.config.window
         scored = []
         for event_id in candidates:
             entry = self._entries[event_id]

@@ -69,6 +69,9 @@ class Grouping(_Strict):
     # it (but both above join_threshold) officers get a merge suggestion instead.
     merge_threshold: float = Field(default=0.85, gt=0, le=1)
     window: Duration = 72 * 3600.0  # an event takes items up to this long after its last one
+    # An official answer is matched to an event still owing one up to this long after its
+    # last item or due time: replies to netizen messages often come a week or two late.
+    answer_window: Duration = 30 * 86400.0
     candidate_terms: int = Field(default=12, ge=1, le=100)
     centroid_terms: int = Field(default=60, ge=5, le=500)
 

@@ -84,7 +84,8 @@ class Tracker:
         """As `route`, with the second open event a joining item reports (a merge hint)."""
         item, g = tagged.item, self.policy.grouping
         if item.official:
-            match = self.index.best(tagged.marks, tagged.vector, g.response_threshold)
+            match = self.index.best(tagged.marks, tagged.vector, g.response_threshold,
+                                    window=g.answer_window)
             if match and (response_cues(item) or match.score >= g.join_threshold):
                 return "respond", match, None
             return ("open_policy" if is_policy_document(item) else "skip"), None, None

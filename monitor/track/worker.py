@@ -68,7 +68,7 @@ class EventsWorker:
         await self._consumer.ensure_group()
         last = await self._redis.xrevrange(self._keys.index_log, count=1)
         self._log_pos = last[0][0].decode() if last else "0-0"
-        since = self._clock.now().timestamp() - self.policy.grouping.window
+        since = self._clock.now().timestamp() - self.policy.grouping.answer_window
         for event in await self.store.load_many(await self.store.active_ids(since)):
             self.index.put(to_index_entry(event))
 
