@@ -25,11 +25,12 @@ import json
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import combinations
 
 from monitor.models import Item
+from monitor.track.deadlines import evaluate as evaluate_deadlines
 from monitor.track.grouping import EventIndex
 from monitor.track.labelled import DATA, ROOT, LabelledSet, T, cec_set, cluster_sets
 from monitor.track.labelled import _item as make_item
@@ -88,6 +89,7 @@ def _members(assignment: dict[str, str], items: Sequence[str]) -> dict[str, set[
 class Grouped:
     placed: dict[str, str]  # item id → event id, for the items that opened or joined one
     answered: dict[str, str | None]  # official item id → the event it answered, or None
+    events: dict[str, Event] = field(default_factory=dict)
 
 
 def group(items: Sequence[Item], policy: Policy) -> Grouped:
@@ -98,6 +100,7 @@ def group(items: Sequence[Item], policy: Policy) -> Grouped:
     result = Grouped({}, {})
     waiting: list[Tagged] = []  # official answers that matched no event yet (orphans.py)
     tagged_items = tag(list(items), policy.grouping.centroid_terms)
+    result.events = events
     for tagged in sorted(tagged_items, key=lambda t: t.item.published):
         now = tagged.item.published
         action, match = tracker.route(tagged)
@@ -109,20 +112,58 @@ def group(items: Sequence[Item], policy: Policy) -> Grouped:
             change = tracker.open(tagged, now)
         elif action == "join":
             change = tracker.join(events[match.event_id], tagged, match, now)
+        elif action == "respond":
+            change = tracker.respond(events[match.event_id], tagged, match, now)
         else:
-            continue  # responses and 无关 items are not clustered
+            continue  # 无关 items are not clustered
         events[change.event.id] = change.event
         index.put(to_index_entry(change.event))
+        if action == "respond":
+            continue
         result.placed[tagged.item.id] = change.event.id
         if action != "join":
-            _adopt(index.get(change.event.id), waiting, policy, result)
+            _adopt(index.get(change.event.id), waiting, tracker, result)
     return result
 
 
-def _adopt(entry, waiting: list[Tagged], policy: Policy, result: Grouped) -> None:
-    for tagged, match in best_for(entry, waiting, policy):
+def _adopt(entry, waiting: list[Tagged], tracker: Tracker, result: Grouped) -> None:
+    for tagged, match in best_for(entry, waiting, tracker.policy):
         result.answered[tagged.item.id] = match.event_id
+        event = result.events[match.event_id]
+        result.events[event.id] = tracker.respond(event, tagged, match,
+                                                  tagged.item.published).event
         waiting.remove(tagged)
+
+
+SCENARIOS = ("earthquake_scenario", "three_ways_scenario")
+
+
+def scenario_outcomes(policy: Policy, name: str, tail: timedelta = timedelta(hours=72)) -> dict:
+    """A replay scenario's deadline outcomes, as the event an officer would look at shows
+    them (the one holding most of the matter's reports), against the hand-computed truth."""
+    path = SAMPLE.with_name(f"{name}.jsonl")
+    truth = json.loads(path.with_suffix(".truth.json").read_text(encoding="utf-8"))
+    items = read_items(path)
+    by_link = {i.link: i.id for i in items}
+    clusters = {by_link[link]: c for link, c in truth["clusters"].items() if link in by_link}
+    grouped = group(items, policy)
+    end = max(i.published for i in items) + tail
+    home = _home_events(grouped.placed, clusters)
+    rows = []
+    for cluster, expected in truth["outcomes"].items():
+        event = grouped.events.get(home.get(cluster, ""))
+        got = _outcomes(event, policy, end) if event else {}
+        for rule in (k for k in expected if k not in ("severity", "first_seen", "met_at")):
+            rows.append({"cluster": cluster, "rule": rule, "expected": expected[rule],
+                         "got": got.get(rule, "no deadline" if event else "no event")})
+        rows.append({"cluster": cluster, "rule": "severity", "expected": expected["severity"],
+                     "got": event.severity if event else "no event"})
+    return {"rows": rows, "right": sum(r["expected"] == r["got"] for r in rows),
+            "total": len(rows), "clustering": _scores(grouped, clusters)}
+
+
+def _outcomes(event: Event, policy: Policy, at) -> dict[str, str]:
+    return {d.rule: d.state.value for d in evaluate_deadlines(event, policy, at).deadlines}
 
 
 def attachment(grouped: Grouped, truth: dict[str, str]) -> dict:
@@ -193,6 +234,9 @@ def main() -> int:
     results = {"replay_sample": replay_sample(policy)}
     for data in cluster_sets("heldout"):
         results[data.name] = labelled(policy, data)
+    outcomes = {name: scenario_outcomes(policy, name) for name in SCENARIOS}
+    for name, o in outcomes.items():
+        results[name] = o["clustering"]
     if DATA.is_dir():
         results["cec (heldout)"] = labelled(policy, cec_set("heldout"))
         results["teddy_cup"] = teddy(policy)
@@ -200,8 +244,15 @@ def main() -> int:
         print(f"({DATA} not found: CEC and Teddy Cup skipped)", file=sys.stderr)
     for name, r in results.items():
         print(_line(name, r))
+    for name, o in outcomes.items():
+        print(f"{name}: deadline outcomes and grade {o['right']}/{o['total']} as computed by hand")
+        for row in o["rows"]:
+            mark = "ok " if row["expected"] == row["got"] else "MISS"
+            print(f"  {mark} {row['cluster']:28} {row['rule']:24} expected {row['expected']:9}"
+                  f" got {row['got']}")
     out = ROOT / "var" / "eval"
     out.mkdir(parents=True, exist_ok=True)
+    results["scenario_outcomes"] = {n: o["rows"] for n, o in outcomes.items()}
     (out / "grouping.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
     return 0
 
