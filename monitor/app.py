@@ -24,6 +24,7 @@ from monitor.store.embedded import EmbeddedRedis, connect
 from monitor.store.items import ItemStore, ensure_groups
 from monitor.store.keys import Keys, poll_lease_seconds
 from monitor.store.sources import SourceStore
+from monitor.store.supervise import RedisSupervisor
 from monitor.track.forward import AlertForwarder, summary_source
 from monitor.track.policy import Policy, load_policy
 from monitor.track.readmodel import ReadModel
@@ -40,12 +41,12 @@ MAINTENANCE_SECONDS = 60.0
 
 
 @contextlib.asynccontextmanager
-async def open_redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+async def open_redis(settings: Settings,
+                     embedded: EmbeddedRedis | None = None) -> AsyncIterator[aioredis.Redis]:
     """The server at REDIS_URL, or the embedded one under the data directory."""
-    embedded = None
     url = settings.redis_url
     if not url:
-        embedded = EmbeddedRedis(settings.data_dir / "redis")
+        embedded = embedded or EmbeddedRedis(settings.data_dir / "redis")
         url = await embedded.start()
     client = connect(url)
     try:
@@ -58,6 +59,25 @@ async def open_redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
         await client.aclose()
         if embedded is not None:
             await embedded.stop()
+
+
+@contextlib.asynccontextmanager
+async def supervised(embedded: EmbeddedRedis | None, clock: Clock, metrics: Metrics,
+                     stop: asyncio.Event) -> AsyncIterator[None]:
+    """While the service runs, restart the embedded Redis if it dies; if it cannot be
+    restarted, the supervisor sets `stop` and the service ends with its reason."""
+    if embedded is None:
+        yield
+        return
+    supervisor = RedisSupervisor(embedded, clock, metrics.redis_restarts)
+    task = asyncio.create_task(supervisor.run(stop))
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        if supervisor.failure is not None:
+            raise supervisor.failure  # the cause, rather than what failed for lack of Redis
 
 
 def _safe(url: str) -> str:
@@ -111,7 +131,9 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
     policy = policy or load_policy(settings.tracking_file)
     metrics = Metrics()
     notify_config = load_notify_config()
-    async with open_redis(settings) as redis, \
+    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
+    async with open_redis(settings, embedded) as redis, \
+            supervised(embedded, clock, metrics, stop), \
             open_collector(settings, feeds, redis, clock, metrics) as collector, \
             Notifier(redis, Keys(settings.key_prefix), notify_config, clock,
                      metrics=metrics.registry) as notifier:

@@ -9,7 +9,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from monitor.models import Item
-from monitor.store.items import ItemConsumer, ItemStore, ensure_groups
+from monitor.store.items import ItemConsumer, ItemStore, ensure_groups, remove_idle_consumers
 from monitor.store.sources import SourceState, SourceStore
 
 pytestmark = pytest.mark.redis
@@ -142,3 +142,30 @@ async def test_trim_warns_only_when_a_group_had_not_read_what_is_dropped(redis, 
     with capture_logs() as logs:
         assert await store.trim(server_now + timedelta(hours=2)) == 1
     assert [(e["event"], e["group"]) for e in logs] == [("retention_drops_unread_items", "track")]
+
+
+async def consumers(redis, stream: str, group: str) -> dict[str, int]:
+    return {c["name"].decode(): c["pending"] for c in await redis.xinfo_consumers(stream, group)}
+
+
+async def test_a_dead_consumer_is_removed_once_its_entries_are_taken_over(redis, keys):
+    await ensure_groups(redis, keys.items_stream, ["track"])
+    await ItemStore(redis, keys, retention_seconds=3600).emit_new([item(n) for n in range(3)])
+    dead = ItemConsumer(redis, keys, "track", "dead")
+    assert len(await dead.read(count=2)) == 2  # then its process is killed
+    done = ItemConsumer(redis, keys, "track", "done")
+    await done.ack(await done.read(count=10))  # an earlier run that finished its work
+    survivor = ItemConsumer(redis, keys, "track", "survivor")
+    assert await survivor.remove_dead(min_idle_ms=3_600_000) == []  # none idle for an hour
+    assert await survivor.remove_dead(min_idle_ms=0) == ["done"]  # 'dead' still owes two
+    assert await consumers(redis, keys.items_stream, "track") == {"dead": 2}
+    await survivor.ack(await survivor.claim_stale(min_idle_ms=0))
+    assert await survivor.remove_dead(min_idle_ms=0) == ["dead"]
+    assert await consumers(redis, keys.items_stream, "track") == {"survivor": 0}
+
+
+async def test_removing_idle_consumers_keeps_the_caller(redis, keys):
+    await ensure_groups(redis, keys.items_stream, ["track"])
+    await redis.xgroup_createconsumer(keys.items_stream, "track", "me")
+    assert await remove_idle_consumers(redis, keys.items_stream, "track", "me", 0) == []
+    assert await consumers(redis, keys.items_stream, "track") == {"me": 0}

@@ -32,6 +32,21 @@ end
 return new
 """
 
+# One script, so a consumer cannot read an entry between the check and the delete:
+# XGROUP DELCONSUMER drops the pending entries of the consumer with it.
+_REMOVE_IDLE_CONSUMERS = """
+local removed = {}
+for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local f = {}
+  for i = 1, #consumer, 2 do f[consumer[i]] = consumer[i + 1] end
+  if f['name'] ~= ARGV[2] and f['pending'] == 0 and f['idle'] >= tonumber(ARGV[3]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    table.insert(removed, f['name'])
+  end
+end
+return removed
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class StreamEntry:
@@ -120,6 +135,10 @@ class ItemConsumer:
         claimed = reply[1]
         return [_entry(eid, fields) for eid, fields in claimed if fields]
 
+    async def remove_dead(self, min_idle_ms: int) -> list[str]:
+        return await remove_idle_consumers(self._redis, self._stream, self.group,
+                                           self.consumer, min_idle_ms)
+
     async def _read(self, start: str, count: int, block_ms: int | None) -> list[StreamEntry]:
         reply = await self._redis.xreadgroup(self.group, self.consumer, {self._stream: start},
                                              count=count, block=block_ms)
@@ -137,6 +156,19 @@ async def ensure_groups(redis: aioredis.Redis, stream: str, groups: Sequence[str
         except aioredis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+
+
+async def remove_idle_consumers(redis: aioredis.Redis, stream: str, group: str, keep: str,
+                                min_idle_ms: int) -> list[str]:
+    """Delete the consumers of `group` (except `keep`) idle this long with nothing pending:
+    each restart joins under a new name, and the dead names would pile up forever. One
+    with pending entries stays until they are taken over; a live one that is deleted
+    comes back at its next read, having lost nothing."""
+    removed = await redis.eval(_REMOVE_IDLE_CONSUMERS, 1, stream, group, keep, min_idle_ms)
+    names = [as_text(name) for name in removed]
+    if names:
+        log.info("dead_consumers_removed", stream=stream, group=group, consumers=names)
+    return names
 
 
 def _entry(entry_id: bytes | str, fields: dict) -> StreamEntry:

@@ -21,7 +21,7 @@ from monitor.clock import Clock, sleep_or_stop
 from monitor.notify.intent import AlertIntent, AlertKind
 from monitor.notify.notifier import Notifier
 from monitor.store import as_text
-from monitor.store.items import ensure_groups
+from monitor.store.items import ensure_groups, remove_idle_consumers
 from monitor.store.keys import Keys
 from monitor.track.models import DeadlineState
 from monitor.track.readmodel import ReadModel
@@ -69,6 +69,7 @@ class AlertForwarder:
         self._last_claim = now
         await self._redis.xautoclaim(self._stream, GROUP, self.name, min_idle_time=self._stale_ms,
                                      count=100, justid=True)
+        await remove_idle_consumers(self._redis, self._stream, GROUP, self.name, self._stale_ms)
 
     async def _read(self, start: str, block_ms: int | None) -> list:
         reply = await self._redis.xreadgroup(GROUP, self.name, {self._stream: start}, count=100,

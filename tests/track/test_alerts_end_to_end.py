@@ -65,5 +65,7 @@ async def test_alerts_a_dead_forwarder_read_are_forwarded_by_another(pipeline, r
     assert len(await dead._read(">", None)) == 1  # read, then the process is killed
     survivor = forwarder(pipeline, worker, notifier, "survivor", stale_ms=0)
     assert await survivor.run_once() == 1
+    names = await pipeline.redis.xinfo_consumers(pipeline.keys.alerts_out, "notify")
+    assert [c["name"] for c in names] == [b"survivor"]  # the dead one is gone
     await drain(notifier, pipeline.clock)
     assert len(robots.texts("office")) == 1

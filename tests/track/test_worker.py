@@ -151,6 +151,9 @@ async def test_a_dead_workers_items_are_taken_over_while_new_ones_keep_coming(pi
     [event_id] = [i async for i in _ids(pipeline)]
     assert (await survivor.store.load(event_id)).item_count == 3
     assert (await pipeline.redis.xpending(pipeline.keys.items_stream, "track"))["pending"] == 0
+    # The dead worker's name goes with its last item: not one more consumer per restart.
+    names = await pipeline.redis.xinfo_consumers(pipeline.keys.items_stream, "track")
+    assert [c["name"] for c in names] == [b"survivor"]
 
 
 async def test_an_item_twice_in_one_batch_is_counted_once(pipeline):
