@@ -87,7 +87,7 @@ def _make_private(data_dir: Path) -> None:
     """0700 for the directory (and Redis 7's appendonlydir), 0600 for every file in it,
     also for files an older version created with the default umask."""
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for root, dirs, files in os.walk(data_dir):
+    for root, _dirs, files in os.walk(data_dir):
         os.chmod(root, 0o700)
         for name in files:
             os.chmod(os.path.join(root, name), 0o600)
