@@ -179,19 +179,22 @@ def _follow_up(event: Event, follow: FollowUp, policy: Policy, now: datetime) ->
 
 def _no_longer_applying(previous: dict[str, Deadline], current: set[str],
                         event: Event) -> list[Deadline]:
-    """Rules that applied before and no longer do keep their record: a final state stays,
-    a running clock is marked superseded (grade rose) or waived (no response needed)."""
+    """Rules that applied before and no longer do keep their record. When no response is
+    needed any more, a running clock is waived and a final state stays. Otherwise the grade
+    changed (or the event merged into another): the rule is superseded whatever its state —
+    a 48 h rule met before the toll made the event 重大 is not a 48 h outcome, so the record
+    does not depend on the order the reports arrived in (met_at is kept)."""
     kept = []
+    waive = not event.needs_response or event.status is EventStatus.NO_RESPONSE_NEEDED
     for key, old in previous.items():
-        if key in current:
-            continue
-        if old.state in (*FINAL, DeadlineState.MISSED, *CLOSED_OUT):
-            kept.append(old)
+        if key in current or old.state in CLOSED_OUT:
+            kept += [] if key in current else [old]
+        elif waive:
+            running = old.state not in (*FINAL, DeadlineState.MISSED)
+            kept.append(old.model_copy(update={"state": DeadlineState.WAIVED}) if running
+                        else old)
         else:
-            state = (DeadlineState.WAIVED if not event.needs_response
-                     or event.status is EventStatus.NO_RESPONSE_NEEDED
-                     else DeadlineState.SUPERSEDED)
-            kept.append(old.model_copy(update={"state": state}))
+            kept.append(old.model_copy(update={"state": DeadlineState.SUPERSEDED}))
     return kept
 
 
