@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from monitor.models import Item
 from monitor.track.models import OWED_STATES, Event
+from monitor.track.orphans import OrphanStore
 from monitor.track.store import EventStore
 
 
@@ -18,8 +20,13 @@ class OpenEvent:
 
 
 class ReadModel:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, orphans: OrphanStore | None = None) -> None:
         self._store = store
+        self._orphans = orphans
+
+    async def waiting_answers(self, limit: int = 200) -> list[Item]:
+        """Official answers that matched no event yet (orphans.py), newest first."""
+        return await self._orphans.all(limit) if self._orphans else []
 
     async def open_by_time_left(self, now: datetime, limit: int = 200) -> list[OpenEvent]:
         """Active events that owe a response, the most urgent first (missed ones lead)."""

@@ -152,13 +152,16 @@ def event_report(event: Event) -> dict:
         "first_seen": event.first_seen.isoformat(),
         "needs_response": event.needs_response,
         "status": event.status.value,
+        "merged_into": event.merged_into,
+        "merge_suggestions": [h.why for h in event.history if h.what == "merge_suggested"],
         "items": [{"id": i.id, "source_id": i.source_id, "title": i.title, "link": i.link,
                    "published": i.published.isoformat()} for i in event.items],
         "responses": [{"id": r.id, "at": r.at.isoformat(), "channel": r.channel.value,
                        "link": r.link, "title": r.title, "source_id": r.source_id,
-                       "matched_terms": list(r.matched_terms), "score": r.score}
+                       "matched_terms": list(r.matched_terms), "score": r.score,
+                       "answers": list(r.answers)}
                       for r in event.responses],
-        "deadlines": [{"rule": d.rule, "label": d.label,
+        "deadlines": [{"rule": d.rule, "message": d.subject, "label": d.label,
                        "due": d.due.isoformat() if d.due else None,
                        "outcome": d.state.value if d.state.value != "due_soon" else "pending",
                        "time_to_response_s": time_to_response(event, d.rule),

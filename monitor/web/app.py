@@ -46,6 +46,7 @@ def build_app(redis: aioredis.Redis, metrics: Metrics, read: ReadModel | None = 
         app[READ_KEY] = read
         app.router.add_get("/api/events", open_events)
         app.router.add_get("/api/events/{event_id}", one_event)
+        app.router.add_get("/api/orphans", waiting_answers)
     if notifier is not None:
         app[NOTIFIER_KEY] = notifier
         app.router.add_get("/api/outbox", outbox)
@@ -88,6 +89,17 @@ async def one_event(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=f"no event {request.match_info['event_id']}")
     return web.json_response({**event_report(event), "history": [
         h.model_dump(mode="json") for h in event.history]}, dumps=_dumps)
+
+
+async def waiting_answers(request: web.Request) -> web.Response:
+    """Official answers (通报, 回复 …) that matched no open event yet: kept, not dropped, and
+    attached when the event they answer opens; an officer can see and link them."""
+    limit = _query_int(request, "limit", 200, MAX_LIMIT)
+    items = await request.app[READ_KEY].waiting_answers(limit)
+    return web.json_response({"answers": [
+        {"id": i.id, "source_id": i.source_id, "title": i.title, "link": i.link,
+         "published": i.published.isoformat(), "channel": i.channel}
+        for i in items]}, dumps=_dumps)
 
 
 async def outbox(request: web.Request) -> web.Response:

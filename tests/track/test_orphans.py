@@ -34,3 +34,28 @@ async def test_an_answer_before_the_news_waits_and_is_attached(pipeline):
     assert await worker.orphans.all() == []
     detected = [h for h in event.history if h.what == "response_detected"]
     assert len(detected) == 1 and "same_county" in detected[0].why  # the evidence is kept
+
+
+async def test_waiting_answers_are_visible_in_the_api(pipeline):
+    import aiohttp
+    from aiohttp.test_utils import TestServer
+
+    from monitor.metrics import Metrics
+    from monitor.track.readmodel import ReadModel
+    from monitor.web.app import build_app
+
+    worker = await pipeline.worker()
+    await pipeline.feed(worker, NOTICE)
+    read = ReadModel(worker.store, worker.orphans)
+    server = TestServer(build_app(pipeline.redis, Metrics(), read, None, pipeline.clock),
+                        host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession(base_url=server.make_url("")) as http:
+            async with http.get("/api/orphans") as response:
+                body = await response.json()
+    finally:
+        await server.close()
+    [answer] = body["answers"]
+    assert (answer["id"], answer["title"]) == (NOTICE.id, NOTICE.title)
+    assert answer["published"] == NOTICE.published.isoformat()
