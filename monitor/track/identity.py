@@ -23,9 +23,10 @@ SCORER_PATH = Path(__file__).with_name("data") / "pair_scorer.json"
 
 # Finer place names: a name of 2–8 characters ending in a kind of place. The name part may
 # not swallow verbs or counts: it stops at the characters that start most other phrases.
-_STOP = "的了在是和与及对从向被把将为于已致发生位于一至到往经沿自由距离近后前内外中而并且"
+_STOP = ("的了在是和与及对从向被把将为于已致发生位于一至到往经沿自由距离近后前内外中而并且"
+         "这那该此某我你他她们本其各每")  # demonstratives: 这家养老院, 我们村 name no place
 _PLACE_SUFFIX = (
-    "街道|社区|小区|花园|家园|新村|镇|乡|村|组|屯|"
+    "街道|社区|小区|花园|家园|新村|镇|乡|村|村民小组|屯|"
     "煤矿|铁矿|金矿|铜矿|磷矿|矿业|矿井|采石场|石料厂|石料开采场|砂石场|砖厂|水泥厂|化工厂|"
     "工厂|电站|水电站|水库|大桥|隧道|高速|公路|国道|省道|大道|路|街|"
     "中学|小学|幼儿园|学校|学院|大学|医院|卫生院|养老院|敬老院|"
