@@ -48,11 +48,11 @@ async def main():
     robots.add("bench", "webhook")
     out = open({receipts!r}, "a", buffering=1)
     accept = robots._accept
-    def noted(robot, payload, text, request):
+    async def noted(robot, payload, text, request, answer):
         now = time.time()
         for a in payload.get("alerts", []):
             out.write(json.dumps([a["key"], now]) + "\\n")
-        accept(robot, payload, text, request)
+        return await accept(robot, payload, text, request, answer)
     robots._accept = noted
     print(robots.url("bench"), flush=True)
     await asyncio.Event().wait()
