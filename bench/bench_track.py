@@ -30,6 +30,7 @@ from monitor.store.embedded import EmbeddedRedis, connect  # noqa: E402
 from monitor.store.items import ItemStore, ensure_groups  # noqa: E402
 from monitor.store.keys import Keys  # noqa: E402
 from monitor.track.grouping import EventIndex, idf_table, normalise  # noqa: E402
+from monitor.track.identity import Marks, title_grams  # noqa: E402
 from monitor.track.models import Event  # noqa: E402
 from monitor.track.policy import default_policy  # noqa: E402
 from monitor.track.store import Change  # noqa: E402
@@ -59,7 +60,8 @@ def item(n: int, at: datetime) -> Item:
 
 def tagged(n: int, vector: dict[str, float], at: datetime) -> Tagged:
     return Tagged(item=item(n, at), topic="其他政务", topic_p=0.8, incident="无", incident_p=0.9,
-                  severity=None, severity_evidence={}, region=None, county=None, vector=vector)
+                  severity=None, severity_evidence={}, region=None, county=None, vector=vector,
+                  marks=Marks(at=at.timestamp(), grams=title_grams(f"条目{n}")))
 
 
 def seed_events(rng, words, policy, tracker, count) -> list[Change]:

@@ -80,6 +80,10 @@ class Entry:
     owed_until: float = 0.0  # latest due time of a deadline still owed (answers may come late)
     centroid: Vector = field(default_factory=dict)
     marks: EventMarks = field(default_factory=EventMarks)
+    # Norm of the centroid re-weighted by the open events' term frequencies when it was put
+    # (they drift slowly; recomputing it for every comparison cost most of the lookup).
+    weighted_norm: float = 0.0
+    norm_at: int = 0  # how many events were open when it was computed
 
     @property
     def horizon(self) -> float:
@@ -120,6 +124,7 @@ class EventIndex:
         self._entries[entry.event_id] = entry
         for term in entry.centroid:
             self._postings[term].add(entry.event_id)
+        entry.weighted_norm = 0.0  # computed at its first comparison
         for key in _place_keys(entry.marks.places, entry.marks.counties):
             self._places[key].add(entry.event_id)
 
@@ -150,41 +155,53 @@ class EventIndex:
 
     def ranked(self, marks: Marks, vector: Vector, window: float | None = None) -> list[Match]:
         """The shortlisted candidates, most probable first (alternatives are evidence too)."""
-        strongest = heapq.nlargest(self.config.candidate_terms, vector.items(),
-                                   key=lambda kv: kv[1])
-        by_text = set().union(*(self._postings.get(t, ()) for t, _ in strongest))
-        by_place = set().union(*(self._places.get(k, ())
-                                 for k in _place_keys(marks.places, {marks.county} - {None})))
         weigh = _EventIdf(self)
         item = weigh.apply(vector)
-        shortlist = self._shortlist(by_text | by_place, vector, marks,
+        shortlist = self._shortlist(vector, marks,
                                     self.config.window if window is None else window)
         matches = [self._score(entry, item, weigh, marks) for entry in shortlist]
         return sorted(matches, key=lambda m: -m.score)
 
-    def _shortlist(self, candidates: set[str], vector: Vector, marks: Marks,
-                   window: float) -> list[Entry]:
-        """The few candidates worth a full score: in the time window, ranked by plain cosine
-        (cheap: shared terms only) plus what they share of places."""
-        scored = []
-        for event_id in candidates:
-            entry = self._entries[event_id]
-            if not entry.first_seen - window <= marks.at <= entry.horizon + window:
-                continue
-            centroid = entry.centroid
-            plain = sum(w * centroid[t] for t, w in vector.items() if t in centroid)
-            place = 0.3 * bool(marks.places & entry.marks.places) \
-                + 0.2 * (marks.county in entry.marks.counties)
-            scored.append((plain + place, event_id, entry))
-        return [entry for _, _, entry in heapq.nlargest(SHORTLIST, scored)]
+    def _shortlist(self, vector: Vector, marks: Marks, window: float) -> list[Entry]:
+        """The few candidates worth a full score: events sharing a strong term or a place, in
+        the time window, ranked by plain cosine over the strong terms plus what they share of
+        places. Accumulated along the postings, so each candidate costs only what it shares."""
+        rough: dict[str, float] = defaultdict(float)
+        for term, weight in heapq.nlargest(self.config.candidate_terms, vector.items(),
+                                           key=lambda kv: kv[1]):
+            for event_id in self._postings.get(term, ()):
+                rough[event_id] += weight * self._entries[event_id].centroid[term]
+        for key in marks.places:
+            for event_id in self._places.get(key, ()):
+                rough[event_id] += 0.3 / max(1, len(marks.places))
+        for event_id in self._places.get(f"county:{marks.county}", ()) if marks.county else ():
+            rough[event_id] += 0.2
+        at = marks.at
+        best = heapq.nlargest(SHORTLIST * 4, rough.items(), key=lambda kv: kv[1])
+        entries = (self._entries[event_id] for event_id, _ in best)
+        return [e for e in entries
+                if e.first_seen - window <= at <= e.horizon + window][:SHORTLIST]
 
     def _score(self, entry: Entry, item: Vector, weigh: _EventIdf, marks: Marks) -> Match:
-        centroid = weigh.apply(entry.centroid)
-        shared = {t: w * centroid[t] for t, w in item.items() if t in centroid}
+        """Cosine of the item and the event, both re-weighted by the open events' term
+        frequencies; the event's re-weighted norm is kept with the entry (see put)."""
+        centroid, norm = entry.centroid, self._weighted_norm(entry, weigh)
+        shared = {t: w * centroid[t] * weigh.factor(t) / norm
+                  for t, w in item.items() if t in centroid}
         similarity = sum(shared.values())
         pair = self.scorer.score(features(marks, entry.marks, similarity))
         terms = tuple(t for t, _ in heapq.nlargest(5, shared.items(), key=lambda kv: kv[1]))
         return Match(entry.event_id, pair.p, similarity, terms, pair.evidence)
+
+
+    def _weighted_norm(self, entry: Entry, weigh: _EventIdf) -> float:
+        """Recomputed when the number of open events has moved by a tenth since."""
+        n = len(self._entries)
+        if not entry.weighted_norm or abs(n - entry.norm_at) > 0.1 * n:
+            entry.weighted_norm = math.sqrt(sum((w * weigh.factor(t)) ** 2
+                                                for t, w in entry.centroid.items())) or 1.0
+            entry.norm_at = n
+        return entry.weighted_norm
 
 
 def _place_keys(places, counties) -> list[str]:
