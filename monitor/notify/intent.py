@@ -18,6 +18,7 @@ class AlertKind(StrEnum):
     DEADLINE_DUE_SOON = "deadline_due_soon"  # a deadline passed 50 % / 80 % of its window
     DEADLINE_MISSED = "deadline_missed"
     RESPONSE_DETECTED = "response_detected"  # a response met (or met late) a deadline
+    EVENTS_MERGED = "events_merged"  # two open events were found to be one matter
     DAILY_SUMMARY = "daily_summary"
     TEST = "test"
 
@@ -49,6 +50,8 @@ class AlertIntent(BaseModel):
     severity: str | None = None  # 特别重大 / 重大 / 较大 / 一般, or None
     severity_evidence: dict[str, float] = Field(default_factory=dict)  # e.g. {"deaths": 12}
     previous_severity: str | None = None  # for SEVERITY_RAISED
+    merged_title: str | None = None  # EVENTS_MERGED: the event that was merged in
+    merged_why: str | None = None  # EVENTS_MERGED: the evidence
     region: str | None = None  # prefecture, e.g. 昆明
     county: str | None = None
     first_seen: AwareDatetime | None = None

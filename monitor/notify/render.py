@@ -38,6 +38,7 @@ _HEAD = {
     AlertKind.DEADLINE_DUE_SOON: "回应时限将到",
     AlertKind.DEADLINE_MISSED: "回应已超时",
     AlertKind.RESPONSE_DETECTED: "已回应",
+    AlertKind.EVENTS_MERGED: "事件合并",
     AlertKind.DAILY_SUMMARY: "每日汇总",
     AlertKind.TEST: "测试消息",
 }
@@ -170,6 +171,14 @@ def _responded(intent: AlertIntent, now: datetime) -> list[Line]:
     return lines
 
 
+def _merged(intent: AlertIntent, now: datetime) -> list[Line]:
+    """One matter was being followed as two events: say which, why, and the clocks now."""
+    lines = [Line(f"并入：{intent.merged_title}")] if intent.merged_title else []
+    if intent.merged_why:
+        lines.append(Line(f"合并依据：{intent.merged_why}"))
+    return lines + _facts(intent) + _deadlines(intent.deadlines, now)
+
+
 def _summary(intent: AlertIntent, now: datetime) -> list[Line]:
     counts = [f"{_SUMMARY.get(k, k)} {v}" for k, v in intent.summary.items()]
     lines = [Line("；".join(counts))] if counts else []
@@ -187,6 +196,7 @@ _BODY: dict[AlertKind, Callable[[AlertIntent, datetime], list[Line]]] = {
     AlertKind.DEADLINE_DUE_SOON: _due_soon,
     AlertKind.DEADLINE_MISSED: _missed,
     AlertKind.RESPONSE_DETECTED: _responded,
+    AlertKind.EVENTS_MERGED: _merged,
     AlertKind.DAILY_SUMMARY: _summary,
     AlertKind.TEST: _test,
 }

@@ -45,6 +45,11 @@ def severity_raised(event: Event, previous: str | None, at: datetime) -> AlertIn
                  previous_severity=previous)
 
 
+def merged(keep: Event, gone: Event, why: str, at: datetime) -> AlertIntent:
+    return _base(keep, AlertKind.EVENTS_MERGED, f"{keep.id}:merged:{gone.id}", at,
+                 merged_title=gone.title, merged_why=why)
+
+
 def for_transition(event: Event, change: Transition, at: datetime) -> AlertIntent | None:
     due = change.due
     due_key = int(due.timestamp()) if due else 0

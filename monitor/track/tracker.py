@@ -114,9 +114,11 @@ class Tracker:
         gone.history.append(HistoryEntry(at=now, who=self.who, what="merged_into",
                                          why=f"{keep.id} ({keep.title}): {why}"))
         raised = keep.severity if keep.severity != previous_severity else None
-        return [self.finish(keep, now, versions[0],
-                            raised_from=previous_severity if raised else None),
-                self.finish(gone, now, versions[1])]
+        kept = self.finish(keep, now, versions[0],
+                           raised_from=previous_severity if raised else None)
+        if keep.needs_response:  # officers following either event learn it is one matter
+            kept.alerts = [alerts.merged(keep, gone, why, now), *kept.alerts]
+        return [kept, self.finish(gone, now, versions[1])]
 
     def suggest_merge(self, a: Event, b: Event, why: str, now: datetime) -> list[Change]:
         """Not sure enough to merge: each event's history names the other, once."""

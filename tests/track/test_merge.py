@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from monitor.notify.intent import AlertIntent
+from monitor.notify.render import compose
 from monitor.track.grouping import Match
 from monitor.track.models import DeadlineState, EventStatus
 from monitor.track.store import Change, Conflict
@@ -51,6 +53,10 @@ async def test_a_sure_merge_keeps_the_earliest_and_regrades(pipeline):
     assert all(d.state is not DeadlineState.PENDING for d in gone.deadlines)  # superseded
     assert early.id in worker.index and late.id not in worker.index
     assert await worker.store.next_timer() is not None
+    intents = [AlertIntent.model_validate_json(raw) for _, raw in await pipeline.alerts()]
+    [merge] = [i for i in intents if i.kind == "events_merged"]  # one alert for the merge
+    text = "\n".join(line.text for line in compose(merge, pipeline.clock.now(), "").lines)
+    assert f"并入：{SECOND.title}" in text and "same_county" in text
 
 
 async def test_an_unsure_pair_is_a_suggestion_once(pipeline):
