@@ -23,7 +23,7 @@ from monitor.notify import Notifier, load_notify_config
 from monitor.store.embedded import EmbeddedRedis, connect
 from monitor.store.items import ItemStore, ensure_groups
 from monitor.store.keys import Keys, poll_lease_seconds
-from monitor.store.sources import SourceStore
+from monitor.store.sources import SourceStore, state_counts
 from monitor.store.supervise import RedisSupervisor
 from monitor.track.forward import AlertForwarder, summary_source
 from monitor.track.policy import Policy, load_policy
@@ -31,8 +31,8 @@ from monitor.track.readmodel import ReadModel
 from monitor.track.recompute import recompute_provisional, warn_if_calendar_runs_out
 from monitor.track.store import EventStore
 from monitor.track.timers import TimerRunner
-from monitor.track.worker import EventsWorker
 from monitor.track.workdays import WorkCalendar
+from monitor.track.worker import EventsWorker
 from monitor.web.app import build_app
 
 log = structlog.get_logger("monitor.app")
@@ -141,7 +141,7 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
         await settle_calendar(worker.store, policy, clock, metrics)
         forwarder = AlertForwarder(redis, Keys(settings.key_prefix), worker.store, notifier,
                                    clock, name=worker.name)
-        read = ReadModel(worker.store)
+        read = ReadModel(worker.store, worker.orphans)
         notifier.set_summary_source(summary_source(read))
         runner = web.AppRunner(build_app(redis, metrics, read, notifier, clock), access_log=None)
         await runner.setup()
@@ -168,9 +168,8 @@ async def _maintain(collector: Collector, feeds: FeedsFile, clock: Clock, metric
             if trimmed:
                 log.info("items_trimmed", entries=trimmed)
             states = await collector.sources.load_many(s.id for s in feeds.sources)
-            failing = sum(1 for s in states.values() if s.failing)
-            metrics.sources.labels("failing").set(failing)
-            metrics.sources.labels("ok").set(len(states) - failing)
+            for name, count in state_counts(states.values()).items():
+                metrics.sources.labels(name).set(count)
         except (OSError, aioredis.RedisError) as exc:
             log.error("maintenance_failed", error=str(exc))
         await sleep_or_stop(clock, MAINTENANCE_SECONDS, stop)
