@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monitor.clock import SystemClock  # noqa: E402
+from monitor.domain.alerts import AlertIntent, AlertKind  # noqa: E402
 from monitor.logs import configure  # noqa: E402
 from monitor.notify.config import NotifyConfig  # noqa: E402
-from monitor.notify.intent import AlertIntent, AlertKind  # noqa: E402
 from monitor.notify.notifier import Notifier  # noqa: E402
 from monitor.store.embedded import EmbeddedRedis, connect  # noqa: E402
 from monitor.store.keys import Keys  # noqa: E402

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monitor.clock import SystemClock  # noqa: E402
+from monitor.domain.events import Change, Event  # noqa: E402
 from monitor.logs import configure  # noqa: E402
 from monitor.models import Item  # noqa: E402
 from monitor.store.embedded import EmbeddedRedis, connect  # noqa: E402
@@ -31,9 +32,7 @@ from monitor.store.items import ItemStore, ensure_groups  # noqa: E402
 from monitor.store.keys import Keys  # noqa: E402
 from monitor.track.grouping import EventIndex, idf_table, normalise  # noqa: E402
 from monitor.track.identity import Marks, title_grams  # noqa: E402
-from monitor.track.models import Event  # noqa: E402
 from monitor.track.policy import default_policy  # noqa: E402
-from monitor.track.store import Change  # noqa: E402
 from monitor.track.timers import TimerRunner  # noqa: E402
 from monitor.track.tracker import Tagged, Tracker, to_index_entry  # noqa: E402
 from monitor.track.worker import EventsWorker  # noqa: E402

@@ -20,16 +20,17 @@ from monitor.config import FeedsFile, Settings
 from monitor.errors import StoreError
 from monitor.metrics import Metrics
 from monitor.notify import Notifier, load_notify_config
+from monitor.notify.forward import AlertForwarder
 from monitor.store.embedded import EmbeddedRedis, connect
+from monitor.store.events import EventStore
 from monitor.store.items import ItemStore, ensure_groups
 from monitor.store.keys import Keys, poll_lease_seconds
 from monitor.store.sources import SourceStore, state_counts
 from monitor.store.supervise import RedisSupervisor
-from monitor.track.forward import AlertForwarder, summary_source
 from monitor.track.policy import Policy, load_policy
 from monitor.track.readmodel import ReadModel
 from monitor.track.recompute import recompute_provisional, warn_if_calendar_runs_out
-from monitor.track.store import EventStore
+from monitor.track.summary import summary_source
 from monitor.track.timers import TimerRunner
 from monitor.track.workdays import WorkCalendar
 from monitor.track.worker import EventsWorker

@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from redis.connection import parse_url as parse_redis_url
-
 
 def redis_address(url: str) -> str:
     """REDIS_URL, checked with redis-py's own parser (so what passes here connects), plus
@@ -16,6 +14,9 @@ def redis_address(url: str) -> str:
     shown = redact(url)
     try:
         parts = urlsplit(url)
+        # Late: config is read by pure modules (the deadline policy) that need no Redis client.
+        from redis.connection import parse_url as parse_redis_url
+
         scheme_ok = parts.scheme in ("redis", "rediss", "unix")
         if scheme_ok:
             parse_redis_url(url)

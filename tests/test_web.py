@@ -8,8 +8,8 @@ from aiohttp.test_utils import TestServer
 
 from monitor.metrics import Metrics
 from monitor.store.embedded import connect
+from monitor.store.events import EventStore
 from monitor.track.readmodel import ReadModel
-from monitor.track.store import EventStore
 from monitor.web.app import build_app
 
 pytestmark = pytest.mark.redis

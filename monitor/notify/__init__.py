@@ -10,8 +10,8 @@ Public surface (wired by monitor.app):
         set_summary_source(async (now) -> AlertIntent | None); await status()
 """
 
+from monitor.domain.alerts import AlertIntent, AlertKind, DeadlineView
 from monitor.notify.config import NotifyConfig, load_notify_config
-from monitor.notify.intent import AlertIntent, AlertKind, DeadlineView
 from monitor.notify.metrics import NotifyMetrics
 from monitor.notify.notifier import Delivery, Notifier
 

@@ -28,8 +28,8 @@ from pydantic import (
 )
 
 from monitor.config import Duration
+from monitor.domain.alerts import AlertKind
 from monitor.errors import ConfigError
-from monitor.notify.intent import AlertKind
 from monitor.urlcheck import http_address
 from monitor.yamlconfig import Lines, Refused, duplicate_ids, load_yaml_model, safe_load
 

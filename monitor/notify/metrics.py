@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from monitor.domain.alerts import AlertKind
 from monitor.notify.config import Platform
-from monitor.notify.intent import AlertKind
 from monitor.notify.platforms.base import NotifyReason, Outcome
 
 SUPPRESS_REASONS = ("duplicate", "silenced", "acknowledged", "resolved", "expired")

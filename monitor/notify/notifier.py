@@ -33,9 +33,9 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from monitor.clock import Clock, sleep_or_stop
+from monitor.domain.alerts import AlertIntent, AlertKind
 from monitor.notify import platforms
 from monitor.notify.config import NotifyConfig, Target
-from monitor.notify.intent import AlertIntent, AlertKind
 from monitor.notify.metrics import NotifyMetrics
 from monitor.notify.outbox import Outbox, Record, Stored, entry_id, split_entry
 from monitor.notify.platforms.base import Answer, NotifyReason, Outcome

@@ -19,7 +19,7 @@ from datetime import datetime
 import redis.asyncio as aioredis
 from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
-from monitor.notify.intent import AlertKind
+from monitor.domain.alerts import AlertKind
 from monitor.notify.outbox import Stored
 from monitor.store.keys import NOTIFY_KEEP_SECONDS, Keys
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from monitor.domain.alerts import AlertIntent, AlertKind, DeadlineView
 from monitor.notify.config import Platform
-from monitor.notify.intent import AlertIntent, AlertKind, DeadlineView
 
 CHINA = ZoneInfo("Asia/Shanghai")
 

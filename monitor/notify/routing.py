@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from monitor.domain.alerts import AlertIntent
 from monitor.notify.config import SEVERITIES, Match, NotifyConfig, Route
-from monitor.notify.intent import AlertIntent
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
-from monitor.errors import MonitorError
-from monitor.track.models import (
+from monitor.domain.events import (
     ACTIVE_STATUSES,
     Event,
     EventStatus,
@@ -17,7 +16,8 @@ from monitor.track.models import (
     Response,
     ResponseChannel,
 )
-from monitor.track.store import Conflict, EventStore
+from monitor.errors import MonitorError
+from monitor.store.events import Conflict, EventStore
 from monitor.track.tracker import Tracker
 
 

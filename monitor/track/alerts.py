@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from monitor.notify.intent import AlertIntent, AlertKind, DeadlineView
+from monitor.domain.alerts import AlertIntent, AlertKind, DeadlineView
+from monitor.domain.events import Deadline, DeadlineState, Event
 from monitor.track.deadlines import Transition
-from monitor.track.models import Deadline, DeadlineState, Event
 
 
 def public_url() -> str:

@@ -10,10 +10,10 @@ from pathlib import Path
 from monitor.clock import SystemClock
 from monitor.config import load_settings
 from monitor.logs import configure
+from monitor.store.events import EventStore
 from monitor.store.keys import Keys
 from monitor.track.policy import load_policy
 from monitor.track.recompute import recompute_provisional
-from monitor.track.store import EventStore
 from monitor.track.workdays import WorkCalendar
 
 

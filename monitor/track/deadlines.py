@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.track.models import (
+from monitor.domain.events import (
     Deadline,
     DeadlineState,
     Event,

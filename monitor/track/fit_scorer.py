@@ -20,10 +20,10 @@ import sys
 from collections.abc import Iterable
 from datetime import date
 
+from monitor.domain.events import Event
 from monitor.track.grouping import EventIndex, Match
 from monitor.track.identity import FEATURES, SCORER_PATH, features
 from monitor.track.labelled import LabelledSet, cec_set, cluster_sets
-from monitor.track.models import Event
 from monitor.track.policy import default_policy
 from monitor.track.tagging import tag
 from monitor.track.tracker import Tagged, Tracker, to_index_entry

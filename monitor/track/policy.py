@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from monitor.config import Duration
-from monitor.track.models import EventKind, ResponseChannel
+from monitor.domain.events import EventKind, ResponseChannel
 from monitor.track.workdays import PublishedYear
 from monitor.yamlconfig import duplicate_ids, load_yaml_model
 

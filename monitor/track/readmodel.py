@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from monitor.domain.events import OWED_STATES, Event
 from monitor.models import Item
-from monitor.track.models import OWED_STATES, Event
+from monitor.store.events import EventStore
 from monitor.track.orphans import OrphanStore
-from monitor.track.store import EventStore
 
 
 @dataclass(frozen=True, slots=True)

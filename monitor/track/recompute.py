@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from monitor.track.models import Event
+from monitor.domain.events import Event
+from monitor.store.events import Conflict, EventStore
 from monitor.track.policy import Policy
-from monitor.track.store import Conflict, EventStore
 from monitor.track.tracker import Tracker
 from monitor.track.workdays import WorkCalendar
 

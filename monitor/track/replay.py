@@ -24,11 +24,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from monitor.clock import FakeClock
 from monitor.config import Channel
+from monitor.domain.events import Event
 from monitor.errors import ConfigError
 from monitor.models import Item
 from monitor.store.items import ItemStore, ensure_groups
 from monitor.store.keys import Keys
-from monitor.track.models import Event
 from monitor.track.policy import Policy
 from monitor.track.readmodel import time_to_response
 from monitor.track.timers import TimerRunner

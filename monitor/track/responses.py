@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from monitor.config import Channel
+from monitor.domain.events import ResponseChannel
 from monitor.models import Item
-from monitor.track.models import ResponseChannel
 
 _BY_SOURCE_CHANNEL = {
     Channel.PRESS_CONFERENCE: ResponseChannel.PRESS_CONFERENCE,

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from monitor.clock import Clock, sleep_or_stop
-from monitor.track.store import Conflict, EventStore
+from monitor.store.events import Conflict, EventStore
 from monitor.track.tracker import Tracker
 
 log = structlog.get_logger("monitor.track.timers")

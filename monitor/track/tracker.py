@@ -9,14 +9,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.models import Item
-from monitor.notify.intent import AlertIntent
-from monitor.track import alerts
-from monitor.track.deadlines import Transition, evaluate
-from monitor.track.grouping import Entry, EventIndex, Match, Vector, add_vectors
-from monitor.track.identity import MAX_TITLES, EventMarks, Marks, title_grams
-from monitor.track.models import (
+from monitor.domain.alerts import AlertIntent
+from monitor.domain.events import (
     MAX_ITEM_REFS,
+    Change,
     DeadlineState,
     Event,
     EventKind,
@@ -25,9 +21,13 @@ from monitor.track.models import (
     ItemRef,
     Response,
 )
+from monitor.models import Item
+from monitor.track import alerts
+from monitor.track.deadlines import Transition, evaluate
+from monitor.track.grouping import Entry, EventIndex, Match, Vector, add_vectors
+from monitor.track.identity import MAX_TITLES, EventMarks, Marks, title_grams
 from monitor.track.policy import SEVERITY_ORDER, Policy
 from monitor.track.responses import is_policy_document, response_channel, response_cues
-from monitor.track.store import Change
 
 HEAT_TAU_SECONDS = 6 * 3600
 MAX_PLACES = 40

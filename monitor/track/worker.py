@@ -12,15 +12,15 @@ import redis.asyncio as aioredis
 import structlog
 
 from monitor.clock import Clock, sleep_or_stop
+from monitor.domain.events import EventKind
 from monitor.models import Item
+from monitor.store.events import Change, Conflict, EventStore
 from monitor.store.items import ItemConsumer, StreamEntry
 from monitor.store.keys import GROUPING_LEASE_SECONDS, Keys
 from monitor.track.grouping import EventIndex
-from monitor.track.models import EventKind
 from monitor.track.orphans import OrphanStore, best_for
 from monitor.track.policy import Policy
 from monitor.track.responses import response_cues
-from monitor.track.store import Change, Conflict, EventStore
 from monitor.track.tagging import tag
 from monitor.track.tracker import Tagged, Tracker, to_index_entry
 

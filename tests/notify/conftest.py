@@ -15,8 +15,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from monitor.clock import FakeClock
+from monitor.domain.alerts import AlertIntent, AlertKind, DeadlineView
 from monitor.notify.config import NotifyConfig
-from monitor.notify.intent import AlertIntent, AlertKind, DeadlineView
 from monitor.notify.metrics import NotifyMetrics
 from monitor.notify.notifier import Notifier
 from tests.notify.fakerobots import FakeRobots

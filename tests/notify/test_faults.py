@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from monitor.notify.intent import AlertKind
+from monitor.domain.alerts import AlertKind
 from monitor.store.embedded import EmbeddedRedis, connect
 from tests.notify.conftest import alert, base_config, drain, shown
 

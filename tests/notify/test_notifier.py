@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
-from monitor.notify.intent import AlertIntent, AlertKind
+from monitor.domain.alerts import AlertIntent, AlertKind
 from tests.notify.conftest import alert, base_config, drain
 
 pytestmark = pytest.mark.redis

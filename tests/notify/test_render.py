@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from classifiers.severity import assess
+from monitor.domain.alerts import AlertIntent, AlertKind, DeadlineView
 from monitor.notify.config import Platform
-from monitor.notify.intent import AlertIntent, AlertKind, DeadlineView
 from monitor.notify.render import LIMITS, compose, md_escape, render, safe_url, slack_escape
 
 GOLDEN = Path(__file__).parent / "golden"

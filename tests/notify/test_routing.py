@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.domain.alerts import AlertIntent, AlertKind
 from monitor.notify.config import NotifyConfig, load_notify_config
-from monitor.notify.intent import AlertIntent, AlertKind
 from monitor.notify.routing import route
 
 SHIPPED = load_notify_config(Path(__file__).resolve().parents[2] / "notify.yaml", env={})

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from monitor.domain.events import DeadlineState as S
+from monitor.domain.events import EventStatus, ResponseChannel
 from monitor.track.actions import ActionError, Actions
-from monitor.track.models import DeadlineState as S
-from monitor.track.models import EventStatus, ResponseChannel
 from tests.notify.conftest import base_config, make_notifier, robots  # noqa: F401
 from tests.track.conftest import T0, make_item
 

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.track.forward import AlertForwarder, summary_source
+from monitor.notify.forward import AlertForwarder
 from monitor.track.readmodel import ReadModel
+from monitor.track.summary import summary_source
 from tests.notify.conftest import base_config, drain, make_notifier, robots  # noqa: F401
 from tests.track.conftest import T0, make_item
 

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from monitor.metrics import Metrics
-from monitor.track.forward import AlertForwarder
+from monitor.notify.forward import AlertForwarder
 from monitor.track.readmodel import ReadModel
 from monitor.web.app import build_app
 from tests.notify.conftest import base_config, drain, make_notifier, robots  # noqa: F401

@@ -13,13 +13,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 from structlog.testing import capture_logs
 
+from monitor.domain.alerts import AlertIntent
+from monitor.domain.events import Change, Deadline, DeadlineState, Event, EventKind
 from monitor.metrics import Metrics
-from monitor.notify.intent import AlertIntent
 from monitor.notify.render import compose
-from monitor.track.models import Deadline, DeadlineState, Event, EventKind
 from monitor.track.readmodel import ReadModel
 from monitor.track.recompute import recompute_provisional, warn_if_calendar_runs_out
-from monitor.track.store import Change
 from monitor.track.workdays import PublishedYear, WorkCalendar, add_working_days
 from monitor.web.app import build_app
 from tests.track.conftest import make_item

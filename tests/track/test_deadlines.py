@@ -7,17 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.track.deadlines import evaluate
-from monitor.track.models import (
+from monitor.domain.events import (
     DeadlineState as S,
 )
-from monitor.track.models import (
+from monitor.domain.events import (
     Event,
     EventKind,
     EventStatus,
     Response,
     ResponseChannel,
 )
+from monitor.track.deadlines import evaluate
 from monitor.track.policy import default_policy
 from monitor.track.workdays import CHINA_TZ, add_working_days
 

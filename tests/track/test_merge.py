@@ -8,11 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.notify.intent import AlertIntent
+from monitor.domain.alerts import AlertIntent
+from monitor.domain.events import Change, Conflict, DeadlineState, EventStatus
 from monitor.notify.render import compose
 from monitor.track.grouping import Match
-from monitor.track.models import DeadlineState, EventStatus
-from monitor.track.store import Change, Conflict
 from monitor.track.worker import BatchResult
 from tests.track.conftest import T0, make_item
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.track.models import DeadlineState as S
+from monitor.domain.events import DeadlineState as S
 from tests.track.conftest import make_item
 
 pytestmark = pytest.mark.redis

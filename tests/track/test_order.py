@@ -9,9 +9,9 @@ import random
 
 import pytest
 
+from monitor.domain.events import DeadlineState
 from monitor.store.keys import Keys
 from monitor.track.evaluate import SAMPLE, scenario_outcomes
-from monitor.track.models import DeadlineState
 from monitor.track.policy import default_policy
 from monitor.track.replay import read_items
 from tests.track.conftest import Pipeline

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.track.models import DeadlineState
+from monitor.domain.events import DeadlineState
 from tests.track.conftest import make_item
 
 pytestmark = pytest.mark.redis

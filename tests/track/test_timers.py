@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.track.models import DeadlineState as S
+from monitor.domain.events import DeadlineState as S
 from tests.track.conftest import T0, make_item
 
 pytestmark = pytest.mark.redis

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.track.models import DeadlineState as S
-from monitor.track.models import EventKind, ResponseChannel
+from monitor.domain.events import DeadlineState as S
+from monitor.domain.events import EventKind, ResponseChannel
 from monitor.track.readmodel import ReadModel
 from tests.track.conftest import MESSAGE_AND_MAJOR_ACCIDENT, T0, make_item
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from monitor.domain.alerts import AlertIntent
 
 
 class EventStatus(StrEnum):
@@ -162,3 +166,19 @@ class Event(BaseModel):
     def owed_dues(self) -> list[datetime]:
         """Due times of the deadlines still owed."""
         return [d.due for d in self.deadlines if d.due is not None and d.state in OWED_STATES]
+
+
+class Conflict(Exception):
+    """Someone saved a newer version of the event first; reload and apply again."""
+
+
+@dataclass
+class Change:
+    """An event to save and what goes with it."""
+
+    event: Event
+    expected_version: int  # -1 for a new event
+    next_check: datetime | None = None
+    due_score: float | None = None
+    item_ids: Sequence[str] = ()
+    alerts: Sequence[AlertIntent] = field(default_factory=list)

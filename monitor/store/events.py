@@ -5,14 +5,12 @@ the alerts it raised), and only if nobody saved a newer version meanwhile."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import redis.asyncio as aioredis
 
-from monitor.notify.intent import AlertIntent
+from monitor.domain.events import Change, Conflict, Event
 from monitor.store.keys import TIMER_LEASE_SECONDS, Keys
-from monitor.track.models import Event
 
 # Saves one or more events atomically: every version is checked before anything is
 # written (a merge changes two events, and must never be half applied). KEYS: the shared
@@ -61,22 +59,6 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, to
 for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return due
 """
-
-
-class Conflict(Exception):
-    """Someone saved a newer version of the event first; reload and apply again."""
-
-
-@dataclass
-class Change:
-    """An event to save and what goes with it."""
-
-    event: Event
-    expected_version: int  # -1 for a new event
-    next_check: datetime | None = None
-    due_score: float | None = None
-    item_ids: Sequence[str] = ()
-    alerts: Sequence[AlertIntent] = field(default_factory=list)
 
 
 class EventStore:
