@@ -26,14 +26,16 @@ def source_region(name: str | None) -> str | None:
     return match.prefecture if match else name
 
 
-def tag(items: Sequence[Item], vector_terms: int) -> list[Tagged]:
-    """Classify a batch (one sklearn call) and build each item's term vector."""
+def tag(items: Sequence[Item], vector_terms: int, classifier=None) -> list[Tagged]:
+    """Classify a batch (one sklearn call) and build each item's term vector. `classifier`
+    (anything with `classify_with_tokens`) defaults to the shipped model."""
     from classifiers import load_default
     from classifiers.tokenize import content_words
 
     if not items:
         return []
-    results, tokens = load_default().classify_with_tokens([item_text(i) for i in items])
+    classifier = classifier or load_default()
+    results, tokens = classifier.classify_with_tokens([item_text(i) for i in items])
     tagged = []
     for item, c, raw in zip(items, results, tokens, strict=True):
         # item_text puts the title before the one newline; titles and summaries are

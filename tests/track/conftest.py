@@ -11,6 +11,7 @@ from monitor.store.items import ItemStore, ensure_groups
 from monitor.track.policy import default_policy
 from monitor.track.timers import TimerRunner
 from monitor.track.worker import EventsWorker
+from tests.track.faketagger import fake_tag
 
 T0 = datetime.fromisoformat("2026-11-16T10:00:00+08:00")
 
@@ -41,10 +42,13 @@ class Pipeline:
         self.policy = default_policy()
         self.items = ItemStore(redis, keys, retention_seconds=86400 * 30)
 
-    async def worker(self, name: str = "w1", stale_ms: int = 60_000) -> EventsWorker:
+    async def worker(self, name: str = "w1", stale_ms: int = 60_000,
+                     tagger=fake_tag) -> EventsWorker:
+        """A worker tagging with keywords (faketagger.py); end-to-end tests pass the model's
+        `tag`."""
         await ensure_groups(self.redis, self.keys.items_stream, ["track"])
         worker = EventsWorker(self.redis, self.keys, self.policy, self.clock, name=name,
-                              retention_seconds=86400 * 30, stale_ms=stale_ms)
+                              retention_seconds=86400 * 30, stale_ms=stale_ms, tagger=tagger)
         await worker.start()
         return worker
 

@@ -10,6 +10,7 @@ import pytest
 from monitor.notify.forward import AlertForwarder
 from monitor.track.readmodel import ReadModel
 from monitor.track.summary import summary_source
+from monitor.track.tagging import tag
 from tests.notify.conftest import base_config, drain, make_notifier, robots  # noqa: F401
 from tests.track.conftest import T0, make_item
 
@@ -27,7 +28,7 @@ def forwarder(pipeline, worker, notifier, name: str, **options) -> AlertForwarde
 async def test_a_major_accident_reaches_the_office_group_once(pipeline, robots,  # noqa: F811
                                                                make_notifier):  # noqa: F811
     notifier = make_notifier(base_config(robots))
-    worker = await pipeline.worker()
+    worker = await pipeline.worker(tagger=tag)  # end to end: the shipped model
     forward = forwarder(pipeline, worker, notifier, "w1")
     await forward.start()
     await pipeline.feed(worker, MAJOR)
@@ -46,7 +47,7 @@ async def test_a_major_accident_reaches_the_office_group_once(pipeline, robots, 
 
 
 async def test_daily_summary_counts_open_and_overdue_events(pipeline):
-    worker = await pipeline.worker()
+    worker = await pipeline.worker(tagger=tag)  # end to end: the shipped model
     await pipeline.feed(worker, MAJOR)
     pipeline.clock.set(T0 + timedelta(hours=6))
     await pipeline.timers(worker).run_once()
@@ -59,7 +60,7 @@ async def test_daily_summary_counts_open_and_overdue_events(pipeline):
 async def test_alerts_a_dead_forwarder_read_are_forwarded_by_another(pipeline, robots,  # noqa: F811
                                                                       make_notifier):  # noqa: F811
     notifier = make_notifier(base_config(robots))
-    worker = await pipeline.worker()
+    worker = await pipeline.worker(tagger=tag)  # end to end: the shipped model
     dead = forwarder(pipeline, worker, notifier, "dead")
     await dead.start()
     await pipeline.feed(worker, MAJOR)
