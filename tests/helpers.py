@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
+
 from monitor.config import FeedsFile
 
 
@@ -14,3 +16,13 @@ def feeds(*sources: dict[str, Any]) -> FeedsFile:
 
 
 PAGE_SELECTORS = {"item": "ul.list li", "title": "a", "link": "a", "date": "span"}
+
+
+async def service_healthy(port: int) -> bool:
+    """Whether a service on this machine answers /healthz with 200."""
+    try:
+        async with aiohttp.ClientSession() as http, \
+                http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            return response.status == 200
+    except aiohttp.ClientError:
+        return False

@@ -29,7 +29,7 @@ from monitor.store.embedded import EmbeddedRedis, connect
 from monitor.store.keys import Keys
 from monitor.store.supervise import FIRST_WAIT, MAX_WAIT, RedisSupervisor
 from tests.fakesite import Document
-from tests.helpers import feeds
+from tests.helpers import feeds, service_healthy
 from tests.test_processes import free_port, news, stop_process, wait_for, write_feeds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,7 +151,7 @@ async def test_the_service_ends_with_the_reason_when_redis_cannot_be_restarted(
     service = asyncio.create_task(run_service(
         local, feeds({"id": "f0", "url": site.url("/f0.xml"), "interval": 60}), stop, clock))
     pid_file = local.data_dir / "redis" / "redis.pid"
-    await wait_for(lambda: _healthy(local.http_port), "the service")
+    await wait_for(lambda: service_healthy(local.http_port), "the service")
     first = int(pid_file.read_text())
     os.kill(first, signal.SIGKILL)
     while alive(first):  # the supervisor reaps it
@@ -161,15 +161,6 @@ async def test_the_service_ends_with_the_reason_when_redis_cannot_be_restarted(
     with pytest.raises(StoreError, match="restarts in a row failed"):
         await service  # `monitor run` prints it as one line and exits 1
     assert servers_on(local.data_dir / "redis" / "redis.sock") == []
-
-
-async def _healthy(port: int) -> bool:
-    try:
-        async with aiohttp.ClientSession() as http, \
-                http.get(f"http://127.0.0.1:{port}/healthz") as response:
-            return response.status == 200
-    except aiohttp.ClientError:
-        return False
 
 
 # A `monitor` process that started the embedded Redis, then waits to be killed.

@@ -25,7 +25,7 @@ from monitor.metrics import Metrics
 from monitor.store.embedded import connect
 from monitor.store.keys import Keys
 from tests.fakesite import Document, rss
-from tests.helpers import feeds
+from tests.helpers import feeds, service_healthy
 
 pytestmark = pytest.mark.redis
 
@@ -210,7 +210,6 @@ def free_port() -> int:
 async def test_make_run_mode_embedded_redis_with_aof_survives_a_restart(site, tmp_path):
     """`monitor run` with no REDIS_URL: its own Redis (AOF), /healthz, a clean stop, and a
     restart that remembers what it emitted."""
-    import aiohttp
 
     for n in range(3):
         site.put(f"/f{n}.xml", Document(news(n, 4)))
@@ -228,15 +227,7 @@ async def test_make_run_mode_embedded_redis_with_aof_survives_a_restart(site, tm
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         client = connect(f"unix://{socket_path}")
         try:
-            async def healthy() -> bool:
-                try:
-                    async with aiohttp.ClientSession() as http, \
-                            http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        return response.status == 200
-                except aiohttp.ClientError:
-                    return False
-
-            await wait_for(healthy, "/healthz")
+            await wait_for(lambda: service_healthy(port), "/healthz")
             await wait_for(lambda: _count_at_least(client, Keys(), count), f"{count} items")
             await asyncio.sleep(1.5)  # a further poll of each feed: nothing more may come
             assert await client.xlen(Keys().items_stream) == count
