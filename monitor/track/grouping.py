@@ -227,18 +227,20 @@ class _EventIdf:
 
     def __init__(self, index: EventIndex) -> None:
         self._postings = index._postings
-        self._n = len(index) + 1
+        self._log_n = math.log(len(index) + 1) + 1.0
         self._cache: dict[str, float] = {}
 
     def factor(self, term: str) -> float:
+        """log(n / (df + 1)) + 1, with n the open events and df those holding the term."""
         value = self._cache.get(term)
         if value is None:
-            df = len(self._postings.get(term, ()))
-            value = self._cache[term] = math.log(self._n / (df + 1)) + 1.0
+            df = self._postings.get(term)
+            value = self._cache[term] = self._log_n - math.log(len(df) + 1 if df else 1)
         return value
 
     def apply(self, vector: Vector) -> Vector:
-        return normalise({t: w * self.factor(t) for t, w in vector.items()})
+        factor = self.factor
+        return normalise({t: w * factor(t) for t, w in vector.items()})
 
 
 def add_vectors(total: Vector, vector: Vector, limit: int) -> Vector:

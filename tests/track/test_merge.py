@@ -77,3 +77,27 @@ async def test_a_merge_is_saved_whole_or_not_at_all(pipeline):
         await worker.store.save_all(changes)
     assert (await worker.store.load(early.id)).item_count == 1  # nothing half applied
     assert (await worker.store.load(late.id)).status is EventStatus.OPEN
+
+
+async def test_an_item_joined_while_its_event_merges_is_not_lost(pipeline):
+    """Worker B stages a join to the later event; worker A merges it into the earlier one
+    before B saves: B's save conflicts, and the item lands in the merged event."""
+    from monitor.track.worker import _Batch
+    from tests.track.faketagger import fake_tag
+
+    a, early, late = await two_events(pipeline)
+    b = await pipeline.worker("w2")
+    third = make_item(3, "以古镇石料开采场坍塌事故遇难人数升至11人", "昭通市镇雄县以古镇石料开采场坍塌，11人遇难。",
+                      hours=4, source="outlet-c")
+    [tagged] = fake_tag([third], 60)
+    pipeline.clock.set(third.published)
+    batch, result = _Batch(), BatchResult()
+    assert await b._stage(tagged, batch, result)  # joined in memory, not saved yet
+    assert list(batch.staged) == [late.id]
+    await a._merge_or_suggest(late.id, Match(late.id, 0.95, 0.5, ()),
+                              Match(early.id, 0.9, 0.4, ()), BatchResult())
+    await b._flush(batch, result)
+    events = await b.store.load_many(await b.store.active_ids(0))
+    assert [e.id for e in events] == [early.id]
+    assert {i.id for i in events[0].items} == {FIRST.id, SECOND.id, third.id}
+    assert events[0].item_count == 3
