@@ -27,7 +27,9 @@ class Taxonomy:
     irrelevant_topic: str
     # grade -> criterion -> lower bound; grades absent here (一般) are the floor
     thresholds: dict[str, dict[str, float]]
-    magnitude_thresholds: dict[str, float]
+    # plan -> figure -> grade -> lower bound (the earthquake and food-safety plans)
+    earthquake: dict[str, dict[str, float]]
+    food_safety: dict[str, dict[str, float]]
     low_confidence: dict[str, float]
 
     @property
@@ -40,7 +42,7 @@ class Taxonomy:
 
 
 def _check(raw: dict, path: Path) -> None:
-    for key in ("topics", "incidents", "severities", "severity_thresholds"):
+    for key in ("topics", "incidents", "severities", "severity_thresholds", "earthquake", "food_safety"):
         if key not in raw:
             raise ValueError(f"{path}: missing key {key!r}")
     if raw["no_incident"] not in raw["incidents"]:
@@ -53,6 +55,10 @@ def _check(raw: dict, path: Path) -> None:
         unknown = set(crit) - set(CRITERIA)
         if unknown:
             raise ValueError(f"{path}: unknown criteria {sorted(unknown)} for {grade}")
+
+
+def _bounds(plan: dict) -> dict[str, dict[str, float]]:
+    return {figure: {g: float(v) for g, v in rows.items()} for figure, rows in plan.items()}
 
 
 def load(path: Path | str = DEFAULT_PATH) -> Taxonomy:
@@ -68,7 +74,8 @@ def load(path: Path | str = DEFAULT_PATH) -> Taxonomy:
         thresholds={
             g: {k: float(v) for k, v in c.items()} for g, c in raw["severity_thresholds"].items()
         },
-        magnitude_thresholds={g: float(v) for g, v in raw.get("magnitude_thresholds", {}).items()},
+        earthquake=_bounds(raw.get("earthquake", {})),
+        food_safety=_bounds(raw.get("food_safety", {})),
         low_confidence={k: float(v) for k, v in raw.get("low_confidence", {}).items()},
     )
 
