@@ -39,8 +39,8 @@ def render(text: str, c: Classification) -> str:
     s = c.severity
     if s.grade is None:
         sev = "不适用（非突发事件）"
-    elif s.inferred:
-        sev = f"{s.grade}（推定：{s.basis}）"
+    elif s.inferred:  # 未知: no figure settles it
+        sev = f"{s.grade}（待人工定级：{s.basis}）"
     else:
         sev = f"{s.grade}（{s.basis}）"
     lines.append(f"严重程度：{sev}")
@@ -125,9 +125,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if not args.text:
         print("give a text, or --jsonl FILE", file=sys.stderr)
         return 2
-    text = " ".join(args.text)
-    [c] = clf.classify([text])
-    print(json.dumps(c.to_dict(), ensure_ascii=False, indent=1) if args.json else render(text, c))
+    # Each argument is one text: `monitor classify "a" "b"` classifies two.
+    results = clf.classify(list(args.text))
+    for n, (text, c) in enumerate(zip(args.text, results, strict=True)):
+        if args.json:  # one JSON line per input, in the order given
+            print(json.dumps({"text": text, **c.to_dict()}, ensure_ascii=False))
+        else:
+            print(("\n" if n else "") + render(text, c))
     return 0
 
 
@@ -136,13 +140,14 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "classify", help="tag texts with topic, incident, severity and region"
     )
-    p.add_argument("text", nargs="*", help="the text to classify")
+    p.add_argument("text", nargs="*", help="texts to classify, each argument one text")
     p.add_argument(
         "--jsonl", type=Path, help='read JSON lines {"id", "text"} from this file ("-" for stdin)'
     )
     p.add_argument("--out", type=Path, help="write JSON lines here (default stdout)")
     p.add_argument(
-        "--json", action="store_true", help="print the full result as JSON instead of prose"
+        "--json", action="store_true",
+        help="print one JSON line per input (the full result) instead of prose"
     )
     p.set_defaults(func=cmd_classify)
 

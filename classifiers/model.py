@@ -6,14 +6,14 @@ CalibratedClassifierCV (sigmoid), so its probabilities mean something.
 Explanations are per-item term contributions: tf-idf value times the SVM
 weight of the predicted class.
 
-The vectoriser is fitted by scikit-learn's TfidfVectorizer; the artifact keeps
-only what it learnt (the terms and their idf) as plain arrays, and `Features`
-applies them. Storing the fitted vectoriser itself made skops rebuild a
-50,000-entry dict node by node (2.5 s per load); arrays load in milliseconds.
-A test checks `Features` against TfidfVectorizer.transform.
-
-Stored with skops: only the types listed in TRUSTED are loaded, and the file's
-SHA-256 must match metadata.json, so a swapped file is refused.
+scikit-learn trains; it is not needed to serve. The artifact keeps only what was learnt,
+as plain arrays in one NumPy `.npz` (loaded with `allow_pickle=False`, so it can hold no
+code): the vocabulary and idf (`Features` applies them like the TfidfVectorizer they came
+from), and per head the SVM weights and intercepts with each class's sigmoid calibration
+(`Head.proba` computes what CalibratedClassifierCV.predict_proba does; a test checks it).
+Loading skops pulled in all of scikit-learn and SciPy's statistics: 2.5 s before the
+first item; the arrays load in a fraction of that. The file's SHA-256 must match
+metadata.json, so a swapped file is refused.
 """
 
 from __future__ import annotations
@@ -21,32 +21,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import skops.io as sio
 from scipy import sparse
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
 
 from . import tokenize
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-ARTIFACT_NAME = "classifier.skops"
+ARTIFACT_NAME = "classifier.npz"
 METADATA_NAME = "metadata.json"
-
-# The non-builtin types the artifact may contain; anything else is refused.
-TRUSTED = [
-    "sklearn.calibration.CalibratedClassifierCV",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.svm._classes.LinearSVC",
-    "sklearn.model_selection._split.StratifiedKFold",
-    "numpy.float64",
-    "numpy.int64",
-]
+HEAD_ARRAYS = ("classes", "coefs", "intercepts", "cal_a", "cal_b")
 
 
 class ArtifactError(RuntimeError):
@@ -71,30 +57,64 @@ class TrainConfig:
 
 @dataclass
 class Head:
-    name: str
-    clf: CalibratedClassifierCV
-    classes: np.ndarray = field(init=False)
-    coef: np.ndarray = field(init=False)  # (n_classes, n_features), for explanations
+    """One calibrated linear head as arrays: for each calibrated classifier m (one unless
+    trained as an ensemble), decision d = X·coef[m]ᵀ + intercept[m], calibrated per class as
+    1 / (1 + exp(a·d + b)), normalised across classes (binary: the positive class's column)."""
 
-    def __post_init__(self) -> None:
-        self.classes = self.clf.classes_
-        coefs = [cc.estimator.coef_ for cc in self.clf.calibrated_classifiers_]
-        coef = np.mean(coefs, axis=0)
-        if coef.shape[0] == 1:  # binary heads keep one row; make it two
-            coef = np.vstack([-coef[0], coef[0]])
-        self.coef = coef
+    name: str
+    classes: np.ndarray  # (k,) labels
+    coefs: np.ndarray  # (m, k', n) float32; k' = 1 for a binary head
+    intercepts: np.ndarray  # (m, k')
+    cal_a: np.ndarray  # (m, k')
+    cal_b: np.ndarray  # (m, k')
+
+    @property
+    def coef(self) -> np.ndarray:
+        """(k, n) weights for explanations: the mean over m, a binary head's row as two."""
+        coef = self.coefs.mean(axis=0)
+        return np.vstack([-coef[0], coef[0]]) if coef.shape[0] == 1 else coef
+
+    def proba(self, X: sparse.csr_matrix) -> np.ndarray:
+        return np.mean([self._one(X, m) for m in range(len(self.coefs))], axis=0)
+
+    def predict(self, X: sparse.csr_matrix) -> np.ndarray:
+        return self.classes[np.argmax(self.proba(X), axis=1)]
+
+    def _one(self, X: sparse.csr_matrix, m: int) -> np.ndarray:
+        d = np.asarray(X @ self.coefs[m].T) + self.intercepts[m]
+        p = 1.0 / (1.0 + np.exp(self.cal_a[m] * d + self.cal_b[m]))
+        if len(self.classes) == 2:
+            return np.column_stack([1.0 - p[:, 0], p[:, 0]])
+        total = p.sum(axis=1, keepdims=True)
+        uniform = np.full_like(p, 1.0 / len(self.classes))
+        return np.divide(p, total, out=uniform, where=total != 0)
+
+    @classmethod
+    def from_calibrated(cls, name: str, clf) -> Head:
+        """The arrays of a fitted CalibratedClassifierCV(LinearSVC, method="sigmoid")."""
+        parts = clf.calibrated_classifiers_
+        return cls(name, np.asarray(clf.classes_).astype(str),
+                   np.stack([c.estimator.coef_ for c in parts]).astype(np.float32),
+                   np.stack([c.estimator.intercept_ for c in parts]),
+                   np.stack([[k.a_ for k in c.calibrators] for c in parts]),
+                   np.stack([[k.b_ for k in c.calibrators] for c in parts]))
 
 
 def fit_head(name: str, X: sparse.csr_matrix, y: list[str], cfg: TrainConfig) -> Head:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import LinearSVC
+
     svm = LinearSVC(C=cfg.C, class_weight=cfg.class_weight, random_state=cfg.seed)
     clf = CalibratedClassifierCV(
         svm, method="sigmoid", cv=cfg.calibration_folds, ensemble=cfg.ensemble
     )
     clf.fit(X, y)
-    return Head(name, clf)
+    return Head.from_calibrated(name, clf)
 
 
-def make_vectorizer(cfg: TrainConfig) -> TfidfVectorizer:
+def make_vectorizer(cfg: TrainConfig):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return TfidfVectorizer(
         analyzer=tokenize.passthrough,
         min_df=cfg.min_df,
@@ -119,7 +139,7 @@ class Features:
         self.vocab = {str(t): i for i, t in enumerate(terms)}
 
     @classmethod
-    def from_vectorizer(cls, vec: TfidfVectorizer) -> Features:
+    def from_vectorizer(cls, vec) -> Features:
         return cls(vec.get_feature_names_out().astype(str), vec.idf_)
 
     def transform(self, docs: list[list[str]]) -> sparse.csr_matrix:
@@ -170,7 +190,7 @@ class Model:
         return self.features.transform(docs)
 
     def proba(self, head: str, X: sparse.csr_matrix) -> np.ndarray:
-        return self.heads[head].clf.predict_proba(X)
+        return self.heads[head].proba(X)
 
     def explain(
         self, head: str, X: sparse.csr_matrix, row: int, cls: int, k: int = 4
@@ -212,12 +232,12 @@ class Model:
     def save(self, directory: Path, metadata: dict) -> dict:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / ARTIFACT_NAME
-        payload = {
-            "terms": self.features.terms,
-            "idf": self.features.idf,
-            "heads": {n: h.clf for n, h in self.heads.items()},
-        }
-        sio.dump(payload, path, compression=8, compresslevel=9)  # 8 = ZIP_DEFLATED
+        arrays = {"terms": self.features.terms.astype(str), "idf": self.features.idf,
+                  "heads": np.array(list(self.heads), dtype=str)}
+        for name, head in self.heads.items():
+            for part in HEAD_ARRAYS:
+                arrays[f"{name}.{part}"] = getattr(head, part)
+        np.savez_compressed(path, **arrays)
         metadata = dict(
             metadata, version=self.version, artifact=ARTIFACT_NAME, sha256=sha256_of(path)
         )
@@ -254,9 +274,10 @@ def load(directory: Path = MODELS_DIR) -> Model:
             f"{path} has SHA-256 {digest[:12]}…, metadata says {meta['sha256'][:12]}…; "
             "refusing to load"
         )
-    payload = sio.load(path, trusted=TRUSTED)
-    heads = {name: Head(name, clf) for name, clf in payload["heads"].items()}
-    features = Features(payload["terms"], payload["idf"])
+    with np.load(path, allow_pickle=False) as arrays:  # data only: no code can ride along
+        heads = {str(n): Head(str(n), *(arrays[f"{n}.{part}"] for part in HEAD_ARRAYS))
+                 for n in arrays["heads"]}
+        features = Features(arrays["terms"], arrays["idf"])
     return Model(
         features,
         heads,

@@ -144,7 +144,9 @@ _YEAR = re.compile(r"((?:19|20)\d\d)年")
 
 # -- population at the epicentre ---------------------------------------------------
 _EPICENTRE = re.compile(r"震中|震源|震区|发生在|位于")
-_SPARSE = re.compile(r"海域|海底|近海|外海|海上|海岸|离岸|无人区|人烟稀少|人口稀少|荒无人烟|沙漠|戈壁")
+_SPARSE = re.compile(
+    r"海域|海底|近海|外海|海上|海岸|离岸|无人区|人烟稀少|人口稀少|荒无人烟|沙漠|戈壁"
+)
 _POPULATED = re.compile(r"人口密集|人口|居民|县城|市区|城区|城市|城镇|乡镇|[县镇乡村]")
 
 
@@ -410,7 +412,9 @@ def grade_production(ev: dict[str, float], tax: Taxonomy) -> Graded | None:
 
 def _population(sentences: list[str], magnitude_words: str) -> tuple[bool | None, str]:
     """Populated epicentre? From the title and the sentences placing the quake."""
-    where = [s for i, s in enumerate(sentences) if i == 0 or magnitude_words in s or _EPICENTRE.search(s)]
+    where = [
+        s for i, s in enumerate(sentences) if i == 0 or magnitude_words in s or _EPICENTRE.search(s)
+    ]
     for pattern, answer in ((_SPARSE, False), (_POPULATED, True)):
         for s in where:
             m = pattern.search(s)
@@ -419,21 +423,27 @@ def _population(sentences: list[str], magnitude_words: str) -> tuple[bool | None
     return None, ""
 
 
-def grade_earthquake(
-    ev: dict[str, float], populated: bool | None, tax: Taxonomy
-) -> Graded | None:
+def grade_earthquake(ev: dict[str, float], populated: bool | None, tax: Taxonomy) -> Graded | None:
     """Deaths+missing by the earthquake plan, raised to the magnitude floor."""
     plan = tax.earthquake
     graded: list[Graded] = []
     if "deaths" in ev or "missing" in ev:
         dm = ev.get("deaths", 0) + ev.get("missing", 0)
         grade = _first_row(dm, plan["deaths"], tax) or tax.floor_grade
-        graded.append((grade, f"{grade}: deaths+missing {dm:g} by the plan's rows", f"deaths+missing={dm:g}"))
+        graded.append(
+            (grade, f"{grade}: deaths+missing {dm:g} by the plan's rows", f"deaths+missing={dm:g}")
+        )
     mag = ev.get("magnitude")
     floor = _first_row(mag, plan["magnitude_floor"], tax) if mag is not None else None
     # M ≥ 7 unless offshore/empty; M 6–6.9 only with a populated epicentre.
     if floor and populated is not False and (populated or floor == tax.severities[1]):
-        graded.append((floor, f"{floor}: magnitude floor M ≥ {plan['magnitude_floor'][floor]:g}", f"magnitude={mag:g}"))
+        graded.append(
+            (
+                floor,
+                f"{floor}: magnitude floor M ≥ {plan['magnitude_floor'][floor]:g}",
+                f"magnitude={mag:g}",
+            )
+        )
     if not graded:
         return None
     return min(graded, key=lambda g: tax.rank(g[0]))
@@ -451,7 +461,11 @@ def grade_food(ev: dict[str, float], tax: Taxonomy) -> Graded | None:
         return "重大", "重大: ≥ 100 ill with a death, or ≥ 10 dead", said
     if ill >= plan["ill"]["较大"] or dead >= plan["deaths"]["较大"]:
         return "较大", "较大: ≥ 100 ill, or any death", said
-    row = "一般: 30–99 ill, no death" if ill >= plan["ill"]["一般"] else "一般: under 30 ill, no death (below every row)"
+    row = (
+        "一般: 30–99 ill, no death"
+        if ill >= plan["ill"]["一般"]
+        else "一般: under 30 ill, no death (below every row)"
+    )
     return "一般", row, said
 
 
@@ -491,11 +505,16 @@ def assess(text: str, is_incident: bool = True, tax: Taxonomy | None = None) -> 
     else:
         graded = grade_food(evidence, tax) if plan == FOOD else grade_production(evidence, tax)
     common = dict(
-        evidence=evidence, explicit=explicit[1] if explicit else None, plan=plan,
-        words=words, set_aside=tuple(aside),
+        evidence=evidence,
+        explicit=explicit[1] if explicit else None,
+        plan=plan,
+        words=words,
+        set_aside=tuple(aside),
     )
     if graded is None:
         why = "no figure settles it" + (f" ({', '.join(evidence)} only)" if evidence else "")
-        return SeverityVerdict(UNKNOWN, inferred=True, basis=why + "; an officer grades it", **common)
+        return SeverityVerdict(
+            UNKNOWN, inferred=True, basis=why + "; an officer grades it", **common
+        )
     grade, row, said = graded
     return SeverityVerdict(grade, basis=f"{said} → {row}", row=row, **common)

@@ -42,7 +42,14 @@ class Taxonomy:
 
 
 def _check(raw: dict, path: Path) -> None:
-    for key in ("topics", "incidents", "severities", "severity_thresholds", "earthquake", "food_safety"):
+    for key in (
+        "topics",
+        "incidents",
+        "severities",
+        "severity_thresholds",
+        "earthquake",
+        "food_safety",
+    ):
         if key not in raw:
             raise ValueError(f"{path}: missing key {key!r}")
     if raw["no_incident"] not in raw["incidents"]:

@@ -43,11 +43,38 @@ def test_a_missing_artifact_is_reported(tmp_path):
         model.load(d)
 
 
-def test_untrusted_types_are_refused(tmp_path, monkeypatch):
+def test_an_artifact_holding_objects_is_refused(tmp_path):
+    """The file holds arrays only: a pickled object (which could run code) is not loaded,
+    even with a matching hash."""
+    import numpy as np
+
     d = _copy(tmp_path)
+    with np.load(d / model.ARTIFACT_NAME) as arrays:
+        parts = dict(arrays)
+    parts["terms"] = np.array([object()], dtype=object)
+    np.savez_compressed(d / model.ARTIFACT_NAME, **parts)
     meta = json.loads((d / model.METADATA_NAME).read_text(encoding="utf-8"))
-    assert meta["sha256"]
-    # without the trusted list skops must refuse the artifact's types
-    monkeypatch.setattr(model, "TRUSTED", [])
-    with pytest.raises(Exception, match="[Uu]ntrusted"):
+    meta["sha256"] = model.sha256_of(d / model.ARTIFACT_NAME)
+    (d / model.METADATA_NAME).write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ValueError, match="allow_pickle"):
         model.load(d)
+
+
+@pytest.mark.parametrize("classes", [("甲", "乙"), ("甲", "乙", "丙", "丁")], ids=["binary", "four"])
+def test_array_heads_give_the_calibrated_probabilities_of_scikit_learn(classes):
+    import numpy as np
+    from scipy import sparse
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import LinearSVC
+
+    rng = np.random.default_rng(5)
+    X = sparse.random(120, 40, density=0.2, random_state=5, format="csr")
+    y = [classes[i % len(classes)] for i in range(120)]
+    X = X + sparse.csr_matrix(np.eye(len(classes))[[i % len(classes) for i in range(120)]]
+                              @ rng.random((len(classes), 40)))
+    for ensemble in (False, True):
+        clf = CalibratedClassifierCV(LinearSVC(random_state=1), method="sigmoid", cv=3,
+                                     ensemble=ensemble).fit(X, y)
+        head = model.Head.from_calibrated("t", clf)
+        assert np.allclose(head.proba(X), clf.predict_proba(X), atol=1e-5)
+        assert list(head.predict(X)) == list(clf.predict(X))

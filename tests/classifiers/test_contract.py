@@ -77,6 +77,14 @@ def test_cli_prints_a_readable_verdict(capsys):
     assert "曲靖市 / 富源县" in out
 
 
+def test_cli_classifies_each_argument_separately(capsys):
+    texts = ["曲靖市富源县一煤矿发生瓦斯爆炸，造成11名矿工遇难", "湖人队主场击败勇士队"]
+    assert cli.main(["classify", "--json", *texts]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in rows] == texts  # one JSON line per input, in order
+    assert rows[0]["incident"]["label"] == "事故灾难" and rows[1]["incident"]["label"] == "无"
+
+
 def test_register_adds_three_commands_with_handlers():
     import argparse
 

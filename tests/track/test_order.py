@@ -71,3 +71,4 @@ def test_the_earthquake_scenario_deadlines():
     rows = scenario_outcomes(default_policy(), "earthquake_scenario")["rows"]
     got = {r["rule"]: r["got"] for r in rows}
     assert (got["authoritative_info_5h"], got["press_conference_24h"]) == ("met", "met_late")
+    assert got["severity"] == "重大"  # 38 dead + 14 missing, by the earthquake plan
