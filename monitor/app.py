@@ -150,7 +150,7 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
         await site.start()
         log.info("http_listening", address=f"http://{settings.http_host}:{settings.http_port}",
                  endpoints=["/healthz", "/metrics", "/api/events", "/api/events/{id}",
-                            "/api/outbox"])
+                            "/api/orphans", "/api/outbox"])
         try:
             await asyncio.gather(collector.scheduler.run(stop), worker.run(stop),
                                  timers.run(stop), forwarder.run(stop), notifier.run(stop),
