@@ -40,11 +40,6 @@ def test_features_add_bigrams_and_optional_subwords():
     assert "#竞技" in sub and "#比赛" not in sub  # only inside words of 3+ characters
 
 
-def test_prefix_dictionary_is_cached_under_var(repo_root):
-    tokenize.get_tokenizer()
-    assert (repo_root / "var" / "jieba" / "jieba.cache").exists()
-
-
 def test_shipped_stopword_list_keeps_signal_words():
     stop = tokenize.read_stopwords()
     assert len(stop) > 1000
