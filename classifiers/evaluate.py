@@ -183,6 +183,7 @@ def run(
         (out / "metrics.json").write_text(
             json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
         )
+        plot_reliability(report["calibration_topic"], out / "reliability_topic.png")
         for key in ("topic_messages", "topic_titles", "incident_cec"):
             plot_confusion(report[key], out / f"confusion_{key}.png", title=key)
     return report
@@ -280,6 +281,29 @@ def _cjk_font() -> str | None:
         except (OSError, RuntimeError):
             continue
     return None
+
+
+def plot_reliability(calibration: dict, path: Path) -> None:
+    """Stated p against how often the label was right, per band, with the diagonal."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bins = calibration["bins"]
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
+    ax.plot([b["mean_p"] for b in bins], [b["accuracy"] for b in bins], marker="o")
+    for b in bins:
+        ax.annotate(str(b["n"]), (b["mean_p"], b["accuracy"]), fontsize=7,
+                    textcoords="offset points", xytext=(4, -10))
+    ax.set_xlabel("stated probability of the topic")
+    ax.set_ylabel("share right")
+    ax.set_title(f"topic reliability (ECE {calibration['ece']:.3f}, n={calibration['n']})",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def plot_confusion(head: dict, path: Path, title: str) -> None:
