@@ -51,7 +51,7 @@ class Classifier:
         return out, tokens
 
     def _batch(self, texts: list[str], raw: list[list[str]]) -> list[Classification]:
-        X = self.model.transform([tokenize.features(r, self.model.subwords) for r in raw])
+        X = self.model.transform(self.model.featurize(raw))
         heads = {name: self._predictions(name, X) for name in self.model.heads}
         no_incident = self.tax.no_incident
         results = []

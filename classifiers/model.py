@@ -53,6 +53,7 @@ class TrainConfig:
     ensemble: bool = False
     class_weight: str | None = "balanced"
     subwords: bool = True  # see tokenize.features; chosen by `--select`
+    opening: int = 30  # character bigrams of the opening (tokenize.features); by `--select`
 
 
 @dataclass
@@ -170,21 +171,26 @@ class Features:
 
 class Model:
     def __init__(
-        self, features: Features, heads: dict[str, Head], version: str, subwords: bool = False
+        self, features: Features, heads: dict[str, Head], version: str, subwords: bool = False,
+        opening: int = 0,
     ) -> None:
         self.features = features
         self.heads = heads
         self.version = version
         self.subwords = subwords  # featurisation must match training
-        # readable forms for explanations: "a_b" bigram -> "a b", "#xy" subword -> "…xy…"
+        self.opening = opening
+        # readable forms for explanations: "a_b" bigram -> "a b", "#xy" subword and "%xy"
+        # opening bigram -> "…xy…"
         self.terms = np.array(
-            [
-                t.replace("_", " ") if not t.startswith("#") else f"…{t[1:]}…"
-                for t in features.terms
-            ],
+            [f"…{t[1:]}…" if t[:1] in "#%" else t.replace("_", " ") for t in features.terms],
             dtype=object,
         )
-        self.is_subword = np.char.startswith(features.terms.astype(str), "#")
+        terms = features.terms.astype(str)
+        self.is_subword = np.char.startswith(terms, "#") | np.char.startswith(terms, "%")
+
+    def featurize(self, raw: list[list[str]]) -> list[list[str]]:
+        """Feature lists of raw token lists, as the model was trained."""
+        return [tokenize.features(r, self.subwords, self.opening) for r in raw]
 
     def transform(self, docs: list[list[str]]) -> sparse.csr_matrix:
         return self.features.transform(docs)
@@ -283,4 +289,5 @@ def load(directory: Path = MODELS_DIR) -> Model:
         heads,
         meta["version"],
         subwords=bool(meta.get("config", {}).get("subwords", False)),
+        opening=int(meta.get("config", {}).get("opening", 0)),
     )

@@ -103,7 +103,7 @@ def raw_tokens(text: str) -> list[str]:
     return get_tokenizer().lcut(normalize(text))
 
 
-def features(tokens: list[str], subwords: bool = False) -> list[str]:
+def features(tokens: list[str], subwords: bool = False, opening: int = 0) -> list[str]:
     """Model features from raw tokens: content words plus adjacent bigrams.
 
     Place names of the gazetteer are left out: the synthetic examples name
@@ -112,13 +112,35 @@ def features(tokens: list[str], subwords: bool = False) -> list[str]:
     `subwords` adds the character bigrams inside words of 3+ characters
     ("#电竞" from 电竞赛), which lets short titles share evidence with
     related compounds the training data spelled differently.
+
+    `opening` adds the character bigrams of the text's first `opening` characters
+    ("%警方"), places and punctuation left out: a headline or a message's subject says
+    what it is about in words the segmenter may cut differently each time (it raised the
+    precision of "government-relevant" on held-out news titles).
     """
     keep = _KEEP if _stopwords is not None else _keep_table()
     words = [t for t in tokens if keep[t]]
     out = words + [a + "_" + b for a, b in zip(words, words[1:], strict=False)]
     if subwords:
         out += ["#" + w[i : i + 2] for w in words if len(w) >= 3 for i in range(len(w) - 1)]
+    if opening:
+        head = _opening(tokens, opening)
+        out += ["%" + head[i : i + 2] for i in range(len(head) - 1)]
     return out
+
+
+def _opening(tokens: list[str], length: int) -> str:
+    """The first `length` characters of the text, without places and punctuation."""
+    skip = _OPENING_SKIP
+    kept, size = [], 0
+    for token in tokens:
+        if skip[token]:
+            continue
+        kept.append(token)
+        size += len(token)
+        if size >= length:
+            break
+    return "".join(kept)[:length]
 
 
 class _KeepTable(dict):
@@ -139,6 +161,19 @@ class _KeepTable(dict):
 
 
 _KEEP = _KeepTable()
+
+
+class _OpeningSkip(dict):
+    """token -> is it a place name or punctuation (left out of the opening); memoised."""
+
+    def __missing__(self, token: str) -> bool:
+        if len(self) > 500_000:
+            self.clear()
+        skip = self[token] = token in gazetteer.default().names or bool(_NOISE.match(token))
+        return skip
+
+
+_OPENING_SKIP = _OpeningSkip()
 
 
 def _keep_table() -> _KeepTable:

@@ -33,11 +33,12 @@ HASH_CHARS = 16
 
 
 def featurize(
-    texts: list[str], progress: bool = True, desc: str = "tokenise", subwords: bool = False
+    texts: list[str], progress: bool = True, desc: str = "tokenise", subwords: bool = False,
+    opening: int = 0,
 ) -> list[list[str]]:
     tokenize.get_tokenizer()
     it = tqdm(texts, desc=desc, unit="doc", disable=not progress, mininterval=0.5)
-    return [tokenize.features(tokenize.raw_tokens(t), subwords) for t in it]
+    return [tokenize.features(tokenize.raw_tokens(t), subwords, opening) for t in it]
 
 
 def _labels(head: str, examples: list[Example]) -> tuple[list[int], list[str]]:
@@ -59,7 +60,8 @@ def fit(
     docs = (
         docs
         if docs is not None
-        else featurize([e.text for e in examples], progress, subwords=cfg.subwords)
+        else featurize([e.text for e in examples], progress, subwords=cfg.subwords,
+                       opening=cfg.opening)
     )
     vec = make_vectorizer(cfg)
     X = vec.fit_transform(docs).tocsr()
@@ -69,7 +71,8 @@ def fit(
         if len(set(y)) < 2:
             continue
         heads[head] = fit_head(head, X[rows], y, cfg)
-    return Model(Features.from_vectorizer(vec), heads, version, subwords=cfg.subwords)
+    return Model(Features.from_vectorizer(vec), heads, version, subwords=cfg.subwords,
+                 opening=cfg.opening)
 
 
 def file_hashes(root: Path) -> dict[str, str]:
@@ -121,6 +124,7 @@ GRID = [
     TrainConfig(C=0.5),
     TrainConfig(C=2.0),
     TrainConfig(class_weight=None),
+    TrainConfig(opening=0),
     TrainConfig(subwords=False),
     TrainConfig(subwords=False, class_weight=None),
 ]
@@ -153,18 +157,17 @@ def select(root: Path, progress: bool = True, folds: int = 4) -> None:
     pool = parts["train"] + parts["dev"]
     # folds by text hash as well, so reposts stay on one side
     fold_of = [int(corpus.text_hash(e.text)[8:16], 16) % folds for e in pool]
-    cache: dict[bool, list[list[str]]] = {}
+    cache: dict[tuple[bool, int], list[list[str]]] = {}
     print(
         f"{f'config (mean of {folds} folds over train+dev)':<58} "
         f"{'topic':>6} {'incid':>6} {'board':>6} {'msgF1':>6} {'relP':>6} {'relR':>6} "
         f"{'cecAcc':>6}"
     )
     for cfg in GRID:
-        if cfg.subwords not in cache:
-            cache[cfg.subwords] = featurize(
-                [e.text for e in pool], progress, "tokenise", cfg.subwords
-            )
-        docs = cache[cfg.subwords]
+        key = (cfg.subwords, cfg.opening)
+        if key not in cache:
+            cache[key] = featurize([e.text for e in pool], progress, "tokenise", *key)
+        docs = cache[key]
         scores = []
         for k in range(folds):
             tr = [i for i in range(len(pool)) if fold_of[i] != k]
@@ -178,7 +181,7 @@ def select(root: Path, progress: bool = True, folds: int = 4) -> None:
         mean = [sum(col) / len(col) for col in zip(*scores, strict=True)]
         desc = (
             f"C={cfg.C} min_df={cfg.min_df} ens={cfg.ensemble} "
-            f"cw={cfg.class_weight} sub={cfg.subwords}"
+            f"cw={cfg.class_weight} sub={cfg.subwords} open={cfg.opening}"
         )
         print(f"{desc:<58} " + " ".join(f"{s:>6.3f}" for s in mean), flush=True)
 
