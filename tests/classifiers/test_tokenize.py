@@ -51,3 +51,11 @@ def test_place_names_are_not_model_features():
     feats = tokenize.features(tokenize.raw_tokens("曲靖市富源县发生瓦斯爆炸"), subwords=True)
     assert "瓦斯" in feats or "瓦斯爆炸" in feats
     assert not any("曲靖" in f or "富源" in f for f in feats)
+
+
+def test_opening_bigrams_leave_out_places_and_punctuation():
+    raw = tokenize.raw_tokens("曲靖市富源县一煤矿发生瓦斯爆炸，造成11名矿工遇难")
+    opening = [f for f in tokenize.features(raw, opening=8) if f.startswith("%")]
+    # 曲靖市 and 富源县 are the gazetteer's; the opening starts after them
+    assert opening == ["%一煤", "%煤矿", "%矿发", "%发生", "%生瓦", "%瓦斯", "%斯爆"]
+    assert not [f for f in tokenize.features(raw) if f.startswith("%")]  # off by default
