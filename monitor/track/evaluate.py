@@ -1,21 +1,23 @@
-"""Grouping quality: how well items about the same matter become one event.
+"""Grouping quality: how well items about the same matter become one event, and how well
+official answers land on the event they answer.
 
     python -m monitor.track.evaluate            # prints the table, writes var/eval/grouping.json
 
-Three measurements, each with B-cubed and pairwise precision/recall:
+Each measurement gives B-cubed and pairwise precision/recall of the reports (official items
+are scored as responses: attached to the event holding most of their matter's reports):
 
-* replay sample — the shipped recorded stream, whose true events are known (written with it,
-  in samples/replay_sample.truth.json). Official answers are responses, not items, and are
-  left out of the clustering, as are the items that open no event (无关).
-* CEC — 332 real emergency reports. Each report is split into two "reports of one matter": its
-  headline with the first paragraph, and the rest of the text (a follow-up without headline).
-  True event = the report. All are fed at one instant, so the time window cannot help: the
-  content, region and incident signals alone must keep five hundred distinct accidents,
-  fires and earthquakes apart while pairing each report's two halves.
-* Teddy Cup messages — 440 real citizen messages; each split the same way (its subject line;
-  its details). Distinct messages about the same estate or road are often truly the same
-  matter, so precision against "one message = one event" is a lower bound; precision against
-  the board's 7 first-level classes (an event mixing classes is surely wrong) is reported too.
+* the labelled clusters (samples/clusters/, see labelled.py) — only their held-out half; the
+  pair scorer is fitted on the other half (fit_scorer.py).
+* the replay scenarios with hand-computed truth — the shipped week, an earthquake with an
+  early 通报 and a late press conference, one accident told three ways — and, for the last
+  two, each deadline's outcome and the grade against that truth.
+* CEC — the held-out half of 332 real emergency reports, each split into two views of one
+  matter (headline with the lead; the rest). All fed at one instant, so the time window
+  cannot help: content, places and type alone must keep the accidents apart.
+* Teddy Cup messages — 440 real citizen messages, each split the same way. Distinct messages
+  about the same estate or road are often truly the same matter, so precision against "one
+  message = one event" is a lower bound; precision against the board's 7 first-level classes
+  (an event mixing classes is surely wrong) is reported too.
 """
 
 from __future__ import annotations
