@@ -195,9 +195,10 @@ class EventIndex:
 
 
     def _weighted_norm(self, entry: Entry, weigh: _EventIdf) -> float:
-        """Recomputed when the number of open events has moved by a tenth since."""
+        """Recomputed when the number of open events has moved by a quarter since (the
+        re-weighting is logarithmic in it: a quarter moves each factor by at most 0.22)."""
         n = len(self._entries)
-        if not entry.weighted_norm or abs(n - entry.norm_at) > 0.1 * n:
+        if not entry.weighted_norm or abs(n - entry.norm_at) > 0.25 * n:
             entry.weighted_norm = math.sqrt(sum((w * weigh.factor(t)) ** 2
                                                 for t, w in entry.centroid.items())) or 1.0
             entry.norm_at = n
