@@ -65,6 +65,16 @@ def _region_names() -> re.Pattern[str]:
     return re.compile("|".join(map(re.escape, names)))
 
 
+def counties_in(text: str) -> frozenset[str]:
+    """Every county the gazetteer knows that the text names ("通海6.4级地震：昆明震感强烈"
+    is about 通海县 though 昆明 is named too)."""
+    from classifiers.gazetteer import default
+
+    names = default().names
+    return frozenset(names[m.group(0)].county for m in _region_names().finditer(text)
+                     if m.group(0) in names and names[m.group(0)].county)
+
+
 def places_in(text: str) -> frozenset[str]:
     """Finer place names: towns, villages, roads, mines, factories, schools, companies."""
     text = _region_names().sub("|", normalise_digits(text))
@@ -89,7 +99,8 @@ class Marks:
     """What identifies the matter one item reports."""
 
     places: frozenset[str] = frozenset()
-    county: str | None = None
+    county: str | None = None  # the county the text is mostly about
+    counties: frozenset[str] = frozenset()  # every county the text names
     prefecture: str | None = None
     incident: str | None = None  # None for 无
     magnitude: float | None = None
@@ -100,7 +111,8 @@ class Marks:
 def marks_of(title: str, text: str, *, prefecture: str | None, county: str | None,
              incident: str | None, at: float) -> Marks:
     body = f"{title}\n{text}"
-    return Marks(places=places_in(body), county=county, prefecture=prefecture,
+    return Marks(places=places_in(body), county=county, counties=counties_in(body),
+                 prefecture=prefecture,
                  incident=incident if incident and incident != "无" else None,
                  magnitude=magnitude_in(body), grams=title_grams(title), at=at)
 
@@ -139,15 +151,16 @@ FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture"
 
 def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str, float]:
     """The pair's features, each a number a duty officer could check by reading."""
-    both_county = bool(item.county and event.counties)
+    named = item.counties | ({item.county} if item.county else set())
+    both_county = bool(named and event.counties)
     both_pref = bool(item.prefecture and event.prefecture)
     both_incident = bool(item.incident and event.incident)
     gap = max(0.0, item.at - event.last_seen, event.first_seen - item.at)
     return {
         "text": text_similarity,
         "title": max((_containment(item.grams, g) for g in event.grams), default=0.0),
-        "same_county": float(both_county and item.county in event.counties),
-        "county_conflict": float(both_county and item.county not in event.counties),
+        "same_county": float(both_county and bool(named & event.counties)),
+        "county_conflict": float(both_county and not named & event.counties),
         "same_prefecture": float(both_pref and item.prefecture == event.prefecture),
         "prefecture_conflict": float(both_pref and item.prefecture != event.prefecture),
         "shared_places": min(3.0, float(shared_places(item.places, event.places))),

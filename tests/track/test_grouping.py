@@ -76,3 +76,13 @@ def test_cec_reports_stay_apart():
     scores = evaluate.labelled(default_policy(), cec_set("heldout"))
     assert scores["bcubed"]["precision"] >= 0.9
     assert scores["bcubed"]["recall"] >= 0.5
+
+
+def test_an_item_naming_the_events_county_among_others_shares_it():
+    from monitor.track.identity import counties_in, features
+
+    item = Marks(county="盘龙区", counties=counties_in("昆明市盘龙区、官渡区和大理州宾川县都有震感"))
+    event = EventMarks(counties={"宾川县"}, prefecture="大理白族自治州")
+    values = features(item, event, 0.0)
+    assert (values["same_county"], values["county_conflict"]) == (1.0, 0.0)
+    assert features(Marks(county="盘龙区"), event, 0.0)["county_conflict"] == 1.0
