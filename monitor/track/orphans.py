@@ -9,6 +9,7 @@ grouping window looks for the waiting answers that report its matter.
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 
 import redis.asyncio as aioredis
 
@@ -75,21 +76,25 @@ def best_for(entry: Entry, waiting: list[Tagged], policy: Policy) -> list[tuple[
 
 
 def _dump(t: Tagged) -> str:
-    m = t.marks
     return json.dumps({
         "item": t.item.model_dump(mode="json"), "topic": t.topic, "topic_p": t.topic_p,
         "incident": t.incident, "incident_p": t.incident_p, "severity": t.severity,
         "severity_evidence": t.severity_evidence, "region": t.region, "county": t.county,
-        "vector": t.vector,
-        "marks": {"places": sorted(m.places), "county": m.county, "prefecture": m.prefecture,
-                  "incident": m.incident, "magnitude": m.magnitude, "grams": sorted(m.grams),
-                  "at": m.at}}, ensure_ascii=False)
+        "vector": t.vector, "marks": _marks_json(t.marks)}, ensure_ascii=False)
+
+
+def _marks_json(marks: Marks) -> dict:
+    """Every field of the marks, sets as sorted lists: a field added later is kept too."""
+    values = {f.name: getattr(marks, f.name) for f in fields(Marks)}
+    return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in values.items()}
+
+
+def _marks_of(raw: dict) -> Marks:
+    sets = {f.name for f in fields(Marks) if isinstance(f.default, frozenset)}
+    return Marks(**{k: frozenset(v) if k in sets else v for k, v in raw.items()})
 
 
 def _load(raw: bytes | str) -> Tagged:
     d = json.loads(raw)
-    m = d.pop("marks")
-    marks = Marks(places=frozenset(m["places"]), county=m["county"], prefecture=m["prefecture"],
-                  incident=m["incident"], magnitude=m["magnitude"],
-                  grams=frozenset(m["grams"]), at=m["at"])
+    marks = _marks_of(d.pop("marks"))
     return Tagged(item=Item.model_validate(d.pop("item")), marks=marks, **d)

@@ -59,3 +59,12 @@ async def test_waiting_answers_are_visible_in_the_api(pipeline):
     [answer] = body["answers"]
     assert (answer["id"], answer["title"]) == (NOTICE.id, NOTICE.title)
     assert answer["published"] == NOTICE.published.isoformat()
+
+
+def test_a_waiting_answer_keeps_everything_that_identifies_its_matter():
+    from monitor.track.orphans import _dump, _load
+    from tests.track.faketagger import fake_tag
+
+    [tagged] = fake_tag([NOTICE], 60)
+    assert tagged.marks.counties and tagged.marks.places  # something to lose
+    assert _load(_dump(tagged)) == tagged
