@@ -63,7 +63,7 @@ async def _active_events(store: EventStore) -> AsyncIterator[Event]:
 async def _recompute_one(store: EventStore, tracker: Tracker, event: Event,
                          now: datetime) -> tuple[Event, int]:
     for _ in range(5):
-        before, dues = len(event.history), {d.rule: d.due for d in event.deadlines}
+        before, dues = len(event.history), {d.key: d.due for d in event.deadlines}
         change = tracker.finish(event, now, event.version)
         try:
             await store.save(change)
@@ -72,7 +72,7 @@ async def _recompute_one(store: EventStore, tracker: Tracker, event: Event,
             continue
         for entry in change.event.history[before:]:
             log.info("deadline_recomputed", event_id=event.id, what=entry.what, why=entry.why)
-        moved = sum(1 for d in change.event.deadlines if d.rule in dues and d.due != dues[d.rule])
+        moved = sum(1 for d in change.event.deadlines if d.key in dues and d.due != dues[d.key])
         return change.event, moved
     log.error("deadline_not_recomputed", event_id=event.id, hint="event kept changing; "
               "run `monitor recompute-deadlines` again")

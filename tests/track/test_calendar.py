@@ -230,3 +230,16 @@ async def test_recompute_deadlines_command(pipeline, settings, tmp_path, monkeyp
     out = capsys.readouterr().out
     assert "calendar known until 2027" in out and "1 due times changed" in out
     assert the(await worker.store.load(event.id)).due == at("2027-01-05T00:00")
+
+
+async def test_each_message_of_a_wave_counts_as_its_own_recomputed_due_time(pipeline):
+    pipeline.clock.set(at("2026-12-30T09:00"))
+    worker = await pipeline.worker()
+    event = await message_event(pipeline, worker, 6, "2026-12-30T10:00")
+    await pipeline.feed(worker, message(7, "2026-12-30T11:00"))  # the same matter, again
+    event = await worker.store.load(event.id)
+    assert [d.key for d in event.deadlines if d.provisional] == [
+        f"message_2wd@board:{n:04d}" for n in (6, 7)]
+    entered = pipeline.policy.model_copy(update={"calendar": {2027: Y2027}})
+    result = await recompute_provisional(worker.store, entered, pipeline.clock.now())
+    assert (result.events_checked, result.due_times_changed) == (1, 2)
