@@ -236,7 +236,9 @@ async def test_each_message_of_a_wave_counts_as_its_own_recomputed_due_time(pipe
     pipeline.clock.set(at("2026-12-30T09:00"))
     worker = await pipeline.worker()
     event = await message_event(pipeline, worker, 6, "2026-12-30T10:00")
-    await pipeline.feed(worker, message(7, "2026-12-30T11:00"))  # the same matter, again
+    # The same matter a day later: its old due time (5 Jan, Monday–Friday) is the first
+    # message's new one, so a count by rule would miss a change.
+    await pipeline.feed(worker, message(7, "2026-12-31T10:00"))
     event = await worker.store.load(event.id)
     assert [d.key for d in event.deadlines if d.provisional] == [
         f"message_2wd@board:{n:04d}" for n in (6, 7)]
