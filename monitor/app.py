@@ -27,6 +27,7 @@ from monitor.store.items import ItemStore, ensure_groups
 from monitor.store.keys import Keys, poll_lease_seconds
 from monitor.store.sources import SourceStore, state_counts
 from monitor.store.supervise import RedisSupervisor
+from monitor.track.orphans import OrphanStore
 from monitor.track.policy import Policy, load_policy
 from monitor.track.readmodel import ReadModel
 from monitor.track.recompute import recompute_provisional, warn_if_calendar_runs_out
@@ -154,20 +155,24 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
         try:
             await asyncio.gather(collector.scheduler.run(stop), worker.run(stop),
                                  timers.run(stop), forwarder.run(stop), notifier.run(stop),
-                                 _maintain(collector, feeds, clock, metrics, stop),
+                                 _maintain(collector, worker.orphans, feeds, clock, metrics,
+                                           stop),
                                  _watch_calendar(worker.store, policy, clock, metrics, stop))
         finally:
             await runner.cleanup()
 
 
-async def _maintain(collector: Collector, feeds: FeedsFile, clock: Clock, metrics: Metrics,
-                    stop: asyncio.Event) -> None:
-    """Trim the item stream to the retention period and refresh the source gauges."""
+async def _maintain(collector: Collector, orphans: OrphanStore, feeds: FeedsFile, clock: Clock,
+                    metrics: Metrics, stop: asyncio.Event) -> None:
+    """Trim the item stream and the answers still waiting for an event to the retention
+    period, and refresh the source gauges."""
     while not stop.is_set():
         try:
             trimmed = await collector.items.trim(clock.now())
             if trimmed:
                 log.info("items_trimmed", entries=trimmed)
+            if forgotten := await orphans.trim(clock.now().timestamp()):
+                log.info("waiting_answers_trimmed", answers=forgotten)
             states = await collector.sources.load_many(s.id for s in feeds.sources)
             for name, count in state_counts(states.values()).items():
                 metrics.sources.labels(name).set(count)

@@ -68,3 +68,12 @@ def test_a_waiting_answer_keeps_everything_that_identifies_its_matter():
     [tagged] = fake_tag([NOTICE], 60)
     assert tagged.marks.counties and tagged.marks.places  # something to lose
     assert _load(_dump(tagged)) == tagged
+
+
+async def test_answers_waiting_longer_than_the_retention_are_forgotten(pipeline):
+    worker = await pipeline.worker()
+    await pipeline.feed(worker, NOTICE)
+    retention = 86400 * 30  # the pipeline's
+    assert await worker.orphans.trim(NOTICE.published.timestamp() + retention - 1) == 0
+    assert await worker.orphans.trim(NOTICE.published.timestamp() + retention + 1) == 1
+    assert await worker.orphans.all() == []
