@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -258,9 +259,7 @@ def _absorb(keep: Event, gone: Event, policy: Policy) -> None:
         keep.severity_source = gone.severity_source
     keep.region, keep.county = keep.region or gone.region, keep.county or gone.county
     keep.centroid = add_vectors(keep.centroid, gone.centroid, policy.grouping.centroid_terms)
-    keep.places = sorted({*keep.places, *gone.places})[:MAX_PLACES]
-    keep.counties += [c for c in gone.counties if c not in keep.counties]
-    keep.magnitudes += [m for m in gone.magnitudes if m not in keep.magnitudes]
+    _add_marks(keep, gone.places, gone.counties, gone.magnitudes)
 
 
 def needs_response(event: Event, policy: Policy) -> bool:
@@ -307,16 +306,18 @@ def _count_item(event: Event, tagged: Tagged, match: Match | None, policy: Polic
         event.severity_evidence = dict(tagged.severity_evidence)
         event.severity_source = item.id
     event.centroid = add_vectors(event.centroid, tagged.vector, policy.grouping.centroid_terms)
-    _add_marks(event, tagged.marks)
+    marks = tagged.marks
+    _add_marks(event, marks.places, [marks.county] if marks.county else [],
+               [marks.magnitude] if marks.magnitude is not None else [])
 
 
-def _add_marks(event: Event, marks: Marks) -> None:
-    """What identifies the matter, kept on the event so every worker's index can rebuild it."""
-    event.places = sorted({*event.places, *marks.places})[:MAX_PLACES]
-    if marks.county and marks.county not in event.counties:
-        event.counties.append(marks.county)
-    if marks.magnitude is not None and marks.magnitude not in event.magnitudes:
-        event.magnitudes.append(marks.magnitude)
+def _add_marks(event: Event, places: Iterable[str], counties: Iterable[str],
+               magnitudes: Iterable[float]) -> None:
+    """What identifies the matter (an item's, or a merged event's), kept on the event so
+    every worker's index can rebuild it."""
+    event.places = sorted({*event.places, *places})[:MAX_PLACES]
+    event.counties += [c for c in counties if c not in event.counties]
+    event.magnitudes += [m for m in magnitudes if m not in event.magnitudes]
 
 
 def _decay_heat(event: Event, at: datetime) -> None:
