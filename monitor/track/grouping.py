@@ -174,8 +174,9 @@ class EventIndex:
         for key in marks.places:
             for event_id in self._places.get(key, ()):
                 rough[event_id] += 0.3 / max(1, len(marks.places))
-        for event_id in self._places.get(f"county:{marks.county}", ()) if marks.county else ():
-            rough[event_id] += 0.2
+        for county in marks.named_counties:  # the same counties the pair features read
+            for event_id in self._places.get(f"county:{county}", ()):
+                rough[event_id] += 0.2
         at = marks.at
         best = heapq.nlargest(SHORTLIST * 4, rough.items(), key=lambda kv: kv[1])
         entries = (self._entries[event_id] for event_id, _ in best)
@@ -184,7 +185,7 @@ class EventIndex:
 
     def _score(self, entry: Entry, item: Vector, weigh: _EventIdf, marks: Marks) -> Match:
         """Cosine of the item and the event, both re-weighted by the open events' term
-        frequencies; the event's re-weighted norm is kept with the entry (see put)."""
+        frequencies; the event's re-weighted norm is kept with the entry (_weighted_norm)."""
         centroid, norm = entry.centroid, self._weighted_norm(entry, weigh)
         shared = {t: w * centroid[t] * weigh.factor(t) / norm
                   for t, w in item.items() if t in centroid}

@@ -107,6 +107,11 @@ class Marks:
     grams: frozenset[str] = frozenset()
     at: float = 0.0
 
+    @property
+    def named_counties(self) -> frozenset[str]:
+        """Every county the text names, the one it is mostly about included."""
+        return self.counties | {self.county} if self.county else self.counties
+
 
 def marks_of(title: str, text: str, *, prefecture: str | None, county: str | None,
              incident: str | None, at: float) -> Marks:
@@ -151,7 +156,7 @@ FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture"
 
 def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str, float]:
     """The pair's features, each a number a duty officer could check by reading."""
-    named = item.counties | ({item.county} if item.county else set())
+    named = item.named_counties
     both_county = bool(named and event.counties)
     both_pref = bool(item.prefecture and event.prefecture)
     both_incident = bool(item.incident and event.incident)
