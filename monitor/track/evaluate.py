@@ -35,8 +35,7 @@ from monitor.domain.events import Event
 from monitor.models import Item
 from monitor.track.deadlines import evaluate as evaluate_deadlines
 from monitor.track.grouping import EventIndex
-from monitor.track.labelled import DATA, ROOT, LabelledSet, T, cec_set, cluster_sets
-from monitor.track.labelled import _item as make_item
+from monitor.track.labelled import DATA, ROOT, LabelledSet, T, cec_set, cluster_sets, make_item
 from monitor.track.orphans import best_for
 from monitor.track.policy import Policy, default_policy
 from monitor.track.replay import SAMPLE, read_items

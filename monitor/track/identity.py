@@ -134,18 +134,6 @@ class EventMarks:
     grams: list[frozenset[str]] = field(default_factory=list)  # a few titles' bigrams
     first_seen: float = 0.0
     last_seen: float = 0.0
-    sources: int = 1
-
-    def add(self, marks: Marks) -> None:
-        self.places |= marks.places
-        if marks.county:
-            self.counties.add(marks.county)
-        self.prefecture = self.prefecture or marks.prefecture
-        self.incident = self.incident or marks.incident
-        if marks.magnitude is not None:
-            self.magnitudes.add(marks.magnitude)
-        if len(self.grams) < MAX_TITLES:
-            self.grams.append(marks.grams)
 
 
 MAX_TITLES = 8

@@ -36,10 +36,6 @@ class LabelledSet:
     items: list[Item] = field(default_factory=list)
     truth: dict[str, str] = field(default_factory=dict)  # item id → true cluster
 
-    @property
-    def officials(self) -> list[Item]:
-        return [i for i in self.items if i.official]
-
 
 def cluster_sets(split: Split) -> list[LabelledSet]:
     return [_cluster_set(path, split) for path in sorted(CLUSTERS.glob("*.jsonl"))]
@@ -71,7 +67,7 @@ def cec_set(split: Split) -> LabelledSet:
         if not rest:
             continue
         for view, (title, summary) in enumerate(((path.stem, head), (rest[:40], rest))):
-            item = _item(f"cec{n}:{view}", title, summary, T + timedelta(seconds=n))
+            item = make_item(f"cec{n}:{view}", title, summary, T + timedelta(seconds=n))
             result.items.append(item)
             result.truth[item.id] = f"cec{n}"
     return result
@@ -96,6 +92,6 @@ def _halves(text: str) -> tuple[str, str]:
     return "".join(sentences[:cut]), "".join(sentences[cut:])
 
 
-def _item(doc_id: str, title: str, text: str, at: datetime) -> Item:
+def make_item(doc_id: str, title: str, text: str, at: datetime) -> Item:
     return Item(id=doc_id, source_id="eval", source_name="eval", title=title, summary=text,
                 link=None, published=at, fetched=at, official=False, channel="news")

@@ -63,7 +63,7 @@ def to_index_entry(event: Event) -> Entry:
                        incident=None if event.incident == "无" else event.incident,
                        magnitudes=set(event.magnitudes),
                        grams=[title_grams(i.title) for i in event.items[:MAX_TITLES]],
-                       first_seen=first, last_seen=last, sources=len(event.sources))
+                       first_seen=first, last_seen=last)
     return Entry(event.id, dict(event.centroid), event.region, event.incident, last, first,
                  owed_until=max(owed, default=0.0), marks=marks)
 
