@@ -25,6 +25,7 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from . import labels
@@ -108,7 +109,9 @@ def _read_tsv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
+@cache
 def _read_labels() -> dict[tuple[str, int], Label]:
+    """The first reading of every labelled text, read once per process."""
     first, _ = labels.first_and_second()
     return first
 

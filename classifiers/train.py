@@ -155,8 +155,9 @@ def select(root: Path, progress: bool = True, folds: int = 4) -> None:
     more rows than dev alone, so less noise in the choice."""
     parts = corpus.split(corpus.load_all(root))
     pool = parts["train"] + parts["dev"]
-    # folds by text hash as well, so reposts stay on one side
-    fold_of = [int(corpus.text_hash(e.text)[8:16], 16) % folds for e in pool]
+    # folds by near-duplicate cluster too, so an edited repost never validates its twin
+    firsts = corpus.near_duplicate_firsts(pool)
+    fold_of = [int(corpus.text_hash(first)[8:16], 16) % folds for first in firsts]
     cache: dict[tuple[bool, int], list[list[str]]] = {}
     print(
         f"{f'config (mean of {folds} folds over train+dev)':<58} "
