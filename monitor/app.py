@@ -30,7 +30,11 @@ from monitor.store.supervise import RedisSupervisor
 from monitor.track.orphans import OrphanStore
 from monitor.track.policy import Policy, load_policy
 from monitor.track.readmodel import ReadModel
-from monitor.track.recompute import recompute_provisional, warn_if_calendar_runs_out
+from monitor.track.recompute import (
+    calendar_runs_out,
+    recompute_provisional,
+    warn_if_calendar_runs_out,
+)
 from monitor.track.summary import summary_source
 from monitor.track.timers import TimerRunner
 from monitor.track.workdays import WorkCalendar
@@ -140,7 +144,7 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
             Notifier(redis, Keys(settings.key_prefix), notify_config, clock,
                      metrics=metrics.registry) as notifier:
         worker, timers = open_tracking(settings, policy, redis, clock)
-        await settle_calendar(worker.store, policy, clock, metrics)
+        provisional = await settle_calendar(worker.store, policy, clock, metrics)
         forwarder = AlertForwarder(redis, Keys(settings.key_prefix), worker.store, notifier,
                                    clock, name=worker.name)
         read = ReadModel(worker.store, worker.orphans)
@@ -157,7 +161,8 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                                  timers.run(stop), forwarder.run(stop), notifier.run(stop),
                                  _maintain(collector, worker.orphans, feeds, clock, metrics,
                                            stop),
-                                 _watch_calendar(worker.store, policy, clock, metrics, stop))
+                                 _watch_calendar(worker.store, policy, clock, metrics, stop,
+                                                 provisional))
         finally:
             await runner.cleanup()
 
@@ -182,9 +187,9 @@ async def _maintain(collector: Collector, orphans: OrphanStore, feeds: FeedsFile
 
 
 async def settle_calendar(store: EventStore, policy: Policy, clock: Clock,
-                           metrics: Metrics) -> None:
+                           metrics: Metrics) -> int:
     """At start-up: warn while the calendar runs out within 60 days, and recompute the open
-    provisional due times that the calendar as now entered can settle."""
+    provisional due times that the calendar as now entered can settle; the count left."""
     now = clock.now()
     warn_if_calendar_runs_out(policy, now)
     result = await recompute_provisional(store, policy, now)
@@ -193,16 +198,22 @@ async def settle_calendar(store: EventStore, policy: Policy, clock: Clock,
                  due_times_changed=result.due_times_changed,
                  still_provisional=result.still_provisional)
     _set_calendar_gauges(metrics, policy, result.still_provisional)
+    return result.still_provisional
 
 
 async def _watch_calendar(store: EventStore, policy: Policy, clock: Clock, metrics: Metrics,
-                          stop: asyncio.Event) -> None:
-    """Keep the provisional-deadline count current for the wall."""
+                          stop: asyncio.Event, counted: int) -> None:
+    """Keep the provisional-deadline count current for the wall. Counting reads every open
+    event, so it runs only while a deadline can be provisional: the next 60 days reach a year
+    nobody entered, or some deadline still was at the last count."""
     while not stop.is_set():
         await sleep_or_stop(clock, MAINTENANCE_SECONDS, stop)
+        if not counted and not calendar_runs_out(policy, clock.now()):
+            continue
         try:
             result = await recompute_provisional(store, policy, clock.now(), write=False)
-            _set_calendar_gauges(metrics, policy, result.still_provisional)
+            counted = result.still_provisional
+            _set_calendar_gauges(metrics, policy, counted)
         except (OSError, aioredis.RedisError) as exc:
             log.error("calendar_count_failed", error=str(exc))
 

@@ -79,13 +79,16 @@ async def _recompute_one(store: EventStore, tracker: Tracker, event: Event,
     return event, 0
 
 
+def calendar_runs_out(policy: Policy, now: datetime) -> list[int]:
+    """The years nobody entered that deadlines within LOOK_AHEAD may fall in."""
+    return WorkCalendar(policy.calendar).unknown_years(now.date(), (now + LOOK_AHEAD).date())
+
+
 def warn_if_calendar_runs_out(policy: Policy, now: datetime) -> list[int]:
     """One warning line while deadlines within LOOK_AHEAD may fall in an unknown year."""
-    calendar = WorkCalendar(policy.calendar)
-    years = calendar.unknown_years(now.date(), (now + LOOK_AHEAD).date())
-    if years:
+    if years := calendar_runs_out(policy, now):
         log.warning("calendar_year_unknown", years=years,
-                    known_until=calendar.known_until_year(),
+                    known_until=WorkCalendar(policy.calendar).known_until_year(),
                     consequence="working-day deadlines in these years are counted Monday–Friday "
                                 "and marked provisional",
                     fix="enter the State Council's published schedule under 'calendar:' in "
