@@ -16,7 +16,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 SCORER_PATH = Path(__file__).with_name("data") / "pair_scorer.json"
@@ -88,6 +88,7 @@ def magnitude_in(text: str) -> float | None:
     return max((m for m in found if 2.0 <= m <= 9.5), default=None)
 
 
+@lru_cache(maxsize=65536)  # an event's titles are read again at each of its changes
 def title_grams(title: str) -> frozenset[str]:
     """Character bigrams of a title, place names and numbers kept."""
     chars = [c for c in normalise_digits(title) if not c.isspace() and c not in "，。、：！？“”"]
