@@ -85,6 +85,8 @@ class Tracker:
     def route_with_runner_up(self, tagged: Tagged) -> tuple[str, Match | None, Match | None]:
         """As `route`, with the second open event a joining item reports (a merge hint)."""
         item, g = tagged.item, self.policy.grouping
+        if item.reposts_own:  # an account repeating its own post answers nothing new
+            return "skip", None, None
         if item.official:
             match = self.index.best(tagged.marks, tagged.vector, g.response_threshold,
                                     window=g.answer_window)

@@ -192,7 +192,7 @@ class EventsWorker:
 
     async def _skip(self, tagged: Tagged, result: BatchResult) -> None:
         """An official answer (通报, 情况说明 …) that matches no open event waits for one."""
-        if tagged.item.official and response_cues(tagged.item):
+        if tagged.item.official and not tagged.item.reposts_own and response_cues(tagged.item):
             await self.orphans.keep(tagged)
             result.orphaned += 1
             log.info("answer_kept_for_later", item_id=tagged.item.id, title=tagged.item.title)
