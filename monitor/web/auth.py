@@ -25,8 +25,8 @@ LOGIN_FAILURES_ALLOWED = 5  # per client address per window (monitor.store.desk)
 OPEN_PATHS = ("/healthz", "/metrics", "/login", "/api/openapi.json")
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-OFFICER_KEY = "officer"
-SESSION_KEY = "session"
+OFFICER_KEY: web.RequestKey[Officer | None] = web.RequestKey("officer", object)
+SESSION_KEY: web.RequestKey[Session | None] = web.RequestKey("session", object)
 
 log = structlog.get_logger("monitor.web.auth")
 
