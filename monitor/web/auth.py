@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import structlog
 from aiohttp import web
@@ -60,7 +61,11 @@ async def authenticate(request: web.Request, handler) -> web.StreamResponse:
         await _check_csrf(request, session)
     if officer is None and not _open(request):
         if _wants_page(request):
-            raise web.HTTPSeeOther(f"/login?next={request.path_qs}")
+            raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
+        if request.method in UNSAFE:
+            raise AuthError(401, "this action needs a signed-in officer: send "
+                                 "`Authorization: Bearer <token>` (monitor officers token "
+                                 "NAME issues one)")
         raise AuthError(401, "sign in: send `Authorization: Bearer <token>` (monitor "
                              "officers token NAME issues one); reads without a token are "
                              "open on loopback only")

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -32,12 +32,6 @@ from monitor.web.auth import CSRF_FIELD, require
 
 log = structlog.get_logger("monitor.web.write")
 CHINA_OFFSET = "+08:00"  # a form's datetime-local has no offset: the officers' time
-
-
-class Silencer:
-    """The part of the notifier that silences alerts (None: no notifier configured)."""
-
-    async def silence(self, **kwargs: Any) -> Any: ...
 
 
 @dataclass
@@ -326,7 +320,3 @@ def _back(request: web.Request, status: int, body: dict) -> web.StreamResponse:
     else:
         path += "?done=1"
     raise web.HTTPSeeOther(path)
-
-
-def silence_until(now: datetime, hours: float) -> datetime:
-    return now + timedelta(hours=hours)

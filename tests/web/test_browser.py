@@ -9,9 +9,9 @@ runs in a thread (asyncio.to_thread) while the loop keeps serving."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
-import os
 from pathlib import Path
 
 import pytest
@@ -52,7 +52,9 @@ def _browser():
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                  "--window-size=1400,1000", "--lang=zh-CN"):
         options.add_argument(flag)
-    return webdriver.Chrome(service=Service(str(DRIVER)), options=options)
+    driver = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
+    driver.implicitly_wait(5)  # elements of a page still loading
+    return driver
 
 
 @pytest.fixture
@@ -62,7 +64,7 @@ async def browser():
     await asyncio.to_thread(driver.quit)
 
 
-async def test_an_officer_answers_an_alert_from_the_page(pipeline, robots, settings,  # noqa: F811
+async def test_an_officer_answers_an_alert_from_the_page(pipeline, robots, settings,  # noqa: F811, E501
                                                          tmp_path, unused_tcp_port, browser):
     from selenium.webdriver.common.by import By
 
@@ -99,12 +101,21 @@ async def test_an_officer_answers_an_alert_from_the_page(pipeline, robots, setti
             await server.close()
 
 
-async def _walk(driver, By, base, link, token, pipeline, worker, event_id):  # noqa: N803
+async def _walk(driver, By, base, link, token, pipeline, worker, event_id):  # noqa: N803, F811
     def run(fn, *args):
         return asyncio.to_thread(fn, *args)
 
     def text(css):
         return driver.find_element(By.CSS_SELECTOR, css).text
+
+    def submit(css):
+        """Click and wait until the browser has left the page (the answer's redirect)."""
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.wait import WebDriverWait
+
+        button = driver.find_element(By.CSS_SELECTOR, css)
+        button.click()
+        WebDriverWait(driver, 10).until(expected_conditions.staleness_of(button))
 
     def five_hours_row():
         return driver.find_element(By.CSS_SELECTOR, 'tr[data-rule="authoritative_info_5h"]')
@@ -112,7 +123,7 @@ async def _walk(driver, By, base, link, token, pipeline, worker, event_id):  # n
     SHOTS.mkdir(parents=True, exist_ok=True)
     await run(driver.get, f"{base}/login?next=/")
     await run(lambda: driver.find_element(By.ID, "token").send_keys(token))
-    await run(lambda: driver.find_element(By.CSS_SELECTOR, "form button").click())
+    await run(submit, "form button")
     assert "值班员张三" in await run(text, "header.top")
     rows = await run(lambda: driver.find_elements(By.CSS_SELECTOR, "#open-events tbody tr"))
     assert rows[0].get_attribute("data-event") == event_id  # the most urgent first
@@ -133,8 +144,7 @@ async def _walk(driver, By, base, link, token, pipeline, worker, event_id):  # n
     await run(lambda: driver.find_element(By.CSS_SELECTOR,
                                           "#form-acknowledge input[name=note]")
               .send_keys("已转应急厅核实"))
-    await run(lambda: driver.find_element(By.CSS_SELECTOR,
-                                          "#form-acknowledge button").click())
+    await run(submit, "#form-acknowledge button")
     assert await run(text, "#status") == "已认领"
     assert "已保存" in await run(text, "#done")
 
@@ -142,7 +152,7 @@ async def _walk(driver, By, base, link, token, pipeline, worker, event_id):  # n
               .send_keys("镇雄县人民政府通报透水事故救援进展"))
     await run(lambda: driver.find_element(By.CSS_SELECTOR, "#form-record input[name=link]")
               .send_keys("https://www.zx.gov.cn/tb/1.html"))
-    await run(lambda: driver.find_element(By.CSS_SELECTOR, "#form-record button").click())
+    await run(submit, "#form-record button")
     state = await run(lambda: five_hours_row().find_element(By.CSS_SELECTOR, ".state").text)
     assert state.startswith("已按时回应"), state
     assert "镇雄县人民政府通报" in await run(text, "#responses")

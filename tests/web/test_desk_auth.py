@@ -150,3 +150,29 @@ async def test_the_openapi_document_covers_every_route_and_its_models(desk, http
     router_paths = {r.resource.canonical for r in desk.server.app.router.routes()
                     if r.method == "POST" and r.resource.canonical.startswith("/api/")}
     assert router_paths == {r.path for r in ROUTES}
+
+
+def test_the_officers_command_issues_and_rotates_tokens(tmp_path, capsys):
+    from monitor.cli import main
+
+    path = tmp_path / "officers.yaml"
+    assert main(["officers", "--file", str(path), "add", "科长李四", "--role", "admin"]) == 0
+    first = capsys.readouterr().out.splitlines()[1]
+    assert main(["officers", "--file", str(path), "token", "科长李四"]) == 0
+    second = capsys.readouterr().out.splitlines()[1]
+    officers = Officers(load_officers(path))
+    assert officers.check(first) is None and officers.check(second).role is Role.ADMIN
+    assert main(["officers", "--file", str(path), "list"]) == 0
+    assert "科长李四\tadmin" in capsys.readouterr().out
+    assert main(["officers", "--file", str(path), "token", "无此人"]) == 2
+
+
+async def test_the_list_in_wall_mode_and_a_missing_event(desk, http):
+    async with http.get(desk.url("/?wall=1")) as response:
+        page = await response.text()
+    assert response.status == 200 and '<body class="wall">' in page
+    rows = re.findall(r'data-event="([^"]+)"', page)
+    assert rows == [desk.mine_id, desk.message_id]  # the 5-hour deadline before 2 working days
+    assert f'href="/events/{desk.mine_id}?wall=1"' in page
+    async with http.get(desk.url("/events/ev-nope")) as response:
+        assert response.status == 404 and "未找到事件" in await response.text()
