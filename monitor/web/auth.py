@@ -53,6 +53,8 @@ def AuthError(status: int, message: str) -> web.HTTPException:  # noqa: N802 (ra
 
 @web.middleware
 async def authenticate(request: web.Request, handler) -> web.StreamResponse:
+    if request.match_info.http_exception is not None:  # 404/405: nothing to protect
+        return await handler(request)
     auth = request.app[AUTH_KEY]
     officer, session = await _identify(request, auth)
     request[OFFICER_KEY], request[SESSION_KEY] = officer, session

@@ -157,6 +157,10 @@ async def _walk(driver, By, base, link, token, pipeline, worker, event_id):  # n
     assert state.startswith("已按时回应"), state
     assert "镇雄县人民政府通报" in await run(text, "#responses")
     await run(driver.save_screenshot, str(SHOTS / "event-page.png"))
+    await run(driver.get, f"{base}/?wall=1")
+    assert "wall" in await run(lambda: driver.find_element(By.TAG_NAME, "body")
+                               .get_attribute("class"))
+    await run(driver.save_screenshot, str(SHOTS / "wall.png"))
 
     event = await worker.store.load(event_id)
     assert [h.what for h in event.history if h.who == "值班员张三"] == [

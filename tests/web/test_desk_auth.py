@@ -176,3 +176,31 @@ async def test_the_list_in_wall_mode_and_a_missing_event(desk, http):
     assert f'href="/events/{desk.mine_id}?wall=1"' in page
     async with http.get(desk.url("/events/ev-nope")) as response:
         assert response.status == 404 and "未找到事件" in await response.text()
+
+
+async def test_the_page_names_failing_silent_and_decode_suspect_sources(redis, keys):
+    from monitor.app import sources_health
+    from monitor.config import FeedsFile
+    from monitor.store.sources import SourceState, SourceStore
+
+    feeds = FeedsFile.model_validate({"sources": [
+        {"id": f"s{n}", "name": f"站点{n}", "kind": "rss", "url": f"http://example.cn/{n}"}
+        for n in range(4)]})
+    store = SourceStore(redis, keys)
+    states = {"s0": SourceState(last_poll=10, last_success=10, items_total=3),
+              "s1": SourceState(last_poll=10, failures=2, last_error="HTTP 500"),
+              "s2": SourceState(last_poll=10, last_success=10, items_total=0),
+              "s3": SourceState(last_poll=10, failures=1, last_error_reason="decode_suspect")}
+    for source_id, state in states.items():
+        await redis.hset(keys.source_state(source_id), mapping=state.to_hash())
+    rows = await sources_health(feeds, store)()
+    assert {r["id"]: r["state"] for r in rows} == {
+        "s0": "ok", "s1": "failing", "s2": "silent", "s3": "decode_suspect"}
+    assert next(r for r in rows if r["id"] == "s1")["detail"] == "HTTP 500"
+
+
+async def test_unknown_paths_and_methods_stay_404_and_405(desk, http):
+    async with http.post(desk.url("/api/nope")) as response:
+        assert response.status == 404
+    async with http.delete(desk.url("/api/events")) as response:
+        assert response.status == 405
