@@ -17,16 +17,19 @@ from monitor.collect.fetcher import Fetcher
 from monitor.collect.poller import Backoff, Poller
 from monitor.collect.scheduler import Scheduler, worker_name
 from monitor.config import FeedsFile, Settings
-from monitor.errors import StoreError
+from monitor.errors import ConfigError, StoreError
 from monitor.metrics import Metrics
 from monitor.notify import Notifier, load_notify_config
 from monitor.notify.forward import AlertForwarder
+from monitor.officers import Officers, load_officers
+from monitor.store.desk import FeedbackStore, IdempotencyStore, SessionStore
 from monitor.store.embedded import EmbeddedRedis, connect
 from monitor.store.events import EventStore
 from monitor.store.items import ItemStore, ensure_groups
 from monitor.store.keys import Keys, poll_lease_seconds
 from monitor.store.sources import SourceStore, state_counts
 from monitor.store.supervise import RedisSupervisor
+from monitor.track.actions import Actions
 from monitor.track.orphans import OrphanStore
 from monitor.track.policy import Policy, load_policy
 from monitor.track.readmodel import ReadModel
@@ -39,7 +42,12 @@ from monitor.track.summary import summary_source
 from monitor.track.timers import TimerRunner
 from monitor.track.workdays import WorkCalendar
 from monitor.track.worker import EventsWorker
+from monitor.urlcheck import is_loopback
 from monitor.web.app import build_app
+from monitor.web.auth import Auth
+from monitor.web.desk import DeskApp
+from monitor.web.page import PageDeps
+from monitor.web.write import Desk
 
 log = structlog.get_logger("monitor.app")
 
@@ -135,8 +143,10 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
     endpoints, until `stop`."""
     clock = clock or SystemClock()
     policy = policy or load_policy(settings.tracking_file)
+    officers = Officers(load_officers(settings.officers_file))
+    refuse_open_bind(settings, officers)
     metrics = Metrics()
-    notify_config = load_notify_config()
+    notify_config = load_notify_config(public_url=settings.public_url)
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
     async with open_redis(settings, embedded) as redis, \
             supervised(embedded, clock, metrics, stop), \
@@ -149,13 +159,18 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                                    clock, name=worker.name)
         read = ReadModel(worker.store, worker.orphans)
         notifier.set_summary_source(summary_source(read))
-        runner = web.AppRunner(build_app(redis, metrics, read, notifier, clock), access_log=None)
+        desk = build_desk(settings, redis, officers, worker, notifier, read, clock,
+                          sources_health(feeds, collector.sources))
+        runner = web.AppRunner(build_app(redis, metrics, read, notifier, clock, desk),
+                               access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
         log.info("http_listening", address=f"http://{settings.http_host}:{settings.http_port}",
-                 endpoints=["/healthz", "/metrics", "/api/events", "/api/events/{id}",
-                            "/api/orphans", "/api/outbox"])
+                 page=settings.public_url, officers=len(officers),
+                 endpoints=["/", "/events/{id}", "/healthz", "/metrics", "/api/events",
+                            "/api/events/{id}", "/api/orphans", "/api/outbox",
+                            "/api/openapi.json"])
         try:
             await asyncio.gather(collector.scheduler.run(stop), worker.run(stop),
                                  timers.run(stop), forwarder.run(stop), notifier.run(stop),
@@ -165,6 +180,67 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                                                  provisional))
         finally:
             await runner.cleanup()
+
+
+def refuse_open_bind(settings: Settings, officers: Officers) -> None:
+    """Writes need a named officer; listening beyond this machine with nobody named would
+    leave the desk usable by no one and its reads open to no one: say so at start-up."""
+    if not is_loopback(settings.http_host) and not len(officers):
+        raise ConfigError([
+            f"MONITOR_HTTP_HOST={settings.http_host} listens beyond this machine, but "
+            f"{settings.officers_file} names no officer: add one with `monitor officers add "
+            "NAME --role admin` (or listen on 127.0.0.1)"])
+
+
+def build_desk(settings: Settings, redis: aioredis.Redis, officers: Officers,
+               worker: EventsWorker, notifier: Notifier | None, read: ReadModel, clock: Clock,
+               sources=None) -> DeskApp:
+    """The officers' desk: auth, the actions (Actions is built here and nowhere else), the
+    duty page."""
+    keys = Keys(settings.key_prefix)
+    secure = settings.public_url.startswith("https://")
+    labels = officer_labels()
+    actions = Actions(worker.store, worker.tracker, notifier)
+    desk = Desk(actions, clock, IdempotencyStore(redis, keys), FeedbackStore(redis, keys),
+                notifier, labels)
+    page = PageDeps(read, clock, outbox=notifier.status if notifier else None,
+                    sources=sources, labels=labels, secure_cookie=secure)
+    return DeskApp(Auth(officers, SessionStore(redis, keys), secure), desk, page)
+
+
+def officer_labels() -> dict[str, tuple[str, ...]]:
+    """The labels an officer's correction may use: the classifier's taxonomy."""
+    from classifiers import taxonomy
+
+    tax = taxonomy.default()
+    return {"topic": tax.topics, "incident": tax.incidents, "severity": tax.severities}
+
+
+def sources_health(feeds: FeedsFile, store: SourceStore):
+    """For the page: each source's state (failing, silent, decode-suspect or ok)."""
+    names = {s.id: s.name for s in feeds.sources}
+
+    async def rows() -> list[dict]:
+        states = await store.load_many(names)
+        return [{"id": sid, "name": names[sid], "state": _health(st),
+                 "last_success": _dt(st.last_success), "detail": st.last_error[:120]}
+                for sid, st in states.items()]
+
+    return rows
+
+
+def _health(state) -> str:
+    if state.decode_suspect:
+        return "decode_suspect"
+    if state.failing:
+        return "failing"
+    return "silent" if state.last_poll and not state.items_total else "ok"
+
+
+def _dt(ts: float):
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC) if ts else None
 
 
 async def _maintain(collector: Collector, orphans: OrphanStore, feeds: FeedsFile, clock: Clock,

@@ -30,6 +30,7 @@ from monitor.logs import configure
 from monitor.models import FetchJob, Item
 from monitor.notify.audit import check_notify_config
 from monitor.notify.cli import register as register_notify
+from monitor.officers_cli import register as register_officers
 from monitor.store.items import ItemStore
 from monitor.store.keys import Keys
 from monitor.store.sources import SourceState, SourceStore
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     _register_classifiers(sub)
     register_notify(sub)
     register_track(sub)
+    register_officers(sub)
     return parser
 
 
@@ -183,7 +185,23 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     missing = sorted(t.robot.id for t in robots if not t.configured)
     print(f"notify: OK, {len(robots)} robots, {len(robots) - len(missing)} configured"
           + (f" (not yet: {', '.join(missing)})" if missing else ""))
+    if warning := loopback_links_warning(settings, len(robots) - len(missing)):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def loopback_links_warning(settings: Settings, configured_robots: int) -> str | None:
+    """Alerts go to phones: a link to 127.0.0.1 opens nothing there."""
+    from urllib.parse import urlsplit
+
+    from monitor.urlcheck import is_loopback
+
+    host = urlsplit(settings.public_url).hostname or ""
+    if configured_robots and is_loopback(host):
+        return (f"alert links point at {settings.public_url}, which only this machine "
+                "reaches; set MONITOR_PUBLIC_URL to the address officers open (e.g. "
+                "https://yq.example.gov.cn)")
+    return None
 
 
 def _checked(problems: list[str], load, *args):

@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from monitor.errors import ConfigError
-from monitor.urlcheck import http_address, redis_address
+from monitor.urlcheck import http_address, listen_url, redis_address
 from monitor.yamlconfig import duplicate_ids, load_yaml_model
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -206,7 +206,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
-    public_url: str = Field(default="http://127.0.0.1:8080", alias="MONITOR_PUBLIC_URL")
+    # Where officers open the page; alerts link to {public_url}/events/<id>. Unset: the
+    # listen address and port (see _default_public_url).
+    public_url: str = Field(default="", alias="MONITOR_PUBLIC_URL")
+    officers_file: Path = Field(default=Path("officers.yaml"), alias="MONITOR_OFFICERS")
     # One or more RSSHub instances, comma-separated: routes go to the first, then the next.
     rsshub_url: str | None = Field(default=None, alias="RSSHUB_URL")
     feeds_file: Path = Field(default=Path("feeds.yaml"), alias="MONITOR_FEEDS")
@@ -255,7 +258,13 @@ class Settings(BaseSettings):
     @field_validator("public_url")
     @classmethod
     def _public_address(cls, url: str) -> str:
-        return http_address(url).rstrip("/")
+        return http_address(url).rstrip("/") if url else ""
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        if not self.public_url:
+            self.public_url = listen_url(self.http_host, self.http_port)
+        return self
 
     @property
     def group_names(self) -> list[str]:

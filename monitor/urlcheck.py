@@ -46,3 +46,28 @@ def http_address(url: str) -> str:
 def redact(url: str) -> str:
     """The address without its password, for messages."""
     return re.sub(r"//[^@/]*@", "//***@", url)
+
+
+def listen_url(host: str, port: int) -> str:
+    """The address officers reach a service listening on host:port (the default of
+    MONITOR_PUBLIC_URL). A wildcard bind has no address of its own: the machine's name."""
+    import socket
+
+    if host in ("", "0.0.0.0", "::"):
+        host = socket.getfqdn()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def is_loopback(host: str) -> bool:
+    """A name or address that only this machine reaches."""
+    import ipaddress
+
+    name = (host or "").strip("[]").lower()
+    if name in ("localhost", "localhost.localdomain") or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

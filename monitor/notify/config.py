@@ -30,7 +30,7 @@ from pydantic import (
 from monitor.config import Duration
 from monitor.domain.alerts import AlertKind
 from monitor.errors import ConfigError
-from monitor.urlcheck import http_address
+from monitor.urlcheck import http_address, listen_url
 from monitor.yamlconfig import Lines, Refused, duplicate_ids, load_yaml_model, safe_load
 
 DEFAULT_FILE = Path("notify.yaml")
@@ -252,8 +252,8 @@ class Target:
         return f"Target({self.robot.id}, {self.robot.platform}, configured={self.configured})"
 
 
-def load_notify_config(path: Path | None = None, env: dict[str, str] | None = None
-                       ) -> NotifyConfig:
+def load_notify_config(path: Path | None = None, env: dict[str, str] | None = None,
+                       public_url: str | None = None) -> NotifyConfig:
     """Read notify.yaml (or $MONITOR_NOTIFY), check it, and fill secrets from the environment
     and $MONITOR_SECRETS_FILE. Raises ConfigError with file:line: field messages."""
     env = dict(os.environ if env is None else env)
@@ -263,12 +263,20 @@ def load_notify_config(path: Path | None = None, env: dict[str, str] | None = No
     secrets = read_secrets_file(Path(env["MONITOR_SECRETS_FILE"])) \
         if env.get("MONITOR_SECRETS_FILE") else {}
     merged = {**secrets, **{k: v for k, v in env.items() if v}}
-    public_url = env.get("MONITOR_PUBLIC_URL") or DEFAULT_PUBLIC_URL
+    # The composition root passes Settings.public_url; alone (CLI), the same default.
+    public_url = public_url or env.get("MONITOR_PUBLIC_URL") or default_public_url(env)
     try:
         http_address(public_url)
     except ValueError as exc:
         raise ConfigError([f"environment MONITOR_PUBLIC_URL: {exc}"]) from None
     return config.resolve(merged, public_url)
+
+
+def default_public_url(env: dict[str, str]) -> str:
+    """As Settings: the listen address and port when MONITOR_PUBLIC_URL is unset."""
+    port = env.get("MONITOR_HTTP_PORT", "8080")
+    return listen_url(env.get("MONITOR_HTTP_HOST", "127.0.0.1"),
+                      int(port) if port.isdigit() else 8080)
 
 
 def notify_path(path: Path | None, env: dict[str, str]) -> Path:

@@ -142,10 +142,14 @@ class Notifier:
         """The event was answered or closed: reminders stop."""
         await self.quiet.resolve(event_id, self.clock.now())
 
+    async def reopen(self, event_id: str) -> None:
+        """An officer re-opened the event: reminders resume."""
+        await self.quiet.reopen(event_id)
+
     async def silence(self, *, reason: str, until: datetime | None = None,
                       duration: float | None = None, event_id: str | None = None,
                       topic: str | None = None, route: str | None = None,
-                      by: str = "") -> Silence:
+                      by: str = "", region: str | None = None) -> Silence:
         """Drop matching alerts until `until` (or for `duration` seconds)."""
         now = self.clock.now()
         if until is None:
@@ -153,11 +157,11 @@ class Notifier:
                 raise ValueError("a silence needs `until` or `duration`")
             until = now + timedelta(seconds=duration)
         silence = Silence(id=f"s-{self._rng.getrandbits(48):012x}", event_id=event_id,
-                          topic=topic, route=route, until=until, reason=reason, by=by,
-                          created=now)
+                          topic=topic, region=region, route=route, until=until,
+                          reason=reason, by=by, created=now)
         await self.quiet.add_silence(silence)
         log.info("notify_silenced", silence_id=silence.id, event_id=event_id, topic=topic,
-                 route=route, until=until.isoformat(), reason=reason, by=by)
+                 region=region, route=route, until=until.isoformat(), reason=reason, by=by)
         return silence
 
     async def unsilence(self, silence_id: str) -> bool:

@@ -1,7 +1,7 @@
 """Quiet rules: silences, acknowledgements, resolved events, and the grouping window.
 
 What stays quiet and why:
-- a silence (by event, topic or route/robot; with an expiry, a reason and who set it) drops
+- a silence (by event, topic, region or route/robot; with an expiry, a reason and who set it) drops
   matching alerts at send time;
 - an acknowledged event gets no more reminders: no "due soon" and no repeated "missed";
 - a resolved event (closed or answered) gets no more reminders either;
@@ -32,6 +32,7 @@ class Silence(BaseModel):
     id: str
     event_id: str | None = None
     topic: str | None = None
+    region: str | None = None  # the event's prefecture, e.g. 昆明
     route: str | None = None  # a route name or a robot id
     until: AwareDatetime
     reason: str
@@ -40,8 +41,8 @@ class Silence(BaseModel):
 
     @model_validator(mode="after")
     def _something(self) -> Silence:
-        if not (self.event_id or self.topic or self.route):
-            raise ValueError("a silence needs an event_id, a topic or a route")
+        if not (self.event_id or self.topic or self.region or self.route):
+            raise ValueError("a silence needs an event_id, a topic, a region or a route")
         if not self.reason.strip():
             raise ValueError("a silence needs a reason")
         return self
@@ -51,6 +52,8 @@ class Silence(BaseModel):
         if self.event_id and intent.get("event_id") != self.event_id:
             return False
         if self.topic and intent.get("topic") != self.topic:
+            return False
+        if self.region and intent.get("region") != self.region:
             return False
         return not self.route or self.route == robot or self.route in stored.routes
 
@@ -106,6 +109,10 @@ class QuietStore:
     async def resolve(self, event_id: str, at: datetime) -> None:
         await self._r.set(self._k.notify_resolved(event_id), at.isoformat(),
                           ex=NOTIFY_KEEP_SECONDS)
+
+    async def reopen(self, event_id: str) -> None:
+        """Re-opened by an officer: reminders resume."""
+        await self._r.delete(self._k.notify_ack(event_id), self._k.notify_resolved(event_id))
 
     async def states(self, event_ids: set[str]) -> tuple[set[str], set[str]]:
         """(acknowledged, resolved) among `event_ids`."""

@@ -192,6 +192,28 @@ class Keys:
         """Hash: orphan item id → JSON (the item, its marks and term vector)."""
         return f"{self.prefix}track:orphan-items"
 
+    # ------------------------------------------------------------------------------------
+    # The officers' desk (monitor/web): page sessions, login throttling, idempotent
+    # retries of mutations, and officers' corrections kept as labelled feedback.
+    # ------------------------------------------------------------------------------------
+
+    def desk_session(self, session_id: str) -> str:
+        """Hash: officer, csrf token (TTL = the session's life)."""
+        return f"{self.prefix}desk:session:{session_id}"
+
+    def desk_login_failures(self, client: str) -> str:
+        """Counter of failed logins from one client address (TTL = the throttle window)."""
+        return f"{self.prefix}desk:login-failures:{client}"
+
+    def desk_idempotent(self, officer: str, key: str) -> str:
+        """The answer given to one Idempotency-Key of one officer (TTL one day)."""
+        return f"{self.prefix}desk:idem:{officer}:{key}"
+
+    @property
+    def feedback(self) -> str:
+        """Stream of officers' corrections (topic, incident, severity, region) for training."""
+        return f"{self.prefix}feedback:labels"
+
 
 # Notify: how long intents, delivery records, acks and resolutions are kept (dedup window).
 NOTIFY_KEEP_SECONDS = 30 * 86400

@@ -3,16 +3,11 @@ change it reports (a replayed or retried change yields the same key)."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
 from monitor.domain.alerts import AlertIntent, AlertKind, DeadlineView
 from monitor.domain.events import Deadline, DeadlineState, Event
 from monitor.track.deadlines import Transition
-
-
-def public_url() -> str:
-    return os.environ.get("MONITOR_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/")
 
 
 def _base(event: Event, kind: AlertKind, key: str, at: datetime, **extra) -> AlertIntent:
@@ -25,7 +20,7 @@ def _base(event: Event, kind: AlertKind, key: str, at: datetime, **extra) -> Ale
                                      state=d.state.value,
                                      provisional_reason=d.provisional_reason)
                         for d in event.deadlines if d.due is not None),
-        url=f"{public_url()}/events/{event.id}", **extra)
+        **extra)  # the link is the notifier's: {public_url}/events/<id> from Settings
 
 
 def _label(deadline: Deadline, event: Event) -> str:

@@ -1,5 +1,6 @@
-"""The aiohttp application: health for orchestrators, metrics for Prometheus, and a small
-read-only JSON API over events and alert deliveries (officers' actions come with the page).
+"""The aiohttp application: health for orchestrators, metrics for Prometheus, a read-only
+JSON API over events and alert deliveries, and (with `desk`) the officers' write API, duty
+page and OpenAPI document behind one auth middleware (monitor/web/desk.py).
 
 Every error answer is JSON: `{"status": 400, "error": "Bad Request", "message": …}`, plus
 `"parameter"` when a query parameter is wrong. A bug answers 500 the same way; its
@@ -22,6 +23,8 @@ from monitor.notify.notifier import Notifier
 from monitor.notify.statusview import typed_status
 from monitor.track.readmodel import ReadModel
 from monitor.track.replay import event_report
+from monitor.web.auth import authenticate
+from monitor.web.desk import DeskApp
 
 REDIS_KEY: web.AppKey[aioredis.Redis] = web.AppKey("redis", aioredis.Redis)
 METRICS_KEY: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
@@ -35,8 +38,9 @@ log = structlog.get_logger("monitor.web")
 
 
 def build_app(redis: aioredis.Redis, metrics: Metrics, read: ReadModel | None = None,
-              notifier: Notifier | None = None, clock: Clock | None = None) -> web.Application:
-    app = web.Application(middlewares=[json_errors])
+              notifier: Notifier | None = None, clock: Clock | None = None,
+              desk: DeskApp | None = None) -> web.Application:
+    app = web.Application(middlewares=[json_errors, authenticate] if desk else [json_errors])
     app[REDIS_KEY] = redis
     app[METRICS_KEY] = metrics
     app[CLOCK_KEY] = clock or SystemClock()
@@ -50,6 +54,8 @@ def build_app(redis: aioredis.Redis, metrics: Metrics, read: ReadModel | None = 
     if notifier is not None:
         app[NOTIFIER_KEY] = notifier
         app.router.add_get("/api/outbox", outbox)
+    if desk is not None:
+        desk.install(app)
     return app
 
 
