@@ -41,6 +41,10 @@ class ReadModel:
                                   (first.due - now).total_seconds()))
         return sorted(rows, key=lambda r: r.due)
 
+    async def active(self) -> list[Event]:
+        """Every active event (open, acknowledged or escalated), owing a response or not."""
+        return await self._store.load_many(await self._store.active_ids(0))
+
     async def event(self, event_id: str) -> Event | None:
         return await self._store.load(event_id)
 
