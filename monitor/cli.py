@@ -26,6 +26,7 @@ from monitor.store.keys import Keys
 from monitor.store.sources import SourceState, SourceStore
 from monitor.track.cli import register as register_track
 from monitor.track.policy import load_policy
+from monitor.wall.cli import register as register_wall
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _register_classifiers(sub)
     register_notify(sub)
     register_track(sub)
+    register_wall(sub)
     return parser
 
 
