@@ -154,7 +154,7 @@ def wall() -> dict:
         ]),
         Row(9, [
             Panel("新增事件 · 按主题与等级（每小时）", "timeseries",
-                  [("sum by (grade, topic) (increase(yq_events_new_total[1h]))",
+                  [("sum by (grade, topic) (increase(yq_events_new_total[1h])) > 0",
                     "{{grade}} {{topic}}")], 14,
                   options={"legend": {"displayMode": "list", "placement": "right"}}),
             Panel("事件地区分布（前5）", "bargauge",
@@ -176,8 +176,8 @@ def wall() -> dict:
                   options={**BIG, "text": {"valueSize": 28, "titleSize": 22},
                            "textMode": "name"}),
             Panel("告警推送", "stat",
-                  [('sum(increase(yq_notify_messages_total{outcome="delivered"}[1h])) or '
-                    "vector(0)", "1小时送达"),
+                  [('round(sum(increase(yq_notify_messages_total{outcome="delivered"}[1h]))) '
+                    "or vector(0)", "1小时送达"),
                    ("max(yq_notify_outbox_pending) or vector(0)", "待发送"),
                    ("max(yq_notify_failed_entries) or vector(0)", "发送失败")], 8,
                   steps=[(None, GREEN)], instant=True,

@@ -39,10 +39,13 @@ OTHER = "其他"
 
 class WallMetrics:
     def __init__(self, registry: CollectorRegistry, rules: Iterable[str] = (),
-                 sources: Iterable[str] = ()) -> None:
+                 sources: Iterable[str] = (), grades: Iterable[str] = (),
+                 topics: Iterable[str] = ()) -> None:
         r = registry
         self.rules = tuple(rules)
         self.sources = tuple(sources)
+        self.grades = (*grades, UNGRADED)
+        self.topics = (*topics, OTHER)
         # Service state (from Redis, the same in every process).
         self.events_open = Gauge("yq_events_open", "Active events by grade and topic.",
                                  ["grade", "topic"], registry=r)
@@ -110,13 +113,11 @@ class WallMetrics:
         for source in self.sources:
             self.source_failing.labels(source)
             self.source_silent.labels(source)
+        for grade in self.grades:  # so that the first event of a kind is an increase
+            for topic in self.topics:
+                self.events_new.labels(grade, topic)
         for head in ("topic", "incident"):
             self.low_confidence.labels(head)
-
-    def rule_label(self, rule: str) -> str:
-        """A deadline key (`rule@message`) as its rule; an unknown rule as 其他."""
-        rule = rule.split("@", 1)[0]
-        return rule if rule in self.rules else OTHER
 
 
 def _process_collectors(registry: CollectorRegistry) -> None:

@@ -53,7 +53,8 @@ def build_wall(registry, policy: Policy, feeds: FeedsFile) -> Wall:
     from classifiers.taxonomy import default as taxonomy
 
     labels = wall_labels(policy)
-    metrics = WallMetrics(registry, labels.rules, [s.id for s in feeds.sources])
     tax = taxonomy()
+    metrics = WallMetrics(registry, labels.rules, [s.id for s in feeds.sources],
+                          tax.severities, tax.topics)
     items = ItemsObserver(metrics, labels, tax.irrelevant_topic, dict(tax.low_confidence))
     return Wall(metrics, labels, items)
