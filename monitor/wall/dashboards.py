@@ -188,7 +188,7 @@ def wall() -> dict:
                                                                 {"color": RED, "value": 1}]}}]}]),
         ]),
     ]
-    return build("yq-wall", "舆情回应值班墙", rows, ["yq", "wall"], "30s", "now-24h",
+    return build("yq-duty-wall", "舆情回应值班墙", rows, ["yq", "wall"], "30s", "now-24h",
                  links=[{"title": "值班页面", "type": "link", "url": "/", "targetBlank": True}])
 
 
@@ -266,7 +266,7 @@ def operator() -> dict:
                                        "{{instance}}")], unit="bytes"),
         ]),
     ]
-    return build("yq-operator", "舆情回应监测 · pipeline", rows, ["yq", "operator"], "1m",
+    return build("yq-pipeline", "舆情回应监测 · pipeline", rows, ["yq", "operator"], "1m",
                  "now-6h")
 
 

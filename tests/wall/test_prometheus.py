@@ -114,7 +114,7 @@ async def _assert_panels_and_rules(http: aiohttp.ClientSession, api: str) -> Non
     for dashboard in (wall(), operator()):
         for panel in dashboard["panels"]:
             results = [await _query(http, api, t["expr"]) for t in panel["targets"]]
-            if dashboard["uid"] == "yq-wall" and not any(results):
+            if dashboard["uid"] == "yq-duty-wall" and not any(results):
                 empty.append(panel["title"])
     assert empty == [], f"wall panels without data: {empty}"
     for group in yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]:
