@@ -41,7 +41,9 @@ class WallRefresher:
     _last: float = float("-inf")
 
     async def refresh(self) -> None:
-        """Called before each scrape; a Redis failure keeps the last values and counts."""
+        """Called before each scrape. A Redis failure, or an event that no longer reads
+        (ValueError: pydantic's validation error), keeps the last values and is counted:
+        the process metrics and counters still get scraped."""
         if time.monotonic() - self._last < MIN_SECONDS:
             return
         self._last = time.monotonic()
@@ -49,7 +51,7 @@ class WallRefresher:
             await self._events()
             await self._sources()
             await self._streams()
-        except (OSError, aioredis.RedisError) as exc:
+        except (OSError, aioredis.RedisError, ValueError) as exc:
             self.metrics.refresh_errors.inc()
             log.error("wall_refresh_failed", error=str(exc))
 
