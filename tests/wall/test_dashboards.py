@@ -74,3 +74,14 @@ def test_the_dashboard_provider_reads_where_compose_mounts_the_json():
 def test_the_wall_speaks_chinese():
     for panel in load("wall.json")["panels"]:
         assert any("\u4e00" <= ch <= "\u9fff" for ch in panel["title"]), panel["title"]
+
+
+def test_wall_png_says_when_prometheus_cannot_be_reached(tmp_path, capsys):
+    from monitor.cli import main
+    from tests.test_service import free_port
+
+    port = free_port()  # nothing listens there
+    assert main(["wall", "--png", str(tmp_path / "w.png"),
+                 "--prometheus", f"http://127.0.0.1:{port}"]) == 1
+    assert f"cannot query Prometheus at http://127.0.0.1:{port}" in capsys.readouterr().err
+    assert not (tmp_path / "w.png").exists()

@@ -3,13 +3,14 @@ events worker with the keyword tagger, the forwarder and a fake robot, on a fake
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from monitor.app import open_collector
+from monitor.app import _maintain, open_collector
 from monitor.metrics import Metrics
 from monitor.notify.forward import AlertForwarder
 from monitor.store.items import ensure_groups
@@ -90,7 +91,7 @@ async def test_items_classified_by_topic_and_relevance_and_low_confidence(wall, 
 async def test_events_deadlines_and_responses_move_the_wall(wall, pipeline, robots,
                                                             make_notifier, redis):
     worker = await wall.worker()
-    notifier = make_notifier(base_config(robots))
+    notifier = make_notifier(base_config(robots), registry=wall.metrics.registry)
     forward = AlertForwarder(redis, pipeline.keys, worker.store, notifier, pipeline.clock, "w1",
                              on_intent=wall.wall.intents(worker.store))
     await forward.start()
@@ -130,6 +131,7 @@ async def test_events_deadlines_and_responses_move_the_wall(wall, pipeline, robo
         await forward.run_once()
         await drain(notifier, pipeline.clock)
         await wall.refresh(refresher)
+    assert wall.value("yq_notify_messages_total", platform="wecom", outcome="delivered") >= 1
     assert wall.value("yq_deadlines", rule="authoritative_info_5h", state="met_late") == 1
     assert wall.value("yq_deadlines", rule="authoritative_info_5h", state="missed") == 0
     assert wall.value("yq_deadlines", rule="press_conference_24h", state="pending") == 1
@@ -195,3 +197,36 @@ async def test_the_metrics_route_reads_the_state_when_scraped(wall, pipeline, re
             body = await (await client.get("/metrics")).text()
     assert 'yq_events_open{grade="重大",topic="其他政务"} 1.0' in body
     assert "process_resident_memory_bytes" in body
+
+
+async def test_source_states_follow_the_polls(wall, pipeline, redis):
+    """The maintenance pass counts sources by state (yq_sources)."""
+    async with open_collector(wall.settings, wall.feeds, redis, pipeline.clock,
+                              wall.metrics) as collector:
+        worker = await wall.worker()
+        pipeline.clock.advance(61)
+        await collector.scheduler.run_once()
+        stop = asyncio.Event()
+        task = asyncio.create_task(_maintain(collector, worker.orphans, wall.feeds,
+                                             pipeline.clock, wall.metrics, stop))
+        for _ in range(100):
+            if wall.value("yq_sources", state="failing") == 1:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    assert wall.value("yq_sources", state="failing") == 1
+    assert wall.value("yq_sources", state="ok") == 1
+
+
+async def test_an_unreadable_event_is_counted_and_the_scrape_still_answers(wall, pipeline,
+                                                                          redis):
+    async with open_collector(wall.settings, wall.feeds, redis, pipeline.clock,
+                              wall.metrics) as collector:
+        worker = await wall.worker()
+        refresher = wall.refresher(worker, collector)
+        keys = pipeline.keys
+        await redis.zadd(keys.events_active, {"ev-broken": pipeline.clock.now().timestamp()})
+        await redis.hset(keys.event("ev-broken"), "json", '{"id": "ev-broken"}')
+        await wall.refresh(refresher)
+    assert wall.value("yq_wall_refresh_errors_total") == 1
