@@ -38,7 +38,7 @@ class Panel:
     mappings: list[dict] = field(default_factory=list)
     overrides: list[dict] = field(default_factory=list)
     minmax: tuple[float, float] | None = None
-    main: bool = True  # drawn by `monitor wall --png`
+    transformations: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Row:
 
 
 def build(uid: str, title: str, rows: list[Row], tags: list[str], refresh: str,
-          time_from: str, links: list[dict] | None = None) -> dict:
+          time_from: str) -> dict:
     panels, y, next_id = [], 0, 1
     for row in rows:
         x = 0
@@ -60,7 +60,7 @@ def build(uid: str, title: str, rows: list[Row], tags: list[str], refresh: str,
         y += row.height
     return {"uid": uid, "title": title, "tags": tags, "timezone": "browser", "editable": False,
             "graphTooltip": 1, "time": {"from": time_from, "to": "now"}, "refresh": refresh,
-            "schemaVersion": SCHEMA_VERSION, "version": 1, "links": links or [],
+            "schemaVersion": SCHEMA_VERSION, "version": 1, "links": [],
             "templating": {"list": []}, "annotations": {"list": []}, "panels": panels}
 
 
@@ -79,7 +79,7 @@ def _panel(p: Panel, panel_id: int, grid: dict) -> dict:
     return {"id": panel_id, "type": p.kind, "title": p.title, "gridPos": grid,
             "datasource": DATASOURCE, "targets": targets,
             "fieldConfig": {"defaults": defaults, "overrides": p.overrides},
-            "options": p.options}
+            "options": p.options, "transformations": p.transformations}
 
 
 BIG = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
@@ -136,6 +136,9 @@ def wall() -> dict:
         Row(9, [
             Panel("待回应事件 · 按剩余时间", "table", [(awaiting, "")], 12, instant=True,
                   overrides=table_overrides,
+                  transformations=[{"id": "organize", "options": {
+                      "excludeByName": {"Time": True},
+                      "indexByName": {"window": 0, "rule": 1, "Value": 2}}}],
                   options={"showHeader": True, "cellHeight": "lg",
                            "footer": {"show": False},
                            "sortBy": [{"displayName": "剩余时间", "desc": False}]},
@@ -188,8 +191,7 @@ def wall() -> dict:
                                                                 {"color": RED, "value": 1}]}}]}]),
         ]),
     ]
-    return build("yq-duty-wall", "舆情回应值班墙", rows, ["yq", "wall"], "30s", "now-24h",
-                 links=[{"title": "值班页面", "type": "link", "url": "/", "targetBlank": True}])
+    return build("yq-duty-wall", "舆情回应值班墙", rows, ["yq", "wall"], "30s", "now-24h")
 
 
 def operator() -> dict:
@@ -202,20 +204,20 @@ def operator() -> dict:
 
     def series(title: str, exprs: list[tuple[str, str]], width: int = 8, unit: str | None = None,
                ) -> Panel:
-        return Panel(title, "timeseries", exprs, width, unit=unit, main=False)
+        return Panel(title, "timeseries", exprs, width, unit=unit)
 
     rows = [
         Row(4, [
             Panel("Targets up", "stat", [("sum(up{job=\"yq-monitor\"})", "up")], 6,
-                  steps=[(None, RED), (1, GREEN)], instant=True, main=False),
+                  steps=[(None, RED), (1, GREEN)], instant=True),
             Panel("Wall refresh errors (1h)", "stat",
                   [("sum(increase(yq_wall_refresh_errors_total[1h]))", "errors")], 6,
-                  steps=[(None, GREEN), (1, RED)], instant=True, main=False),
+                  steps=[(None, GREEN), (1, RED)], instant=True),
             Panel("Embedded Redis restarts (1h)", "stat",
                   [("sum(increase(yq_embedded_redis_restarts_total[1h]))", "restarts")], 6,
-                  steps=[(None, GREEN), (1, ORANGE), (3, RED)], instant=True, main=False),
+                  steps=[(None, GREEN), (1, ORANGE), (3, RED)], instant=True),
             Panel("Calendar known until", "stat", [("max(yq_calendar_known_until_year)",
-                                                    "year")], 6, instant=True, main=False),
+                                                    "year")], 6, instant=True),
         ]),
         Row(8, [
             series("Polls by outcome", [(rate.format(by="outcome", metric="yq_polls_total"),
