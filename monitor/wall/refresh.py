@@ -57,8 +57,8 @@ class WallRefresher:
 
     async def _events(self) -> None:
         now = self.clock.now()
-        recent = await self.read.in_range(month_start(now) - LOOKBACK, now)
-        counts = count_events([*await self.read.active(), *recent], now, self.labels)
+        events = await self.read.active_or_since(month_start(now) - LOOKBACK, now)
+        counts = count_events(events, now, self.labels)
         self._set_events(counts)
 
     def _set_events(self, counts: EventCounts) -> None:
