@@ -15,6 +15,7 @@ from monitor.metrics import Metrics
 from monitor.notify.forward import AlertForwarder
 from monitor.store.items import ensure_groups
 from monitor.track.readmodel import ReadModel
+from monitor.track.worker import EventsWorker
 from monitor.wall.wiring import build_wall
 from monitor.web.app import build_app
 from tests.fakesite import Document, rss
@@ -53,10 +54,14 @@ class Wall:
         found = self.metrics.registry.get_sample_value(name, labels)
         return 0.0 if found is None else found
 
-    async def worker(self, tagger=fake_tag):
-        await ensure_groups(self.pipeline.redis, self.pipeline.keys.items_stream, ["track"])
-        worker = await self.pipeline.worker(tagger=tagger)
-        worker._on_tagged = self.wall.items  # as open_tracking passes it
+    async def worker(self, tagger=fake_tag) -> EventsWorker:
+        """An events worker told of each classified batch, as open_tracking builds it."""
+        p = self.pipeline
+        await ensure_groups(p.redis, p.keys.items_stream, ["track"])
+        worker = EventsWorker(p.redis, p.keys, p.policy, p.clock, name="w1",
+                              retention_seconds=86400 * 30, tagger=tagger,
+                              on_tagged=self.wall.items)
+        await worker.start()
         return worker
 
     def refresher(self, worker, collector):
