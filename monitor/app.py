@@ -41,8 +41,9 @@ from monitor.track.recompute import (
 from monitor.track.summary import summary_source
 from monitor.track.timers import TimerRunner
 from monitor.track.workdays import WorkCalendar
-from monitor.track.worker import EventsWorker
+from monitor.track.worker import EventsWorker, OnTagged
 from monitor.urlcheck import is_loopback
+from monitor.wall.wiring import build_wall
 from monitor.web.app import build_app
 from monitor.web.auth import Auth
 from monitor.web.desk import DeskApp
@@ -130,10 +131,12 @@ async def open_collector(settings: Settings, feeds: FeedsFile, redis: aioredis.R
 
 
 def open_tracking(settings: Settings, policy: Policy, redis: aioredis.Redis,
-                  clock: Clock) -> tuple[EventsWorker, TimerRunner]:
+                  clock: Clock, on_tagged: OnTagged | None = None,
+                  ) -> tuple[EventsWorker, TimerRunner]:
     """The events worker (a consumer in the 'track' group) and the deadline timers."""
     worker = EventsWorker(redis, Keys(settings.key_prefix), policy, clock,
-                          name=worker_name(), retention_seconds=settings.retention)
+                          name=worker_name(), retention_seconds=settings.retention,
+                          on_tagged=on_tagged)
     return worker, TimerRunner(worker.store, worker.tracker, clock)
 
 
@@ -146,6 +149,7 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
     officers = Officers(load_officers(settings.officers_file))
     refuse_open_bind(settings, officers)
     metrics = Metrics()
+    wall = build_wall(metrics.registry, policy, feeds)
     notify_config = load_notify_config(public_url=settings.public_url)
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
     async with open_redis(settings, embedded) as redis, \
@@ -153,16 +157,18 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
             open_collector(settings, feeds, redis, clock, metrics) as collector, \
             Notifier(redis, Keys(settings.key_prefix), notify_config, clock,
                      metrics=metrics.registry) as notifier:
-        worker, timers = open_tracking(settings, policy, redis, clock)
+        worker, timers = open_tracking(settings, policy, redis, clock, wall.items)
         provisional = await settle_calendar(worker.store, policy, clock, metrics)
         forwarder = AlertForwarder(redis, Keys(settings.key_prefix), worker.store, notifier,
-                                   clock, name=worker.name)
+                                   clock, name=worker.name, on_intent=wall.intents(worker.store))
         read = ReadModel(worker.store, worker.orphans)
         notifier.set_summary_source(summary_source(read))
         desk = build_desk(settings, redis, officers, worker, notifier, read, clock,
                           sources_health(feeds, collector.sources))
-        runner = web.AppRunner(build_app(redis, metrics, read, notifier, clock, desk),
-                               access_log=None)
+        refresher = wall.refresher(read, collector.sources, feeds, redis,
+                                   Keys(settings.key_prefix), clock)
+        runner = web.AppRunner(build_app(redis, metrics, read, notifier, clock, desk,
+                                         before_scrape=refresher.refresh), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()

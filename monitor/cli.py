@@ -36,6 +36,7 @@ from monitor.store.keys import Keys
 from monitor.store.sources import SourceState, SourceStore
 from monitor.track.cli import register as register_track
 from monitor.track.policy import load_policy
+from monitor.wall.cli import register as register_wall
 
 log = structlog.get_logger("monitor.cli")
 
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_notify(sub)
     register_track(sub)
     register_officers(sub)
+    register_wall(sub)
     return parser
 
 

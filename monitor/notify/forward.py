@@ -12,6 +12,7 @@ It also tells the notifier when reminders should stop: once an event owes nothin
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 import structlog
@@ -33,7 +34,8 @@ STALE_MS = 60_000
 
 class AlertForwarder:
     def __init__(self, redis: aioredis.Redis, keys: Keys, store: EventStore, notifier: Notifier,
-                 clock: Clock, name: str, stale_ms: int = STALE_MS) -> None:
+                 clock: Clock, name: str, stale_ms: int = STALE_MS,
+                 on_intent: Callable[[AlertIntent], Awaitable[None]] | None = None) -> None:
         self._redis = redis
         self._stale_ms = stale_ms  # Redis measures idleness itself, in real milliseconds
         self._last_claim = float("-inf")
@@ -42,6 +44,7 @@ class AlertForwarder:
         self._notifier = notifier
         self._clock = clock
         self.name = name
+        self._on_intent = on_intent  # the wall's counts of opened, missed and answered
 
     async def start(self) -> None:
         await ensure_groups(self._redis, self._stream, [GROUP])
@@ -53,6 +56,8 @@ class AlertForwarder:
             intent = AlertIntent.model_validate_json(fields[b"intent"])
             await self._notifier.submit(intent)
             await self._maybe_resolve(intent)
+            if self._on_intent is not None:
+                await self._on_intent(intent)
             await self._redis.xack(self._stream, GROUP, entry_id)
         return len(entries)
 

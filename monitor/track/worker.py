@@ -5,6 +5,7 @@ lease (so workers agree on which event an item joins), saves, and acknowledges."
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +31,8 @@ STALE_CLAIM_MS = 60_000  # a consumer silent this long is presumed dead; its ite
 MAX_RETRIES = 5
 
 Tagger = Callable[[Sequence[Item], int], list[Tagged]]
+# Told of each classified batch and the seconds it took (the wall's item metrics).
+OnTagged = Callable[[Sequence[Tagged], float], None]
 
 
 @dataclass
@@ -47,7 +50,8 @@ class BatchResult:
 class EventsWorker:
     def __init__(self, redis: aioredis.Redis, keys: Keys, policy: Policy, clock: Clock,
                  name: str, retention_seconds: float, group: str = "track",
-                 tagger: Tagger = tag, stale_ms: int = STALE_CLAIM_MS) -> None:
+                 tagger: Tagger = tag, stale_ms: int = STALE_CLAIM_MS,
+                 on_tagged: OnTagged | None = None) -> None:
         self._redis = redis
         self._keys = keys
         self.policy = policy
@@ -59,6 +63,7 @@ class EventsWorker:
         self.orphans = OrphanStore(redis, keys, retention_seconds)
         self._consumer = ItemConsumer(redis, keys, group, name)
         self._tagger = tagger
+        self._on_tagged = on_tagged
         self._log_pos = "0-0"
         self._last_claim = float("-inf")
         self._stale_ms = stale_ms  # Redis measures idleness itself, in real milliseconds
@@ -96,7 +101,10 @@ class EventsWorker:
 
     async def process(self, entries: Sequence[StreamEntry]) -> BatchResult:
         items = sorted((e.item for e in entries), key=lambda i: i.published)
+        started = time.perf_counter()
         tagged = await asyncio.to_thread(self._tagger, items, self.policy.grouping.centroid_terms)
+        if self._on_tagged is not None:
+            self._on_tagged(tagged, time.perf_counter() - started)
         lock = self._redis.lock(self._keys.grouping_lock, timeout=GROUPING_LEASE_SECONDS,
                                 blocking_timeout=GROUPING_LEASE_SECONDS * 2)
         async with lock:

@@ -9,6 +9,7 @@ traceback goes to the log, not to the client."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 
@@ -31,6 +32,7 @@ METRICS_KEY: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 READ_KEY: web.AppKey[ReadModel] = web.AppKey("read", ReadModel)
 NOTIFIER_KEY: web.AppKey[Notifier] = web.AppKey("notifier", Notifier)
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("clock", object)
+BEFORE_SCRAPE_KEY: web.AppKey[Callable] = web.AppKey("before_scrape", object)
 MAX_LIMIT = 1000  # rows per answer
 MAX_DAYS = 3660  # ten years: more than any retention, and far from datetime's limits
 
@@ -39,11 +41,14 @@ log = structlog.get_logger("monitor.web")
 
 def build_app(redis: aioredis.Redis, metrics: Metrics, read: ReadModel | None = None,
               notifier: Notifier | None = None, clock: Clock | None = None,
-              desk: DeskApp | None = None) -> web.Application:
+              desk: DeskApp | None = None,
+              before_scrape: Callable[[], Awaitable[None]] | None = None) -> web.Application:
     app = web.Application(middlewares=[json_errors, authenticate] if desk else [json_errors])
     app[REDIS_KEY] = redis
     app[METRICS_KEY] = metrics
     app[CLOCK_KEY] = clock or SystemClock()
+    if before_scrape is not None:  # the wall's gauges, read from Redis when scraped
+        app[BEFORE_SCRAPE_KEY] = before_scrape
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_handler)
     if read is not None:
@@ -69,6 +74,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
+    if (before := request.app.get(BEFORE_SCRAPE_KEY)) is not None:
+        await before()
     body = generate_latest(request.app[METRICS_KEY].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -49,7 +49,8 @@ async def test_each_platform_gets_its_own_format(robots, make_notifier, clock):
 
 
 async def test_same_event_within_the_window_is_one_message(robots, make_notifier, clock):
-    notifier = make_notifier(base_config(robots))
+    registry = CollectorRegistry()
+    notifier = make_notifier(base_config(robots), registry=registry)
     now = clock.now()
     await notifier.submit(alert("e:new", at=now))
     await notifier.run_once()
@@ -69,6 +70,9 @@ async def test_same_event_within_the_window_is_one_message(robots, make_notifier
     done = await notifier.run_once()
     assert [sorted(d.keys) for d in done] == [["e:sev", "e:soon"]]
     assert len(robots.robots["office"].messages) == 3
+    assert registry.get_sample_value("yq_notify_deferred_total", {"reason": "grouped"}) >= 2
+    assert registry.get_sample_value("yq_notify_messages_total",
+                                     {"platform": "wecom", "outcome": "delivered"}) == 3
     assert "共2条" in robots.texts("office")[2]
 
 
@@ -104,7 +108,8 @@ async def test_resolved_event_stops_repeats_and_repeats_are_capped(robots, make_
 
 
 async def test_acknowledged_event_gets_no_due_soon_but_gets_news(robots, make_notifier, clock):
-    notifier = make_notifier(base_config(robots))
+    registry = CollectorRegistry()
+    notifier = make_notifier(base_config(robots), registry=registry)
     await notifier.acknowledge("evt1", "李四", clock.now())
     await notifier.submit(alert("e:soon", AlertKind.DEADLINE_DUE_SOON, at=clock.now(),
                                 rule="response_48h"))
@@ -113,6 +118,8 @@ async def test_acknowledged_event_gets_no_due_soon_but_gets_news(robots, make_no
     done = await drain(notifier, clock)
     assert [(d.outcome, d.reason) for d in done if d.outcome == "suppressed"] == [
         ("suppressed", "acknowledged")]
+    assert registry.get_sample_value("yq_notify_suppressed_total",
+                                     {"reason": "acknowledged"}) == 1
     assert len(robots.robots["office"].messages) == 1
     assert "已回应" in robots.texts("office")[0]
 
