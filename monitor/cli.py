@@ -21,6 +21,7 @@ from monitor.logs import configure
 from monitor.models import FetchJob, Item
 from monitor.notify.audit import check_notify_config
 from monitor.notify.cli import register as register_notify
+from monitor.report.cli import register as register_report
 from monitor.store.items import ItemStore
 from monitor.store.keys import Keys
 from monitor.store.sources import SourceState, SourceStore
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _register_classifiers(sub)
     register_notify(sub)
     register_track(sub)
+    register_report(sub)
     return parser
 
 

@@ -172,6 +172,8 @@ class Settings(BaseSettings):
     retention: Duration = Field(default=90 * 86400.0, alias="MONITOR_ITEM_RETENTION")
     backoff_cap: Duration = Field(default=6 * 3600.0, alias="MONITOR_BACKOFF_CAP")
     jitter: float = Field(default=0.1, ge=0, le=0.5, alias="MONITOR_JITTER")
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")  # SQL history
+    archive_after: Duration = Field(default=30 * 86400.0, alias="MONITOR_ARCHIVE_AFTER")
     consumer_groups: str = Field(default="track", alias="MONITOR_CONSUMER_GROUPS")
     log_format: Literal["json", "console"] = Field(default="json", alias="MONITOR_LOG_FORMAT")
     log_level: Literal["debug", "info", "warning", "error"] = Field(

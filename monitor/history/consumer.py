@@ -1,0 +1,174 @@
+"""The history consumer: reads the tracking change log (`index_log`, one entry per saved
+event) through the consumer group 'history', writes the events' current state to SQL, then
+acknowledges. The position reached is committed in SQL with the rows, so:
+- a crash after the SQL commit and before the ack re-delivers entries whose events are
+  already in at that version: they are skipped, nothing is counted twice;
+- entries the log no longer holds (trimmed while the consumer was down, or Redis restarted
+  empty) are noticed, and every event still in Redis is written again (a full resync)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+import structlog
+from sqlalchemy.exc import IntegrityError
+
+from monitor.clock import Clock, sleep_or_stop
+from monitor.history.writer import START, HistoryWriter
+from monitor.store.events import EventStore
+from monitor.store.keys import Keys
+
+log = structlog.get_logger("monitor.history")
+
+GROUP = "history"
+CONSUMER = "history"  # one name for every process: a restarted one takes the pending over
+BATCH = 500
+RESYNC_CHUNK = 500
+IDLE_SECONDS = 2.0
+EVERYTHING = (float("-inf"), float("inf"))
+
+
+@dataclass
+class Pass:
+    entries: int = 0  # change-log entries read
+    written: int = 0  # events written to SQL (newer than what it held)
+    resynced: int = 0  # events written by a full resync
+
+
+def stream_key(stream_id: str) -> tuple[int, int]:
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class HistoryConsumer:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, store: EventStore,
+                 writer: HistoryWriter, batch: int = BATCH) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._store = store
+        self._writer = writer
+        self._batch = batch
+        self._ready = False
+        # Tests set this to stop between the SQL commit and the ack (a crash there).
+        self.before_ack = None
+
+    async def run_once(self) -> Pass:
+        """Catch up with everything logged so far; the counts of the pass."""
+        done = Pass()
+        position = await asyncio.to_thread(self._writer.position)
+        if await self._lost_entries(position):
+            done.resynced = await self._resync()
+            position = await asyncio.to_thread(self._writer.position)
+        await self._ensure_group(position)
+        while entries := await self._read():
+            await self._apply(entries, done)
+        return done
+
+    async def run(self, clock: Clock, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                done = await self.run_once()
+                if done.written or done.resynced:
+                    log.info("history_written", entries=done.entries, events=done.written,
+                             resynced=done.resynced)
+            except (OSError, aioredis.RedisError) as exc:
+                self._ready = False  # Redis may come back empty: check the group again
+                log.error("history_redis_failed", error=str(exc))
+            except Exception as exc:  # the SQL side: keep the service up, retry later
+                log.error("history_write_failed", error=str(exc).splitlines()[0])
+            await sleep_or_stop(clock, IDLE_SECONDS, stop)
+
+    async def _apply(self, entries: list[tuple[str, str]], done: Pass) -> None:
+        position = await asyncio.to_thread(self._writer.position)
+        fresh = [event_id for sid, event_id in entries
+                 if stream_key(sid) > stream_key(position)]
+        events = await self._store.load_many(dict.fromkeys(fresh))
+        last = max((sid for sid, _ in entries), key=stream_key)
+        done.entries += len(entries)
+        done.written += await asyncio.to_thread(self._write, events, last)
+        if self.before_ack is not None:
+            self.before_ack()
+        await self._redis.xack(self._keys.index_log, GROUP, *(sid for sid, _ in entries))
+
+    def _write(self, events, last: str | None) -> int:
+        try:
+            return self._writer.apply(events, last)
+        except IntegrityError:  # another process inserted one of them first: its turn now
+            return self._writer.apply(events, last)
+
+    async def _read(self) -> list[tuple[str, str]]:
+        """Entries delivered before and never acknowledged (a crash), then new ones."""
+        for start in ("0", ">"):
+            reply = await self._redis.xreadgroup(GROUP, CONSUMER, {self._keys.index_log: start},
+                                                 count=self._batch)
+            entries = [(sid.decode(), fields[b"id"].decode())
+                       for _, found in reply for sid, fields in found if fields]
+            if entries:
+                return entries
+        return []
+
+    async def _ensure_group(self, position: str) -> None:
+        if self._ready:
+            return
+        try:
+            await self._redis.xgroup_create(self._keys.index_log, GROUP, id=position,
+                                            mkstream=True)
+        except aioredis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._ready = True
+
+    async def _lost_entries(self, position: str) -> bool:
+        """Whether the log lost entries after `position` (trimmed, or Redis restarted
+        without its data), so the entries alone cannot bring SQL up to date."""
+        stream = self._keys.index_log
+        first = await self._redis.xrange(stream, count=1)
+        if not first:
+            last_id = await self._last_generated(stream)
+            return last_id is not None and stream_key(last_id) < stream_key(position)
+        if position == START and not await self._redis.exists(self._keys.events_by_first_seen):
+            return False
+        first_id = first[0][0].decode()
+        if stream_key(first_id) <= stream_key(position):
+            return not await self._redis.xrange(stream, min=position, max=position)
+        return True
+
+    async def _last_generated(self, stream: str) -> str | None:
+        try:
+            info = await self._redis.xinfo_stream(stream)
+        except aioredis.ResponseError:
+            return None
+        last = info["last-generated-id"]
+        return last.decode() if isinstance(last, bytes) else last
+
+    async def _resync(self) -> int:
+        """Every event Redis holds, written again; then the group starts after the log's
+        current end."""
+        stream = self._keys.index_log
+        # Changes logged during the resync come after `end`: read again, harmlessly.
+        end = await self._last_generated(stream) or START
+        ids = [i.decode() for i in await self._redis.zrange(self._keys.events_by_first_seen,
+                                                            0, -1)]
+        written = 0
+        for chunk in _chunks(ids, RESYNC_CHUNK):
+            events = await self._store.load_many(chunk)
+            written += await asyncio.to_thread(self._writer.apply, events, None)
+        await asyncio.to_thread(self._writer.apply, [], end)
+        await self._reset_group(stream, end)
+        log.warning("history_resynced", events=written, position=end)
+        return written
+
+    async def _reset_group(self, stream: str, position: str) -> None:
+        try:
+            await self._redis.xgroup_setid(stream, GROUP, id=position)
+        except aioredis.ResponseError:
+            await self._redis.xgroup_create(stream, GROUP, id=position, mkstream=True)
+        self._ready = True
+
+
+def _chunks(ids: Sequence[str], size: int):
+    for n in range(0, len(ids), size):
+        yield ids[n:n + size]
