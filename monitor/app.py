@@ -18,9 +18,15 @@ from monitor.collect.poller import Backoff, Poller
 from monitor.collect.scheduler import Scheduler, worker_name
 from monitor.config import FeedsFile, Settings
 from monitor.errors import StoreError
+from monitor.history.archive import Archiver
+from monitor.history.consumer import HistoryConsumer
+from monitor.history.db import database_url, open_history
+from monitor.history.writer import HistoryWriter
 from monitor.metrics import Metrics
 from monitor.notify import Notifier, load_notify_config
 from monitor.notify.forward import AlertForwarder
+from monitor.report.schedule import MonthlyExports
+from monitor.store.archive import EventEvictor
 from monitor.store.embedded import EmbeddedRedis, connect
 from monitor.store.events import EventStore
 from monitor.store.items import ItemStore, ensure_groups
@@ -40,6 +46,7 @@ from monitor.track.timers import TimerRunner
 from monitor.track.workdays import WorkCalendar
 from monitor.track.worker import EventsWorker
 from monitor.web.app import build_app
+from monitor.web.reports import add_report_routes
 
 log = structlog.get_logger("monitor.app")
 
@@ -149,22 +156,39 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                                    clock, name=worker.name)
         read = ReadModel(worker.store, worker.orphans)
         notifier.set_summary_source(summary_source(read))
-        runner = web.AppRunner(build_app(redis, metrics, read, notifier, clock), access_log=None)
+        history = open_history(database_url(settings.database_url, settings.data_dir))
+        web_app = build_app(redis, metrics, read, notifier, clock)
+        add_report_routes(web_app, history)
+        runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
         log.info("http_listening", address=f"http://{settings.http_host}:{settings.http_port}",
                  endpoints=["/healthz", "/metrics", "/api/events", "/api/events/{id}",
-                            "/api/orphans", "/api/outbox"])
+                            "/api/orphans", "/api/outbox", "/api/reports/monthly"])
         try:
             await asyncio.gather(collector.scheduler.run(stop), worker.run(stop),
                                  timers.run(stop), forwarder.run(stop), notifier.run(stop),
                                  _maintain(collector, worker.orphans, feeds, clock, metrics,
                                            stop),
                                  _watch_calendar(worker.store, policy, clock, metrics, stop,
-                                                 provisional))
+                                                 provisional),
+                                 *history_loops(settings, history, redis, worker.store, clock,
+                                                stop))
         finally:
             await runner.cleanup()
+            history.dispose()
+
+
+def history_loops(settings: Settings, history, redis: aioredis.Redis, store: EventStore,
+                  clock: Clock, stop: asyncio.Event) -> list:
+    """The SQL history kept current, closed events archived out of Redis, and the monthly
+    export written on the 1st."""
+    keys = Keys(settings.key_prefix)
+    consumer = HistoryConsumer(redis, keys, store, HistoryWriter(history))
+    archiver = Archiver(history, EventEvictor(redis, keys), settings.archive_after)
+    exports = MonthlyExports(history, settings.data_dir / "exports")
+    return [consumer.run(clock, stop), archiver.run(clock, stop), exports.run(clock, stop)]
 
 
 async def _maintain(collector: Collector, orphans: OrphanStore, feeds: FeedsFile, clock: Clock,

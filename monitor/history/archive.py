@@ -6,14 +6,20 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+import redis.asyncio as aioredis
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.engine import Engine
 
+from monitor.clock import Clock, sleep_or_stop
 from monitor.history import tables
 from monitor.history.rows import utc
 from monitor.store.archive import EventEvictor
 
 BATCH = 500
+ARCHIVE_SECONDS = 300.0
+
+log = structlog.get_logger("monitor.history")
 
 
 class Archiver:
@@ -32,6 +38,17 @@ class Archiver:
             if len(gone) < len(due):  # some changed meanwhile: the consumer writes them first
                 break
         return total
+
+    async def run(self, clock: Clock, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                if evicted := await self.run_once(clock.now()):
+                    log.info("events_archived", left_redis=evicted)
+            except (OSError, aioredis.RedisError) as exc:
+                log.error("archive_redis_failed", error=str(exc))
+            except Exception as exc:  # the SQL side: retry at the next round
+                log.error("archive_failed", error=str(exc).splitlines()[0])
+            await sleep_or_stop(clock, ARCHIVE_SECONDS, stop)
 
     def _due(self, closed_before: datetime) -> list[tuple[str, int]]:
         t = tables.events

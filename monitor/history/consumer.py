@@ -122,27 +122,34 @@ class HistoryConsumer:
         self._ready = True
 
     async def _lost_entries(self, position: str) -> bool:
-        """Whether the log lost entries after `position` (trimmed, or Redis restarted
-        without its data), so the entries alone cannot bring SQL up to date."""
+        """Whether the log may hold less than what came after `position`, so its entries
+        alone cannot bring SQL up to date: no group yet (a new history beside events saved
+        before it, or Redis restarted without its data), or the entry at `position` trimmed
+        away with others after it."""
         stream = self._keys.index_log
-        first = await self._redis.xrange(stream, count=1)
-        if not first:
-            last_id = await self._last_generated(stream)
-            return last_id is not None and stream_key(last_id) < stream_key(position)
-        if position == START and not await self._redis.exists(self._keys.events_by_first_seen):
+        if not await self._group_exists(stream):
+            self._ready = False
+            return True
+        if position == START:
+            return False  # read from the log's start since the group was made
+        if await self._redis.xrange(stream, min=position, max=position):
             return False
-        first_id = first[0][0].decode()
-        if stream_key(first_id) <= stream_key(position):
-            return not await self._redis.xrange(stream, min=position, max=position)
-        return True
+        first = await self._redis.xrange(stream, count=1)
+        return not first or stream_key(first[0][0].decode()) > stream_key(position)
+
+    async def _group_exists(self, stream: str) -> bool:
+        try:
+            groups = await self._redis.xinfo_groups(stream)
+        except aioredis.ResponseError:  # no stream at all
+            return False
+        return any(_text(g["name"]) == GROUP for g in groups)
 
     async def _last_generated(self, stream: str) -> str | None:
         try:
             info = await self._redis.xinfo_stream(stream)
         except aioredis.ResponseError:
             return None
-        last = info["last-generated-id"]
-        return last.decode() if isinstance(last, bytes) else last
+        return _text(info["last-generated-id"])
 
     async def _resync(self) -> int:
         """Every event Redis holds, written again; then the group starts after the log's
@@ -167,6 +174,10 @@ class HistoryConsumer:
         except aioredis.ResponseError:
             await self._redis.xgroup_create(stream, GROUP, id=position, mkstream=True)
         self._ready = True
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _chunks(ids: Sequence[str], size: int):

@@ -25,15 +25,13 @@ def database_url(configured: str | None, data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / SQLITE_FILE).resolve()}"
 
 
-def create_history_engine(url: str, schema: str | None = None) -> Engine:
-    """An engine; `schema` (PostgreSQL) puts every table in that schema (tests isolate
-    themselves so)."""
+def create_history_engine(url: str) -> Engine:
+    """An engine for the URL (for PostgreSQL, `?options=-csearch_path%3Dname` puts the tables
+    in a schema of their own)."""
     kwargs: dict = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         # One writer at a time; readers (the export, the API) wait rather than fail.
         kwargs["connect_args"] = {"timeout": 30}
-    elif schema:
-        kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
     try:
         engine = sa.create_engine(url, **kwargs)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -63,8 +61,8 @@ def migrate(engine: Engine) -> None:
         raise StoreError(f"cannot prepare the history database: {_short(exc)}") from exc
 
 
-def open_history(url: str, schema: str | None = None) -> Engine:
-    engine = create_history_engine(url, schema)
+def open_history(url: str) -> Engine:
+    engine = create_history_engine(url)
     migrate(engine)
     return engine
 

@@ -9,6 +9,8 @@ from monitor.report.model import Outcomes, Report, RuleLine
 
 OUTCOME_HEADER = ["截止数", "事件数", "按时回应", "超时回应", "未回应", "免于回应", "尚未到期",
                   "按时率", "用时中位数(小时)", "用时P90(小时)"]
+PART_NAMES = ("rules", "by-topic", "by-severity", "by-region", "by-lead-unit", "months", "events",
+              "official")
 # Column kinds, for the XLSX formats: count, percent, hours, text.
 OUTCOME_KINDS = ["n"] * 7 + ["pct", "h", "h"]
 
