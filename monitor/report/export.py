@@ -19,7 +19,8 @@ def export_stem(period: Period) -> str:
     return f"annual-{period.name}" if period.month is None else f"monthly-{period.name}"
 
 
-def export(engine: Engine, period: Period, fmt: str, out_dir: Path) -> tuple[Report, list[Path]]:
+def export(engine: Engine, period: Period, fmt: str, out_dir: Path,
+           picture: bool = True) -> tuple[Report, list[Path]]:
     report = build_report(engine, period)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / export_stem(period)
@@ -32,5 +33,6 @@ def export(engine: Engine, period: Period, fmt: str, out_dir: Path) -> tuple[Rep
         written = write_json(report, stem.with_suffix(".json"))
     else:
         raise ValueError(f"unknown format {fmt!r}")
-    written += write_png(report, stem.with_suffix(".png"))
+    if picture:
+        written += write_png(report, stem.with_suffix(".png"))
     return report, written

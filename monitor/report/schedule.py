@@ -45,7 +45,8 @@ class MonthlyExports:
         written: list[Path] = []
         # XLSX last: its presence marks the month as done.
         for fmt in sorted(FORMATS, key=lambda f: f == "xlsx"):
-            _, paths = await asyncio.to_thread(export, self._engine, month, fmt, self._out)
+            _, paths = await asyncio.to_thread(export, self._engine, month, fmt, self._out,
+                                               fmt == "xlsx")
             written += paths
         log.info("monthly_export_written", month=month.name, files=[str(p) for p in written])
         return written
