@@ -32,7 +32,7 @@ class HistoryWriter:
         """Upsert the events (those newer than their stored version) and move the position,
         in one transaction; the count of events written."""
         with self.engine.begin() as conn:
-            written = sum(1 for e in events if _upsert(conn, e))
+            written = _upsert_many(conn, _latest(events))
             if position is not None:
                 _set_position(conn, position)
         return written
@@ -45,25 +45,43 @@ class HistoryWriter:
             return {row.id: row.version for row in found}
 
 
-def _upsert(conn: Connection, event: Event) -> bool:
+def _latest(events: Iterable[Event]) -> list[Event]:
+    """One copy of each event, its newest version."""
+    newest: dict[str, Event] = {}
+    for event in events:
+        if event.id not in newest or newest[event.id].version < event.version:
+            newest[event.id] = event
+    return list(newest.values())
+
+
+def _upsert_many(conn: Connection, events: list[Event]) -> int:
+    """A few statements for the whole batch rather than a dozen per event."""
+    if not events:
+        return 0
     t = tables.events
-    stored = conn.execute(sa.select(t.c.version, t.c.evicted_at)
-                          .where(t.c.id == event.id)).first()
-    if stored is not None and stored.version >= event.version:
-        return False  # this change (or a later one) is already in
-    row = rows.event_row(event)
-    if stored is None:
-        conn.execute(sa.insert(t), [row])
-    else:
-        conn.execute(sa.update(t).where(t.c.id == event.id).values(**row, evicted_at=None))
-    for child, make in ((tables.items, rows.item_rows), (tables.deadlines, rows.deadline_rows),
-                        (tables.responses, rows.response_rows),
-                        (tables.actions, rows.action_rows),
-                        (tables.feedback, rows.feedback_rows)):
-        conn.execute(sa.delete(child).where(child.c.event_id == event.id))
-        if fresh := make(event):
-            conn.execute(sa.insert(child), fresh)
-    return True
+    stored = {row.id: row.version for row in conn.execute(
+        sa.select(t.c.id, t.c.version).where(t.c.id.in_([e.id for e in events])))}
+    newer = [e for e in events if stored.get(e.id, -1) < e.version]
+    if not newer:
+        return 0  # these changes (or later ones) are already in
+    fresh = [rows.event_row(e) for e in newer if e.id not in stored]
+    if fresh:
+        conn.execute(sa.insert(t), fresh)
+    for event in (e for e in newer if e.id in stored):
+        conn.execute(sa.update(t).where(t.c.id == event.id)
+                     .values(**rows.event_row(event), evicted_at=None))
+    changed = [e.id for e in newer if e.id in stored]
+    for child, make in _CHILDREN:
+        if changed:
+            conn.execute(sa.delete(child).where(child.c.event_id.in_(changed)))
+        if children := [row for e in newer for row in make(e)]:
+            conn.execute(sa.insert(child), children)
+    return len(newer)
+
+
+_CHILDREN = ((tables.items, rows.item_rows), (tables.deadlines, rows.deadline_rows),
+             (tables.responses, rows.response_rows), (tables.actions, rows.action_rows),
+             (tables.feedback, rows.feedback_rows))
 
 
 def _set_position(conn: Connection, position: str) -> None:

@@ -47,7 +47,7 @@ def build_report(engine: Engine, period: Period) -> Report:
         rules=_rule_lines(in_period),
         breakdowns={dim: _breakdown(in_period, dim) for dim in DIMENSIONS},
         months=_months(deadlines, period),
-        events=[_event_line(e, deadlines, responses) for e in events],
+        events=_event_lines(events, deadlines, responses),
         official=official_lines(r for r in responses if r["linked"]),
         durations_hours=_durations(in_period),
     )
@@ -163,9 +163,19 @@ def _durations(rows: list[dict]) -> dict[str, list[float]]:
     return {rule: sorted(hours) for rule, hours in sorted(found.items())}
 
 
-def _event_line(event: dict, deadlines: list[dict], responses: list[dict]) -> EventLine:
-    own = sorted((d for d in deadlines if d["event_id"] == event["id"]), key=lambda d: d["key"])
-    answers = [r for r in responses if r["event_id"] == event["id"] and r["linked"]]
+def _event_lines(events: list[dict], deadlines: list[dict],
+                 responses: list[dict]) -> list[EventLine]:
+    own, answers = defaultdict(list), defaultdict(list)
+    for d in deadlines:
+        own[d["event_id"]].append(d)
+    for r in responses:
+        if r["linked"]:
+            answers[r["event_id"]].append(r)
+    return [_event_line(e, sorted(own[e["id"]], key=lambda d: d["key"]), answers[e["id"]])
+            for e in events]
+
+
+def _event_line(event: dict, own: list[dict], answers: list[dict]) -> EventLine:
     return EventLine(
         id=event["id"], first_seen=_stamp(event["first_seen"]), title=event["title"],
         topic=event["topic"], severity=event["severity"] or UNGRADED,
