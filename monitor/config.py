@@ -185,6 +185,13 @@ class Settings(BaseSettings):
     def _redis_address(cls, url: str | None) -> str | None:
         return redis_address(url) if url else None  # empty: the embedded server
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_address(cls, url: str | None) -> str | None:
+        from monitor.history.db import check_database_url  # late: SQLAlchemy only when set
+
+        return check_database_url(url) if url else None  # empty: the SQLite file
+
     @field_validator("public_url")
     @classmethod
     def _public_address(cls, url: str) -> str:

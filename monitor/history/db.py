@@ -17,6 +17,26 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_FILE = "history.sqlite3"
 
 
+_DRIVERS = ("sqlite", "postgresql+psycopg")
+
+
+def check_database_url(url: str) -> str:
+    """DATABASE_URL as an operator writes it: only the databases this service ships drivers
+    for, with the password kept out of the message."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        raise ValueError("is not a database address: write sqlite:///path/history.sqlite3 "
+                         "or postgresql+psycopg://user@host:5432/db") from None
+    if parsed.drivername not in _DRIVERS:
+        raise ValueError(f"{parsed.drivername}:// is not supported: use sqlite:///path or "
+                         "postgresql+psycopg://user@host:5432/db")
+    if parsed.drivername != "sqlite" and not (parsed.host and parsed.database):
+        raise ValueError("needs a host and a database, e.g. "
+                         "postgresql+psycopg://user@127.0.0.1:5432/monitor")
+    return url
+
+
 def database_url(configured: str | None, data_dir: Path) -> str:
     """DATABASE_URL when set; otherwise the embedded SQLite file (created on first use)."""
     if configured:
