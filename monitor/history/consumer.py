@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from monitor.clock import Clock, sleep_or_stop
-from monitor.history.writer import START, HistoryWriter
+from monitor.history.writer import START, HistoryWriter, stream_key
 from monitor.store.events import EventStore
 from monitor.store.keys import Keys
 
@@ -36,11 +36,6 @@ class Pass:
     entries: int = 0  # change-log entries read
     written: int = 0  # events written to SQL (newer than what it held)
     resynced: int = 0  # events written by a full resync
-
-
-def stream_key(stream_id: str) -> tuple[int, int]:
-    ms, _, seq = stream_id.partition("-")
-    return int(ms), int(seq or 0)
 
 
 class HistoryConsumer:
@@ -163,7 +158,7 @@ class HistoryConsumer:
         for chunk in _chunks(ids, RESYNC_CHUNK):
             events = await self._store.load_many(chunk)
             written += await asyncio.to_thread(self._writer.apply, events, None)
-        await asyncio.to_thread(self._writer.apply, [], end)
+        await asyncio.to_thread(self._writer.restart_at, end)
         await self._reset_group(stream, end)
         log.warning("history_resynced", events=written, position=end)
         return written

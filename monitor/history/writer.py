@@ -29,13 +29,20 @@ class HistoryWriter:
         return found or START
 
     def apply(self, events: Sequence[Event], position: str | None) -> int:
-        """Upsert the events (those newer than their stored version) and move the position,
-        in one transaction; the count of events written."""
+        """Upsert the events (those newer than their stored version) and move the position
+        forward (never back: re-delivered entries are older), in one transaction; the count
+        of events written."""
         with self.engine.begin() as conn:
             written = _upsert_many(conn, _latest(events))
             if position is not None:
-                _set_position(conn, position)
+                _set_position(conn, position, forward_only=True)
         return written
+
+    def restart_at(self, position: str) -> None:
+        """After a full resync: continue from this entry of a log that may have started
+        anew (Redis restarted empty), so the position may go back."""
+        with self.engine.begin() as conn:
+            _set_position(conn, position, forward_only=False)
 
     def versions(self, ids: Iterable[str]) -> dict[str, int]:
         ids = list(ids)
@@ -84,8 +91,16 @@ _CHILDREN = ((tables.items, rows.item_rows), (tables.deadlines, rows.deadline_ro
              (tables.feedback, rows.feedback_rows))
 
 
-def _set_position(conn: Connection, position: str) -> None:
+def _set_position(conn: Connection, position: str, forward_only: bool) -> None:
     t = tables.cursor
-    if conn.execute(sa.update(t).where(t.c.name == CURSOR)
-                    .values(stream_id=position)).rowcount == 0:
+    current = conn.execute(sa.select(t.c.stream_id).where(t.c.name == CURSOR)).scalar()
+    if current is None:
         conn.execute(sa.insert(t), [{"name": CURSOR, "stream_id": position}])
+    elif not forward_only or stream_key(position) > stream_key(current):
+        conn.execute(sa.update(t).where(t.c.name == CURSOR).values(stream_id=position))
+
+
+def stream_key(stream_id: str) -> tuple[int, int]:
+    """A stream entry id ('1796126778058-0') in the order Redis gives them."""
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
