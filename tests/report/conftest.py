@@ -1,4 +1,4 @@
-"""The shipped replay sample, run once through the real tracker; each test saves its events
+"""The shipped replay sample, run once per session through the real tracker; each test saves its events
 into its own keys and its own history database."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from monitor.track.replay import SAMPLE, read_items, replay
 from tests.history.conftest import history, history_url  # noqa: F401 (fixtures)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sample_events(redis_url) -> list[Event]:
     async def run() -> list[Event]:
         client = connect(redis_url)
