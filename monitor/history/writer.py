@@ -74,10 +74,11 @@ def _upsert_many(conn: Connection, events: list[Event]) -> int:
     fresh = [rows.event_row(e) for e in newer if e.id not in stored]
     if fresh:
         conn.execute(sa.insert(t), fresh)
-    for event in (e for e in newer if e.id in stored):
-        conn.execute(sa.update(t).where(t.c.id == event.id)
-                     .values(**rows.event_row(event), evicted_at=None))
     changed = [e.id for e in newer if e.id in stored]
+    if changed:  # one statement for all (executemany), back in Redis if it had left
+        conn.execute(sa.update(t).where(t.c.id == sa.bindparam("event_id")),
+                     [{**rows.event_row(e), "evicted_at": None, "event_id": e.id}
+                      for e in newer if e.id in stored])
     for child, make in _CHILDREN:
         if changed:
             conn.execute(sa.delete(child).where(child.c.event_id.in_(changed)))

@@ -34,20 +34,20 @@ ALL_RULES = "all"
 
 def build_report(engine: Engine, period: Period) -> Report:
     with engine.connect() as conn:
-        deadlines = _deadlines(conn, utc(period.months_of_year_so_far()[0].start),
-                               utc(period.end))
+        in_period = _deadlines(conn, period.start, period.end)
+        earlier = {m.month: _deadlines(conn, m.start, m.end, brief=True)
+                   for m in period.months_of_year_so_far()[:-1]}
         responses = _responses(conn, period)
         events = _events(conn, period)
         started = conn.execute(sa.select(sa.func.min(tables.events.c.first_seen))).scalar()
-    in_period = [d for d in deadlines if period.start <= d["start"] < period.end]
     return Report(
         period=period.name,
         title=_title(period),
         note=_note(period, started, in_period, events),
         rules=_rule_lines(in_period),
         breakdowns={dim: _breakdown(in_period, dim) for dim in DIMENSIONS},
-        months=_months(deadlines, period),
-        events=_event_lines(events, deadlines, responses),
+        months=_months(earlier, in_period, period),
+        events=_event_lines(events, in_period, responses),
         official=official_lines(r for r in responses if r["linked"]),
         durations_hours=_durations(in_period),
     )
@@ -67,15 +67,20 @@ def _note(period: Period, started, deadlines: list, events: list) -> str:
     return f"{period.name} 没有事件"
 
 
-def _deadlines(conn: Connection, start: datetime, end: datetime) -> list[dict]:
+def _deadlines(conn: Connection, start: datetime, end: datetime,
+               brief: bool = False) -> list[dict]:
+    """Deadlines whose clock started in [start, end); `brief`: only what the months table
+    needs (for the earlier months of the year: no times to convert)."""
     d, e = tables.deadlines, tables.events
-    query = (sa.select(d.c.event_id, d.c.key, d.c.rule, d.c.label, d.c.start, d.c.state,
-                       d.c.met_at, d.c.seconds_to_respond, e.c.topic, e.c.severity,
-                       e.c.region, e.c.lead_unit)
-             .join(e, e.c.id == d.c.event_id)
-             .where(d.c.start >= start, d.c.start < end,
+    columns = [d.c.event_id, d.c.rule, d.c.label, d.c.state, d.c.seconds_to_respond]
+    if not brief:
+        columns += [d.c.start, d.c.key, e.c.topic, e.c.severity, e.c.region, e.c.lead_unit]
+    query = (sa.select(*columns).join(e, e.c.id == d.c.event_id)
+             .where(d.c.start >= utc(start), d.c.start < utc(end),
                     e.c.status != EventStatus.MERGED.value, d.c.state != "superseded"))
-    return [_local(dict(row._mapping), "start", "met_at") for row in conn.execute(query)]
+    names = [c.name for c in columns]
+    rows = [dict(zip(names, row, strict=True)) for row in conn.execute(query)]
+    return rows if brief else [_local(row, "start") for row in rows]
 
 
 def _responses(conn: Connection, period: Period) -> list[dict]:
@@ -146,10 +151,19 @@ def _group_value(row: dict, dimension: str) -> str:
     return UNGRADED if dimension == "severity" else NO_REGION
 
 
-def _months(rows: list[dict], period: Period) -> list[MonthLine]:
+def _months(earlier: dict[int, list[dict]], in_period: list[dict],
+            period: Period) -> list[MonthLine]:
+    """A year: its twelve months. A month: January up to it (the earlier months read
+    apart)."""
+    by_month = defaultdict(list, earlier)
+    if period.month is None:
+        for r in in_period:
+            by_month[r["start"].month].append(r)  # local time: the Asia/Shanghai month
+    else:
+        by_month[period.month] = in_period
     lines = []
     for month in period.months() if period.month is None else period.months_of_year_so_far():
-        chosen = [r for r in rows if month.start <= r["start"] < month.end]
+        chosen = by_month[month.month]
         per_rule = {line.rule: line.outcomes.on_time_rate for line in _rule_lines(chosen)}
         lines.append(MonthLine(month.name, Outcomes.of(chosen), per_rule))
     return lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from monitor.errors import MonitorError
 from monitor.track.workdays import CHINA_TZ
@@ -28,11 +29,11 @@ class Period:
     def name(self) -> str:
         return f"{self.year:04d}" if self.month is None else f"{self.year:04d}-{self.month:02d}"
 
-    @property
+    @cached_property
     def start(self) -> datetime:
         return datetime(self.year, self.month or 1, 1, tzinfo=CHINA_TZ)
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         if self.month is None or self.month == 12:
             return datetime(self.year + 1, 1, 1, tzinfo=CHINA_TZ)
