@@ -96,13 +96,19 @@ class HistoryConsumer:
 
     async def _read(self) -> list[tuple[str, str]]:
         """Entries delivered before and never acknowledged (a crash), then new ones."""
+        stream = self._keys.index_log
         for start in ("0", ">"):
-            reply = await self._redis.xreadgroup(GROUP, CONSUMER, {self._keys.index_log: start},
+            reply = await self._redis.xreadgroup(GROUP, CONSUMER, {stream: start},
                                                  count=self._batch)
-            entries = [(sid.decode(), fields[b"id"].decode())
-                       for _, found in reply for sid, fields in found if fields]
+            found = [(sid.decode(), fields) for _, batch in reply for sid, fields in batch]
+            if trimmed := [sid for sid, fields in found if not fields]:
+                # Pending entries the log trimmed meanwhile: nothing left to read in them.
+                await self._redis.xack(stream, GROUP, *trimmed)
+            entries = [(sid, fields[b"id"].decode()) for sid, fields in found if fields]
             if entries:
                 return entries
+            if trimmed:
+                return await self._read()
         return []
 
     async def _ensure_group(self, position: str) -> None:

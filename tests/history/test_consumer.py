@@ -136,3 +136,23 @@ async def test_a_restarted_redis_server_is_caught_up_with(tmp_path, history):
     finally:
         await client.aclose()
         await server.stop()
+
+
+async def test_pending_entries_the_log_trimmed_meanwhile_are_let_go(redis, keys, history):
+    store = EventStore(redis, keys, 86400)
+    crashing = consumer(redis, keys, history)
+    await crashing.run_once()
+
+    def crash():
+        raise Crash
+
+    crashing.before_ack = crash
+    for n in range(3):
+        await store.save(new(make_event(f"e{n}", local(f"2026-11-0{n + 1}T09:00"))))
+    with pytest.raises(Crash):
+        await crashing.run_once()
+    await redis.xtrim(keys.index_log, maxlen=1, approximate=False)  # e0 and e1 gone
+    done = await consumer(redis, keys, history).run_once()
+    assert (done.entries, done.written, done.resynced) == (1, 0, 0)
+    assert (await redis.xpending(keys.index_log, GROUP))["pending"] == 0
+    assert met_48h(history) == 3
