@@ -8,20 +8,26 @@ import csv
 import dataclasses
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from monitor.report.build import ALL_RULES
 from monitor.report.model import Report
 from monitor.report.tabular import Table, annual_table, tables
 
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
 FORMATS = ("xlsx", "csv", "json")
 _NUMBER_FORMATS = {"n": "0", "pct": "0.0%", "h": "0.00"}
 HEADER_ROW = 3  # row 1: the title, row 2: the note (why it is empty), row 3: the header
+_TITLE, _BOLD = Font(bold=True, size=13), Font(bold=True)
+_WRAP = Alignment(wrap_text=True, vertical="center")
 
 
 def report_json(report: Report) -> str:
@@ -51,8 +57,8 @@ def _csv_cell(value):
 
 
 def write_xlsx(report: Report, path: Path, annual: bool = False) -> list[Path]:
-    book = Workbook()
-    book.remove(book.active)
+    # Write-only: rows stream to the file as they come (a year lists 50,000 events).
+    book = Workbook(write_only=True)
     for table in _parts(report, annual):
         _sheet(book.create_sheet(table.sheet), table, report)
     _charts(book.create_sheet("图表"), report)
@@ -65,40 +71,40 @@ def _parts(report: Report, annual: bool) -> list[Table]:
     return ([annual_table(report)] if annual else []) + tables(report)
 
 
-def _sheet(ws: Worksheet, table: Table, report: Report) -> None:
-    ws.append([f"{report.title} — {table.sheet}"])
-    ws.append([report.note])
-    ws.append(table.header)
-    ws["A1"].font = Font(bold=True, size=13)
-    for cell in ws[HEADER_ROW]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for row in table.rows:
-        ws.append(row)
-    for column, (kind, width) in enumerate(zip(table.kinds, table.widths, strict=True), start=1):
+def _sheet(ws: WriteOnlyWorksheet, table: Table, report: Report) -> None:
+    """Title, note, header (frozen), then the rows with each column's format."""
+    for column, width in enumerate(table.widths, start=1):
         ws.column_dimensions[get_column_letter(column)].width = width
-        if kind in _NUMBER_FORMATS:
-            for (cell,) in ws.iter_rows(min_row=HEADER_ROW + 1, min_col=column, max_col=column):
-                cell.number_format = _NUMBER_FORMATS[kind]
-    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=1)
+    ws.freeze_panes = f"A{HEADER_ROW + 1}"
+    ws.append([_styled(ws, f"{report.title} — {table.sheet}", font=_TITLE)])
+    ws.append([report.note])
+    ws.append([_styled(ws, name, font=_BOLD, alignment=_WRAP) for name in table.header])
+    formats = [_NUMBER_FORMATS.get(kind) for kind in table.kinds]
+    for row in table.rows:
+        ws.append([_styled(ws, value, number_format=fmt) if fmt and value is not None
+                   else value for value, fmt in zip(row, formats, strict=True)])
 
 
-def _charts(ws: Worksheet, report: Report) -> None:
+def _styled(ws: WriteOnlyWorksheet, value, **style) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    for name, setting in style.items():
+        setattr(cell, name, setting)
+    return cell
+
+
+def _charts(ws: WriteOnlyWorksheet, report: Report) -> None:
     """Two small tables and their charts: the on-time rate by topic, and by month."""
     topics = [line for line in report.breakdowns["topic"] if line.rule == ALL_RULES]
-    ws.append(["主题", "按时率"])
-    for line in topics:
-        ws.append([line.group, line.outcomes.on_time_rate])
-    month_row = len(topics) + 3
-    ws.cell(row=month_row, column=1, value="月份")
-    ws.cell(row=month_row, column=2, value="按时率")
-    for n, month in enumerate(report.months, start=1):
-        ws.cell(row=month_row + n, column=1, value=month.month)
-        ws.cell(row=month_row + n, column=2, value=month.outcomes.on_time_rate)
-    for (cell,) in ws.iter_rows(min_col=2, max_col=2):
-        cell.number_format = "0.0%"
     ws.column_dimensions["A"].width = 14
     ws.freeze_panes = "A2"
+    ws.append(["主题", "按时率"])
+    for line in topics:
+        ws.append([line.group, _percent(ws, line.outcomes.on_time_rate)])
+    ws.append([])
+    month_row = len(topics) + 3
+    ws.append(["月份", "按时率"])
+    for month in report.months:
+        ws.append([month.month, _percent(ws, month.outcomes.on_time_rate)])
     if topics:
         bar = BarChart()
         bar.type, bar.title = "col", "按主题的按时率"
@@ -116,3 +122,7 @@ def _charts(ws: Worksheet, report: Report) -> None:
                       titles_from_data=True)
         line.set_categories(Reference(ws, min_col=1, min_row=month_row + 1, max_row=last))
         ws.add_chart(line, "D20")
+
+
+def _percent(ws: WriteOnlyWorksheet, rate: float | None):
+    return None if rate is None else _styled(ws, rate, number_format="0.0%")
