@@ -6,10 +6,8 @@ import argparse
 from pathlib import Path
 
 from monitor.config import load_settings
-from monitor.history.db import database_url, open_history
 from monitor.logs import configure
-from monitor.report.export import export
-from monitor.report.formats import FORMATS
+from monitor.report.model import FORMATS
 from monitor.report.period import parse_month, parse_year
 
 
@@ -29,6 +27,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     period = parse_month(args.month) if args.month is not None else parse_year(args.year)
     settings = load_settings()
     configure(settings.log_format, settings.log_level)
+    # Here, not at the top: SQLAlchemy, Alembic and openpyxl load only for this command.
+    from monitor.history.db import database_url, open_history
+    from monitor.report.export import export
+
     engine = open_history(database_url(settings.database_url, settings.data_dir))
     try:
         report, written = export(engine, period, args.format,

@@ -23,7 +23,6 @@ from monitor.report.tabular import Table, annual_table, tables
 if TYPE_CHECKING:
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-FORMATS = ("xlsx", "csv", "json")
 _NUMBER_FORMATS = {"n": "0", "pct": "0.0%", "h": "0.00"}
 HEADER_ROW = 3  # row 1: the title, row 2: the note (why it is empty), row 3: the header
 _TITLE, _BOLD = Font(bold=True, size=13), Font(bold=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from monitor.domain.events import DeadlineState
 
+FORMATS = ("xlsx", "csv", "json")  # what `monitor export` writes
 OPEN_STATES = (DeadlineState.PENDING.value, DeadlineState.DUE_SOON.value)
 
 

@@ -6,15 +6,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display on a server
-
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from monitor.report.build import ALL_RULES  # noqa: E402
-from monitor.report.model import Report  # noqa: E402
+from monitor.report.build import ALL_RULES
+from monitor.report.model import Report
 
 DEADLINE_HOURS = (5, 24, 48)
 _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
@@ -23,11 +16,17 @@ _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuan
 
 def cjk_font() -> str | None:
     """A font with Chinese glyphs, when the machine has one (the labels are Chinese)."""
+    from matplotlib import font_manager
+
     installed = {f.name for f in font_manager.fontManager.ttflist}
     return next((name for name in _CJK_FONTS if name in installed), None)
 
 
 def write_png(report: Report, path: Path) -> list[Path]:
+    # Imported here: matplotlib takes a second to load, which no other command should wait for.
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on a server
     font = cjk_font()
     fonts = {"font.sans-serif": [font, "DejaVu Sans"]} if font else {}
     with matplotlib.rc_context(fonts):
@@ -36,6 +35,8 @@ def write_png(report: Report, path: Path) -> list[Path]:
 
 
 def _draw(report: Report, path: Path) -> None:
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(12, 9), dpi=100)
     rules, topics, spread = figure.subplots(3, 1)
     figure.suptitle(report.title + (f"（{report.note}）" if report.note else ""))

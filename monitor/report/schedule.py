@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.clock import Clock, sleep_or_stop
 from monitor.report.export import export, export_stem
-from monitor.report.formats import FORMATS
+from monitor.report.model import FORMATS
 from monitor.report.period import Period, month_of
 from monitor.track.workdays import CHINA_TZ
 
@@ -22,6 +22,7 @@ log = structlog.get_logger("monitor.report")
 
 EXPORT_HOUR = 1  # local time on the 1st
 CHECK_SECONDS = 600.0
+START_DELAY_SECONDS = 60.0  # let the service settle (and catch up) before a catch-up export
 
 
 class MonthlyExports:
@@ -52,6 +53,7 @@ class MonthlyExports:
         return written
 
     async def run(self, clock: Clock, stop: asyncio.Event) -> None:
+        await sleep_or_stop(clock, START_DELAY_SECONDS, stop)
         while not stop.is_set():
             try:
                 await self.run_once(clock.now())
