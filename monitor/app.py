@@ -21,6 +21,7 @@ from monitor.errors import StoreError
 from monitor.history.archive import Archiver
 from monitor.history.consumer import HistoryConsumer
 from monitor.history.db import database_url, open_history
+from monitor.history.metrics import HistoryMetrics
 from monitor.history.writer import HistoryWriter
 from monitor.metrics import Metrics
 from monitor.notify import Notifier, load_notify_config
@@ -174,19 +175,20 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                                  _watch_calendar(worker.store, policy, clock, metrics, stop,
                                                  provisional),
                                  *history_loops(settings, history, redis, worker.store, clock,
-                                                stop))
+                                                metrics, stop))
         finally:
             await runner.cleanup()
             history.dispose()
 
 
 def history_loops(settings: Settings, history, redis: aioredis.Redis, store: EventStore,
-                  clock: Clock, stop: asyncio.Event) -> list:
+                  clock: Clock, metrics: Metrics, stop: asyncio.Event) -> list:
     """The SQL history kept current, closed events archived out of Redis, and the monthly
     export written on the 1st."""
     keys = Keys(settings.key_prefix)
-    consumer = HistoryConsumer(redis, keys, store, HistoryWriter(history))
-    archiver = Archiver(history, EventEvictor(redis, keys), settings.archive_after)
+    counts = HistoryMetrics(metrics.registry)
+    consumer = HistoryConsumer(redis, keys, store, HistoryWriter(history), metrics=counts)
+    archiver = Archiver(history, EventEvictor(redis, keys), settings.archive_after, counts)
     exports = MonthlyExports(history, settings.data_dir / "exports")
     return [consumer.run(clock, stop), archiver.run(clock, stop), exports.run(clock, stop)]
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.clock import Clock, sleep_or_stop
 from monitor.history import tables
+from monitor.history.metrics import HistoryMetrics
 from monitor.history.rows import utc
 from monitor.store.archive import EventEvictor
 
@@ -23,8 +24,10 @@ log = structlog.get_logger("monitor.history")
 
 
 class Archiver:
-    def __init__(self, engine: Engine, evictor: EventEvictor, after_seconds: float) -> None:
+    def __init__(self, engine: Engine, evictor: EventEvictor, after_seconds: float,
+                 metrics: HistoryMetrics | None = None) -> None:
         self._engine = engine
+        self._metrics = metrics or HistoryMetrics()
         self._evictor = evictor
         self._after = timedelta(seconds=after_seconds)
 
@@ -35,6 +38,7 @@ class Archiver:
             gone = await self._evictor.evict(due)
             await asyncio.to_thread(self._mark, gone, now)
             total += len(gone)
+            self._metrics.archived.inc(len(gone))
             if len(gone) < len(due):  # some changed meanwhile: the consumer writes them first
                 break
         return total
@@ -45,8 +49,10 @@ class Archiver:
                 if evicted := await self.run_once(clock.now()):
                     log.info("events_archived", left_redis=evicted)
             except (OSError, aioredis.RedisError) as exc:
+                self._metrics.failures.labels("redis").inc()
                 log.error("archive_redis_failed", error=str(exc))
             except Exception as exc:  # the SQL side: retry at the next round
+                self._metrics.failures.labels("sql").inc()
                 log.error("archive_failed", error=str(exc).splitlines()[0])
             await sleep_or_stop(clock, ARCHIVE_SECONDS, stop)
 

@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from monitor.clock import Clock, sleep_or_stop
+from monitor.history.metrics import HistoryMetrics
 from monitor.history.writer import START, HistoryWriter, stream_key
 from monitor.store.events import EventStore
 from monitor.store.keys import Keys
@@ -40,12 +41,14 @@ class Pass:
 
 class HistoryConsumer:
     def __init__(self, redis: aioredis.Redis, keys: Keys, store: EventStore,
-                 writer: HistoryWriter, batch: int = BATCH) -> None:
+                 writer: HistoryWriter, batch: int = BATCH,
+                 metrics: HistoryMetrics | None = None) -> None:
         self._redis = redis
         self._keys = keys
         self._store = store
         self._writer = writer
         self._batch = batch
+        self._metrics = metrics or HistoryMetrics()
         self._ready = False
         # Tests set this to stop between the SQL commit and the ack (a crash there).
         self.before_ack = None
@@ -56,10 +59,12 @@ class HistoryConsumer:
         position = await asyncio.to_thread(self._writer.position)
         if await self._lost_entries(position):
             done.resynced = await self._resync()
+            self._metrics.resyncs.inc()
             position = await asyncio.to_thread(self._writer.position)
         await self._ensure_group(position)
         while entries := await self._read():
             await self._apply(entries, done)
+        self._metrics.written.inc(done.written + done.resynced)
         return done
 
     async def run(self, clock: Clock, stop: asyncio.Event) -> None:
@@ -71,8 +76,10 @@ class HistoryConsumer:
                              resynced=done.resynced)
             except (OSError, aioredis.RedisError) as exc:
                 self._ready = False  # Redis may come back empty: check the group again
+                self._metrics.failures.labels("redis").inc()
                 log.error("history_redis_failed", error=str(exc))
             except Exception as exc:  # the SQL side: keep the service up, retry later
+                self._metrics.failures.labels("sql").inc()
                 log.error("history_write_failed", error=str(exc).splitlines()[0])
             await sleep_or_stop(clock, IDLE_SECONDS, stop)
 

@@ -12,6 +12,7 @@ from monitor.domain.events import EventStatus
 from monitor.history import tables
 from monitor.history.archive import Archiver
 from monitor.history.consumer import HistoryConsumer
+from monitor.history.metrics import HistoryMetrics
 from monitor.history.writer import HistoryWriter
 from monitor.store.archive import EventEvictor
 from monitor.store.events import EventStore
@@ -34,7 +35,9 @@ async def test_closed_events_leave_redis_after_the_period_once_archived(redis, k
     await consumer.run_once()
     # Changed after the history read it: the newer version is not archived yet.
     await store.save(changed(reopened, status=EventStatus.OPEN))
-    archiver = Archiver(history, EventEvictor(redis, keys), after_seconds=30 * DAY)
+    metrics = HistoryMetrics()
+    archiver = Archiver(history, EventEvictor(redis, keys), after_seconds=30 * DAY,
+                        metrics=metrics)
 
     now = local("2026-11-01T00:00")  # old closed 09-04: 58 days; recent closed 10-23: 9 days
     assert await archiver.run_once(now) == 1
@@ -50,6 +53,7 @@ async def test_closed_events_leave_redis_after_the_period_once_archived(redis, k
     assert evicted["old"] is not None and evicted["recent"] is None
     assert deadlines == 1  # the history keeps everything Redis let go
 
+    assert metrics.archived._value.get() == 1
     assert await archiver.run_once(now + timedelta(days=30)) == 1  # now recent is due
     assert await store.load("recent") is None
     await consumer.run_once()  # reopened's newer version read: open, so never archived

@@ -4,12 +4,17 @@ Redis restarts — so the SQL history never double-counts and never falls behind
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import sqlalchemy as sa
 
+from monitor.clock import FakeClock
 from monitor.domain.events import DeadlineState
 from monitor.history import tables
 from monitor.history.consumer import GROUP, HistoryConsumer
+from monitor.history.db import create_history_engine
+from monitor.history.metrics import HistoryMetrics
 from monitor.history.writer import HistoryWriter
 from monitor.report.build import build_report
 from monitor.report.period import parse_month
@@ -25,8 +30,13 @@ class Crash(Exception):
     pass
 
 
-def consumer(redis, keys, history) -> HistoryConsumer:
-    return HistoryConsumer(redis, keys, EventStore(redis, keys, 86400), HistoryWriter(history))
+def consumer(redis, keys, history, metrics: HistoryMetrics | None = None) -> HistoryConsumer:
+    return HistoryConsumer(redis, keys, EventStore(redis, keys, 86400), HistoryWriter(history),
+                           metrics=metrics)
+
+
+def value(counter, *labels) -> float:
+    return (counter.labels(*labels) if labels else counter)._value.get()
 
 
 def count(history, table) -> int:
@@ -56,8 +66,10 @@ async def test_a_crash_between_commit_and_ack_counts_nothing_twice(redis, keys, 
     pending = await redis.xpending(keys.index_log, GROUP)
     assert pending["pending"] == 3  # … and never acknowledged
 
-    done = await consumer(redis, keys, history).run_once()  # the restarted process
+    metrics = HistoryMetrics()
+    done = await consumer(redis, keys, history, metrics).run_once()  # the restarted process
     assert (done.entries, done.written) == (3, 0)  # re-delivered, already in: skipped
+    assert value(metrics.written) == 0
     assert (await redis.xpending(keys.index_log, GROUP))["pending"] == 0
     assert count(history, tables.events) == 3
     assert count(history, tables.deadlines) == 3 and count(history, tables.responses) == 3
@@ -85,9 +97,11 @@ async def test_each_change_updates_the_row_and_an_older_version_never_wins(redis
 
 async def test_entries_trimmed_from_the_log_are_caught_up_by_a_resync(redis, keys, history):
     store = EventStore(redis, keys, 86400)
-    reader = consumer(redis, keys, history)
+    metrics = HistoryMetrics()
+    reader = consumer(redis, keys, history, metrics)
     await store.save(new(make_event("e1", local("2026-11-02T09:00"))))
     await reader.run_once()
+    assert (value(metrics.resyncs), value(metrics.written)) == (1, 1)  # a new history
     await store.save(new(make_event("e2", local("2026-11-03T09:00"))))
     await store.save(new(make_event("e3", local("2026-11-04T09:00"))))
     # The log forgot e2 while we were down (trimming, as MAXLEN does, keeps the newest).
@@ -98,6 +112,7 @@ async def test_entries_trimmed_from_the_log_are_caught_up_by_a_resync(redis, key
     await store.save(new(make_event("e4", local("2026-11-05T09:00"))))
     done = await reader.run_once()
     assert (done.resynced, done.written) == (0, 1)  # and then on from the log again
+    assert (value(metrics.resyncs), value(metrics.written)) == (2, 4)
 
 
 async def test_redis_restarted_empty_keeps_the_history_and_catches_up(redis, keys, history):
@@ -156,3 +171,23 @@ async def test_pending_entries_the_log_trimmed_meanwhile_are_let_go(redis, keys,
     assert (done.entries, done.written, done.resynced) == (1, 0, 0)
     assert (await redis.xpending(keys.index_log, GROUP))["pending"] == 0
     assert met_48h(history) == 3
+
+
+async def test_a_failing_database_is_counted_and_the_loop_goes_on(redis, keys, tmp_path):
+    unprepared = create_history_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")  # no tables
+    metrics = HistoryMetrics()
+    clock, stop = FakeClock(), asyncio.Event()
+    loop = asyncio.create_task(consumer(redis, keys, unprepared, metrics).run(clock, stop))
+    for _ in range(100):
+        if value(metrics.failures, "sql"):
+            break
+        await asyncio.sleep(0.01)
+    clock.advance(2)  # the next pass fails the same way; the loop is still there
+    for _ in range(100):
+        if value(metrics.failures, "sql") == 2:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(loop, 5)
+    assert value(metrics.failures, "sql") == 2 and value(metrics.failures, "redis") == 0
+    unprepared.dispose()
