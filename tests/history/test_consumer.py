@@ -178,16 +178,18 @@ async def test_a_failing_database_is_counted_and_the_loop_goes_on(redis, keys, t
     metrics = HistoryMetrics()
     clock, stop = FakeClock(), asyncio.Event()
     loop = asyncio.create_task(consumer(redis, keys, unprepared, metrics).run(clock, stop))
-    for _ in range(100):
-        if value(metrics.failures, "sql"):
-            break
-        await asyncio.sleep(0.01)
-    clock.advance(2)  # the next pass fails the same way; the loop is still there
-    for _ in range(100):
-        if value(metrics.failures, "sql") == 2:
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: value(metrics.failures, "sql") == 1 and clock.sleepers == 1)
+    clock.advance(2)  # the next pass fails the same way: the loop is still there
+    await until(lambda: value(metrics.failures, "sql") == 2)
     stop.set()
     await asyncio.wait_for(loop, 5)
     assert value(metrics.failures, "sql") == 2 and value(metrics.failures, "redis") == 0
     unprepared.dispose()
+
+
+async def until(condition, seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
