@@ -35,8 +35,9 @@ ALL_RULES = "all"
 def build_report(engine: Engine, period: Period) -> Report:
     with engine.connect() as conn:
         in_period = _deadlines(conn, period.start, period.end)
-        earlier = {m.month: _deadlines(conn, m.start, m.end, brief=True)
-                   for m in period.months_of_year_so_far()[:-1]}
+        earlier = {} if period.month is None else {  # a month: January up to it
+            m.month: _deadlines(conn, m.start, m.end, brief=True)
+            for m in period.months_of_year_so_far()[:-1]}
         responses = _responses(conn, period)
         events = _events(conn, period)
         started = conn.execute(sa.select(sa.func.min(tables.events.c.first_seen))).scalar()

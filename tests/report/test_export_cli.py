@@ -41,6 +41,8 @@ async def test_a_month_without_events_and_the_annual_table(env, sample_history, 
     data = json.loads((env / "var" / "exports" / "annual-2026.json").read_text())
     assert data["title"] == "2026年度政务舆情回应情况"
     assert [line["count"] for line in data["official"]] == [3, 1, 0, 0, 0, 1, 0, 2]
+    months = {m["month"]: m["outcomes"]["deadlines"] for m in data["months"]}
+    assert len(months) == 12 and months["2026-11"] == 6 and sum(months.values()) == 6
     code = await asyncio.to_thread(main, ["export", "--year", "2026"])
     sheet = load_workbook(env / "var" / "exports" / "annual-2026.xlsx")["统计表"]
     rows = [r[:3] for r in sheet.iter_rows(min_row=4, values_only=True)]
