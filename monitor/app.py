@@ -18,10 +18,17 @@ from monitor.collect.poller import Backoff, Poller
 from monitor.collect.scheduler import Scheduler, worker_name
 from monitor.config import FeedsFile, Settings
 from monitor.errors import ConfigError, StoreError
+from monitor.history.archive import Archiver
+from monitor.history.consumer import HistoryConsumer
+from monitor.history.db import database_url, open_history
+from monitor.history.metrics import HistoryMetrics
+from monitor.history.writer import HistoryWriter
 from monitor.metrics import Metrics
 from monitor.notify import Notifier, load_notify_config
 from monitor.notify.forward import AlertForwarder
 from monitor.officers import Officers, load_officers
+from monitor.report.schedule import MonthlyExports
+from monitor.store.archive import EventEvictor
 from monitor.store.desk import FeedbackStore, IdempotencyStore, SessionStore
 from monitor.store.embedded import EmbeddedRedis, connect
 from monitor.store.events import EventStore
@@ -49,6 +56,7 @@ from monitor.web.auth import Auth
 from monitor.web.desk import DeskApp
 from monitor.web.page import PageDeps
 from monitor.web.write import Desk
+from monitor.web.reports import add_report_routes
 
 log = structlog.get_logger("monitor.app")
 
@@ -167,8 +175,11 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                           sources_health(feeds, collector.sources))
         refresher = wall.refresher(read, collector.sources, feeds, redis,
                                    Keys(settings.key_prefix), clock)
-        runner = web.AppRunner(build_app(redis, metrics, read, notifier, clock, desk,
-                                         before_scrape=refresher.refresh), access_log=None)
+        history = open_history(database_url(settings.database_url, settings.data_dir))
+        web_app = build_app(redis, metrics, read, notifier, clock, desk,
+                            before_scrape=refresher.refresh)
+        add_report_routes(web_app, history)
+        runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
@@ -176,16 +187,31 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                  page=settings.public_url, officers=len(officers),
                  endpoints=["/", "/events/{id}", "/healthz", "/metrics", "/api/events",
                             "/api/events/{id}", "/api/orphans", "/api/outbox",
-                            "/api/openapi.json"])
+                            "/api/openapi.json", "/api/reports/monthly"])
         try:
             await asyncio.gather(collector.scheduler.run(stop), worker.run(stop),
                                  timers.run(stop), forwarder.run(stop), notifier.run(stop),
                                  _maintain(collector, worker.orphans, feeds, clock, metrics,
                                            stop),
                                  _watch_calendar(worker.store, policy, clock, metrics, stop,
-                                                 provisional))
+                                                 provisional),
+                                 *history_loops(settings, history, redis, worker.store, clock,
+                                                metrics, stop))
         finally:
             await runner.cleanup()
+            history.dispose()
+
+
+def history_loops(settings: Settings, history, redis: aioredis.Redis, store: EventStore,
+                  clock: Clock, metrics: Metrics, stop: asyncio.Event) -> list:
+    """The SQL history kept current, closed events archived out of Redis, and the monthly
+    export written on the 1st."""
+    keys = Keys(settings.key_prefix)
+    counts = HistoryMetrics(metrics.registry)
+    consumer = HistoryConsumer(redis, keys, store, HistoryWriter(history), metrics=counts)
+    archiver = Archiver(history, EventEvictor(redis, keys), settings.archive_after, counts)
+    exports = MonthlyExports(history, settings.data_dir / "exports")
+    return [consumer.run(clock, stop), archiver.run(clock, stop), exports.run(clock, stop)]
 
 
 def refuse_open_bind(settings: Settings, officers: Officers) -> None:

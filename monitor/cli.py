@@ -31,6 +31,7 @@ from monitor.models import FetchJob, Item
 from monitor.notify.audit import check_notify_config
 from monitor.notify.cli import register as register_notify
 from monitor.officers_cli import register as register_officers
+from monitor.report.cli import register as register_report
 from monitor.store.items import ItemStore
 from monitor.store.keys import Keys
 from monitor.store.sources import SourceState, SourceStore
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_track(sub)
     register_officers(sub)
     register_wall(sub)
+    register_report(sub)
     return parser
 
 

@@ -232,6 +232,8 @@ class Settings(BaseSettings):
     retention: Duration = Field(default=90 * 86400.0, alias="MONITOR_ITEM_RETENTION")
     backoff_cap: Duration = Field(default=6 * 3600.0, alias="MONITOR_BACKOFF_CAP")
     jitter: float = Field(default=0.1, ge=0, le=0.5, alias="MONITOR_JITTER")
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")  # SQL history
+    archive_after: Duration = Field(default=30 * 86400.0, alias="MONITOR_ARCHIVE_AFTER")
     consumer_groups: str = Field(default="track", alias="MONITOR_CONSUMER_GROUPS")
     log_format: Literal["json", "console"] = Field(default="json", alias="MONITOR_LOG_FORMAT")
     log_level: Literal["debug", "info", "warning", "error"] = Field(
@@ -254,6 +256,13 @@ class Settings(BaseSettings):
     @property
     def rsshub_bases(self) -> list[str]:
         return [b.strip().rstrip("/") for b in (self.rsshub_url or "").split(",") if b.strip()]
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_address(cls, url: str | None) -> str | None:
+        from monitor.history.db import check_database_url  # late: SQLAlchemy only when set
+
+        return check_database_url(url) if url else None  # empty: the SQLite file
 
     @field_validator("public_url")
     @classmethod

@@ -14,6 +14,7 @@ import yaml
 
 from monitor.app import run_service
 from monitor.config import load_feeds
+from monitor.track.workdays import CHINA_TZ
 from tests.fakesite import Document, rss
 from tests.notify.fakerobots import FakeRobots
 
@@ -50,6 +51,7 @@ async def test_news_becomes_an_event_and_an_alert(site, settings, tmp_path, monk
     service = asyncio.create_task(run_service(config, load_feeds(feeds), stop))
     try:
         events = await wait_for_events(port)
+        reported = await wait_for_history(port, now - timedelta(minutes=30))  # first seen
         for _ in range(200):
             if robots.texts("office"):
                 break
@@ -63,6 +65,22 @@ async def test_news_becomes_an_event_and_an_alert(site, settings, tmp_path, monk
     assert len(event["items"]) == 2 and event["urgent_rule"] == "authoritative_info_5h"
     [message] = robots.texts("office")
     assert "镇雄" in message and "5小时内发布权威信息" in message
+    assert [e["id"] for e in reported["events"]] == [event["id"]]  # in the SQL history
+    assert (tmp_path / "history.sqlite3").exists()
+
+
+async def wait_for_history(port: int, now: datetime) -> dict:
+    """The month's report from the SQL history, once the history consumer wrote the event."""
+    month = now.astimezone(CHINA_TZ).strftime("%Y-%m")
+    async with aiohttp.ClientSession() as http:
+        for _ in range(300):
+            async with http.get(f"http://127.0.0.1:{port}/api/reports/monthly",
+                                params={"month": month}) as response:
+                body = await response.json()
+                if body["events"]:
+                    return body
+            await asyncio.sleep(0.1)
+    raise AssertionError("the event did not reach the SQL history within 30 s")
 
 
 async def wait_for_events(port: int) -> list[dict]:
