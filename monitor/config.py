@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     # listen address and port (see _default_public_url).
     public_url: str = Field(default="", alias="MONITOR_PUBLIC_URL")
     officers_file: Path = Field(default=Path("officers.yaml"), alias="MONITOR_OFFICERS")
+    # Reads (the page, GET /api/…) are open from loopback unless this is set: behind a
+    # reverse proxy on the same machine every visitor looks like loopback.
+    reads_need_sign_in: bool = Field(default=False, alias="MONITOR_READS_NEED_SIGN_IN")
     feeds_file: Path = Field(default=Path("feeds.yaml"), alias="MONITOR_FEEDS")
     tracking_file: Path | None = Field(default=Path("tracking.yaml"), alias="MONITOR_TRACKING")
     data_dir: Path = Field(default=Path("var"), alias="MONITOR_DATA_DIR")

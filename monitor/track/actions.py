@@ -22,7 +22,9 @@ from monitor.domain.events import (
     ResponseChannel,
 )
 from monitor.errors import MonitorError
+from monitor.models import Item
 from monitor.store.events import Conflict, EventStore
+from monitor.track.orphans import OrphanStore
 from monitor.track.tracker import Tracker
 
 
@@ -51,10 +53,12 @@ class Reminders(Protocol):
 
 class Actions:
     def __init__(self, store: EventStore, tracker: Tracker,
-                 reminders: Reminders | None = None) -> None:
+                 reminders: Reminders | None = None,
+                 orphans: OrphanStore | None = None) -> None:
         self._store = store
         self._tracker = tracker
         self._reminders = reminders
+        self._orphans = orphans
 
     async def acknowledge(self, event_id: str, by: str, now: datetime, note: str = "",
                           expected: int | None = None) -> Event:
@@ -128,11 +132,15 @@ class Actions:
 
     async def link_item(self, event_id: str, item_id: str, channel: ResponseChannel, by: str,
                         now: datetime, reason: str = "", expected: int | None = None) -> Event:
-        """An item of the event is the answer the service did not recognise."""
+        """An item of the event, or an official answer still waiting for its event, is the
+        response the service did not recognise."""
+        waiting = await self._orphans.get(item_id) if self._orphans else None
+
         def change(event: Event) -> None:
-            item = next((i for i in event.items if i.id == item_id), None)
+            item = next((i for i in event.items if i.id == item_id), None) or waiting
             if item is None:
-                raise ActionError(f"event {event_id} lists no item {item_id}")
+                raise ActionError(f"event {event_id} lists no item {item_id}, and no answer "
+                                  "with that id is waiting")
             known = next((r for r in event.responses if r.id == f"r-{item_id}"), None)
             if known is not None:
                 event.responses[event.responses.index(known)] = known.model_copy(
@@ -141,7 +149,11 @@ class Actions:
                 event.responses.append(_response_from(item, channel, by, reason))
             _audit(event, now, by, "response_linked", f"{item_id} {reason}".strip())
 
-        return await self._update(event_id, now, change, expected)
+        event = await self._update(event_id, now, change, expected)
+        if waiting is not None and self._orphans is not None:
+            # After the save; the response's id (r-<item>) keeps a crash in between harmless.
+            await self._orphans.adopted(item_id)
+        return event
 
     async def correct(self, event_id: str, field: str, value: str | None, by: str,
                       now: datetime, reason: str = "", item_id: str | None = None,
@@ -280,7 +292,8 @@ def _apply_correction(event: Event, field: str, value: str | None, by: str) -> N
         event.region = value
 
 
-def _response_from(item: ItemRef, channel: ResponseChannel, by: str, note: str) -> Response:
+def _response_from(item: ItemRef | Item, channel: ResponseChannel, by: str,
+                   note: str) -> Response:
     return Response(id=f"r-{item.id}", at=item.published, channel=channel, link=item.link,
                     title=item.title, source_id=item.source_id, recorded_by=by, note=note)
 

@@ -122,6 +122,7 @@ async def event_page(request: web.Request) -> web.Response:
                        event_id=request.match_info["event_id"])
     return _render(request, "event.html", event=event, evidence=evidence(event),
                    channels=list(ResponseChannel), labels=deps.labels,
+                   waiting=await deps.read.waiting_answers(50),
                    error=request.query.get("error"), done=request.query.get("done") == "1",
                    history=sorted(event.history, key=lambda h: h.at, reverse=True))
 

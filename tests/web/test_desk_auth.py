@@ -78,6 +78,7 @@ async def test_reads_beyond_loopback_need_a_signed_in_officer():
     assert _open(make_mocked_request("GET", "/healthz", transport=_Transport(("10.2.3.4", 1))))
     assert not _open(make_mocked_request("POST", "/api/silences",
                                          transport=_Transport(("127.0.0.1", 1))))
+    assert not _open(inside, loopback_reads=False)  # MONITOR_READS_NEED_SIGN_IN
 
 
 async def test_a_page_read_without_an_officer_from_elsewhere_goes_to_the_login(desk, http):

@@ -216,3 +216,19 @@ async def test_an_idempotent_retry_gets_the_first_answer(desk, http):
     assert len([h for h in stored.history if h.what == "response_recorded"]) == 1
     status, _ = await post(http, desk, path, body, headers={"Idempotency-Key": "other"})
     assert status == 409  # a new key is a new request, on an old version
+
+
+async def test_a_waiting_official_answer_is_linked_to_its_event_by_hand(desk, http, pipeline):
+    from tests.track.test_orphans import NOTICE
+
+    await pipeline.feed(desk.worker, NOTICE)
+    assert [i.id for i in await desk.worker.orphans.all()] == [NOTICE.id]
+    async with http.post(desk.url("/login"), data={"token": desk.tokens["officer"],
+                                                   "next": f"/events/{desk.mine_id}"}) as page:
+        assert f'<option value="{NOTICE.id}">' in await page.text()  # offered on the page
+    event = await act(http, desk, desk.mine_id, "responses/link", item_id=NOTICE.id,
+                      channel="其他", reason="县政府通报")
+    [response] = event["responses"]
+    assert (response["id"], response["title"], response["recorded_by"]) == (
+        f"r-{NOTICE.id}", NOTICE.title, OFFICER)
+    assert await desk.worker.orphans.all() == []
