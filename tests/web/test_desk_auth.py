@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 
+import jsonschema
 import pytest
 from aiohttp.test_utils import make_mocked_request
+from openapi_spec_validator import validate
 
 from monitor.cli import loopback_links_warning
 from monitor.config import load_settings
@@ -151,6 +153,13 @@ async def test_the_openapi_document_covers_every_route_and_its_models(desk, http
     router_paths = {r.resource.canonical for r in desk.server.app.router.routes()
                     if r.method == "POST" and r.resource.canonical.startswith("/api/")}
     assert router_paths == {r.path for r in ROUTES}
+    validate(doc)  # valid OpenAPI 3.1
+    body = {"version": 3, "channel": "微博/微信", "at": "2026-11-16T12:00:00+08:00",
+            "text": "通报", "link": "https://weibo.com/1"}
+    schema = {"$ref": "#/components/schemas/RecordResponse", **doc}
+    jsonschema.validate(body, schema)  # what the models accept, the document accepts
+    with pytest.raises(jsonschema.ValidationError, match="'电报' is not one of"):
+        jsonschema.validate({**body, "channel": "电报"}, schema)
 
 
 def test_the_officers_command_issues_and_rotates_tokens(tmp_path, capsys):
