@@ -214,3 +214,17 @@ async def test_unknown_paths_and_methods_stay_404_and_405(desk, http):
         assert response.status == 404
     async with http.delete(desk.url("/api/events")) as response:
         assert response.status == 405
+
+
+def test_monitor_run_refuses_a_public_bind_without_officers(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from monitor.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("MONITOR_HTTP_HOST", "0.0.0.0")
+    monkeypatch.setenv("MONITOR_OFFICERS", str(tmp_path / "officers.yaml"))
+    monkeypatch.setenv("MONITOR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MONITOR_TRACKING", str(root / "tracking.yaml"))
+    assert main(["run", "--feeds", str(root / "feeds.yaml")]) == 2
+    assert "names no officer: add one with `monitor officers add" in capsys.readouterr().err
