@@ -10,12 +10,21 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+import structlog
+
 from monitor.clock import SystemClock
 from monitor.collect.fetcher import Fetcher
 from monitor.collect.normalize import CHINA_TZ, printable, to_item
 from monitor.collect.parse import parse
 from monitor.collect.poller import garbled
-from monitor.config import FeedsFile, Settings, Source, load_feeds, load_settings
+from monitor.config import (
+    FeedsFile,
+    Settings,
+    Source,
+    load_feeds,
+    load_settings,
+    resolve_routes,
+)
 from monitor.errors import ConfigError, FetchError, MonitorError
 from monitor.logs import configure
 from monitor.models import FetchJob, Item
@@ -27,6 +36,8 @@ from monitor.store.keys import Keys
 from monitor.store.sources import SourceState, SourceStore
 from monitor.track.cli import register as register_track
 from monitor.track.policy import load_policy
+
+log = structlog.get_logger("monitor.cli")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,7 +110,34 @@ def _register_classifiers(sub: argparse._SubParsersAction) -> None:
 def _load(args: argparse.Namespace) -> tuple[Settings, FeedsFile]:
     settings = load_settings()
     configure(settings.log_format, settings.log_level)
-    return settings, load_feeds(args.feeds or settings.feeds_file)
+    feeds, unresolved = resolve_routes(load_feeds(args.feeds or settings.feeds_file),
+                                       settings.rsshub_bases)
+    if unresolved:
+        log.warning("rsshub_url_unset", sources_not_polled=unresolved,
+                    hint=_needs_rsshub(unresolved))
+    return settings, feeds
+
+
+def _feed_warnings(feeds: FeedsFile, settings: Settings) -> list[str]:
+    warnings = []
+    _, unresolved = resolve_routes(feeds, settings.rsshub_bases)
+    if unresolved:
+        warnings.append(_needs_rsshub(unresolved))
+    placeholders = [s.id for s in feeds.sources if PLACEHOLDER in (s.rsshub or s.url or "")]
+    if placeholders:
+        warnings.append(f"{len(placeholders)} source(s) hold a placeholder account id "
+                        f"({PLACEHOLDER}…) that must be replaced by the real one, or they will "
+                        f"fail: {', '.join(placeholders)}")
+    return warnings
+
+
+PLACEHOLDER = "VERIFY-ID"  # feeds.yaml's mark for an account id not yet looked up
+
+
+def _needs_rsshub(ids: list[str]) -> str:
+    return (f"{len(ids)} source(s) are RSSHub routes and RSSHUB_URL is not set, so they are "
+            f"not polled: {', '.join(ids)}; set RSSHUB_URL to your RSSHub instance(s), "
+            "e.g. http://rsshub:1200 (see README, 'Weibo, WeChat and message boards')")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -131,6 +169,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s):", file=sys.stderr)
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
+    if feeds and settings:
+        warnings = [*warnings, *_feed_warnings(feeds, settings)]
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if problems:

@@ -79,9 +79,18 @@ class Source(BaseModel):
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
     name: Annotated[str, Field(min_length=1)]
-    kind: Kind
-    url: str
+    kind: Kind = Kind.RSS
+    url: str | None = None
+    # A route of RSSHub (Weibo users, WeChat accounts, message boards …) instead of a url,
+    # e.g. /weibo/user/1234567890: resolved against RSSHUB_URL (resolve_routes).
+    rsshub: str | None = None
+    # Other addresses of the same feed, tried in order when the first one fails (for a
+    # route: the same route on the other RSSHub instances of RSSHUB_URL).
+    mirrors: tuple[str, ...] = ()
     interval: Duration = 900.0
+    # A message board's list of answered messages (e.g. RSSHub /people/liuyan/<id>/4): each
+    # entry is the board's answer (答复) to the message at its link, first seen at this poll.
+    answers: bool = False
     official: bool = False
     channel: Channel = Channel.NEWS
     region: str | None = None
@@ -94,11 +103,22 @@ class Source(BaseModel):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{url!r} is not an http(s) address")
-        return url
+    def _http_url(cls, url: str | None) -> str | None:
+        return None if url is None else _http(url)
+
+    @field_validator("mirrors")
+    @classmethod
+    def _http_mirrors(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(map(_http, urls))
+
+    @field_validator("rsshub")
+    @classmethod
+    def _route(cls, route: str | None) -> str | None:
+        if route is not None and (not route.startswith("/") or "://" in route
+                                  or any(c.isspace() for c in route)):
+            raise ValueError(f"{route!r} is not an RSSHub route; write the path only, "
+                             "e.g. /weibo/user/1234567890")
+        return route
 
     @field_validator("interval")
     @classmethod
@@ -116,6 +136,17 @@ class Source(BaseModel):
             return codecs.lookup(name).name
         except LookupError:
             raise ValueError(f"unknown encoding {name!r} (e.g. gb18030, gbk, utf-8)") from None
+
+    @model_validator(mode="after")
+    def _one_address(self) -> Source:
+        if (self.url is None) == (self.rsshub is None):
+            raise ValueError("give either url (an address) or rsshub (a route), not both"
+                             if self.url else "give url (an address) or rsshub (a route)")
+        if self.rsshub is not None and self.kind is not Kind.RSS:
+            raise ValueError("an rsshub route is a feed: kind must be rss")
+        if self.answers and self.channel is not Channel.MESSAGE_BOARD:
+            raise ValueError("answers: true is for a message board (channel: message_board)")
+        return self
 
     @model_validator(mode="after")
     def _selectors_match_kind(self) -> Source:
@@ -140,6 +171,30 @@ class FeedsFile(BaseModel):
         raise ConfigError([f"no source with id {source_id!r}; known ids: {known}"])
 
 
+def _http(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{url!r} is not an http(s) address")
+    return url
+
+
+def resolve_routes(feeds: FeedsFile, bases: list[str]) -> tuple[FeedsFile, list[str]]:
+    """RSSHub routes as addresses on the instances of RSSHUB_URL (the first, then the
+    others as mirrors). Without any instance such sources cannot be polled: they are left
+    out, and their ids returned so that start-up and check-config can name them."""
+    resolved, unresolved = [], []
+    for source in feeds.sources:
+        if source.rsshub is None:
+            resolved.append(source)
+        elif not bases:
+            unresolved.append(source.id)
+        else:
+            urls = [base.rstrip("/") + source.rsshub for base in bases]
+            resolved.append(source.model_copy(update={
+                "url": urls[0], "rsshub": None, "mirrors": (*urls[1:], *source.mirrors)}))
+    return feeds.model_copy(update={"sources": resolved}), unresolved
+
+
 def load_feeds(path: Path) -> FeedsFile:
     """Read and validate feeds.yaml; raise ConfigError listing every problem."""
     return load_yaml_model(path, FeedsFile, checks=(duplicate_ids("sources"),))
@@ -158,6 +213,8 @@ class Settings(BaseSettings):
     # Reads (the page, GET /api/…) are open from loopback unless this is set: behind a
     # reverse proxy on the same machine every visitor looks like loopback.
     reads_need_sign_in: bool = Field(default=False, alias="MONITOR_READS_NEED_SIGN_IN")
+    # One or more RSSHub instances, comma-separated: routes go to the first, then the next.
+    rsshub_url: str | None = Field(default=None, alias="RSSHUB_URL")
     feeds_file: Path = Field(default=Path("feeds.yaml"), alias="MONITOR_FEEDS")
     tracking_file: Path | None = Field(default=Path("tracking.yaml"), alias="MONITOR_TRACKING")
     data_dir: Path = Field(default=Path("var"), alias="MONITOR_DATA_DIR")
@@ -188,6 +245,18 @@ class Settings(BaseSettings):
     @classmethod
     def _redis_address(cls, url: str | None) -> str | None:
         return redis_address(url) if url else None  # empty: the embedded server
+
+    @field_validator("rsshub_url")
+    @classmethod
+    def _rsshub_addresses(cls, value: str | None) -> str | None:
+        for base in (value or "").split(","):
+            if base.strip():
+                http_address(base.strip())
+        return value
+
+    @property
+    def rsshub_bases(self) -> list[str]:
+        return [b.strip().rstrip("/") for b in (self.rsshub_url or "").split(",") if b.strip()]
 
     @field_validator("public_url")
     @classmethod

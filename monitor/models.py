@@ -64,3 +64,5 @@ class Item(BaseModel):
     official: bool
     channel: Channel
     region: str | None = None
+    quoted: str = ""  # what a social post reposts (转发), apart from the account's own words
+    reposts_own: bool = False  # an official account reposting its own earlier post

@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
     ("name", "expected"),
     [
         ("unknown_key", [":6: sources[0] (id=gov).intervall: unknown key (allowed: id, name, kind, "
-                         "url, interval, official, channel, region, group, encoding, selectors, "
-                         "allow_private)"]),
+                         "url, rsshub, mirrors, interval, answers, official, channel, region, "
+                         "group, encoding, selectors, allow_private)"]),
         ("duration", [":6: sources[0] (id=gov).interval: 'fifteen minutes' is not a duration; "
                       "write e.g. 90s, 15m or 1h"]),
         ("url", [":5: sources[0] (id=gov).url: 'ftp://www.gov.cn/feed.xml' is not an http(s) "
@@ -118,7 +118,11 @@ def test_check_config_prints_every_problem_and_fails(capsys):
 
 def test_check_config_accepts_the_shipped_file(capsys):
     assert main(["check-config", "--feeds", str(ROOT / "feeds.yaml")]) == 0
-    assert "OK, 16 sources" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "OK, 26 sources" in out
+    # the social accounts need RSSHub, and their ids are still to be looked up: both said
+    assert "10 source(s) are RSSHub routes and RSSHUB_URL is not set" in err
+    assert "10 source(s) hold a placeholder account id" in err
 
 
 def test_check_config_reports_a_bad_redis_url(capsys, monkeypatch):

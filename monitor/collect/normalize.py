@@ -6,13 +6,15 @@ import email.utils
 import hashlib
 import html
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from monitor.config import Source
+from monitor.collect.social import is_board_reply, read_post
+from monitor.config import Channel, Source
 from monitor.models import Item, RawEntry
 
 # Feeds and pages that give no zone are Chinese sites writing Beijing time.
@@ -32,22 +34,58 @@ _CONTROLS = dict.fromkeys(c for c in [*range(0x20), *range(0x7F, 0xA0)]
 
 def to_item(raw: RawEntry, source: Source, base_url: str, fetched: datetime) -> Item:
     link = absolute_link(raw.link, base_url)
-    title = plain_text(raw.title) or "(无标题)"
     published, from_fetch = published_time(raw, fetched)
+    if source.channel in (Channel.WEIBO, Channel.WECHAT):
+        text = _social_text(raw, source)
+    else:
+        text = _Text(plain_text(raw.title) or "(无标题)", plain_text(raw.summary_html))
+    official = source.official
+    if source.channel is Channel.MESSAGE_BOARD:  # netizens' messages, and the board's answers
+        official = source.answers or is_board_reply(text.title)
+        if source.answers:
+            text = _as_answer(text)
+            # the list gives the message's time; the answer is known from when it is listed
+            published, from_fetch = fetched, True
     return Item(
-        id=item_id(source.id, raw.guid, link, title),
+        # the id keeps the feed's title: a route that changes how it titles posts must not
+        # make every post new again
+        id=item_id(source.id, raw.guid, link, plain_text(raw.title) or text.title),
         source_id=source.id,
         source_name=source.name,
-        title=title,
-        summary=plain_text(raw.summary_html)[:SUMMARY_MAX_CHARS],
+        title=text.title,
+        summary=text.summary[:SUMMARY_MAX_CHARS],
         link=link,
         published=published,
         fetched=fetched,
         published_is_fetch_time=from_fetch,
-        official=source.official,
+        official=official,
         channel=source.channel,
         region=source.region,
+        quoted=text.quoted[:SUMMARY_MAX_CHARS],
+        reposts_own=text.reposts_own,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    title: str
+    summary: str
+    quoted: str = ""
+    reposts_own: bool = False
+
+
+def _as_answer(text: _Text) -> _Text:
+    title = text.title if is_board_reply(text.title) else f"答复：{text.title}"
+    return _Text(title, text.summary)
+
+
+def _social_text(raw: RawEntry, source: Source) -> _Text:
+    """A post has no title of its own (a WeChat article has): its first sentence is one."""
+    post = read_post(plain_text(raw.title), raw.summary_html)
+    title = plain_text(raw.title) if source.channel is Channel.WECHAT and raw.title else None
+    own = bool(post.quoted_author) and post.quoted_author in source.name
+    return _Text(title or post.title, post.own_words, post.quoted,
+                 reposts_own=source.official and own)
 
 
 def item_id(source_id: str, guid: str | None, link: str | None, title: str) -> str:

@@ -72,6 +72,23 @@ class Poller:
 
     async def _fetch_items(self, source: Source, job: FetchJob, state: SourceState,
                            now: datetime) -> tuple[list[Item], SourceState, str]:
+        failed: FetchError | None = None
+        for url in (job.url, *source.mirrors):
+            try:
+                return await self._fetch_from(source, replace(job, url=url), state, now)
+            except FetchError as exc:
+                if failed is None:
+                    failed = exc
+                elif url == source.mirrors[-1]:  # every address failed: say so, naming them
+                    raise FetchError(failed.reason, f"{failed} (and its {len(source.mirrors)} "
+                                     f"mirror(s) failed too; last: {exc})",
+                                     retry_after=failed.retry_after,
+                                     status=failed.status) from exc
+                log.info("source_trying_mirror", source_id=source.id, failed=str(exc))
+        raise failed  # no mirrors: the one address failed
+
+    async def _fetch_from(self, source: Source, job: FetchJob, state: SourceState,
+                          now: datetime) -> tuple[list[Item], SourceState, str]:
         result = await self._fetcher.fetch(job)
         if result.not_modified:
             return [], replace(state, last_status=304), "not_modified"

@@ -21,7 +21,13 @@ class EventStatus(StrEnum):
     CLOSED = "closed"
 
 
-MAX_ITEM_REFS = 200
+MAX_ITEM_REFS = 200  # netizen messages an event document keeps (each has its own deadline)
+# An event document keeps its first reports (their titles identify the matter) and its
+# netizen messages; every item's reference is also appended to a list beside it
+# (store/events.py), so that a viral event's thousandth repost does not make each save
+# rewrite the nine hundred before it.
+LEAD_REFS = 8
+LISTED_REFS = 5000  # references listed per event; later reposts are counted only
 
 ACTIVE_STATUSES = frozenset({EventStatus.OPEN, EventStatus.ACKNOWLEDGED, EventStatus.ESCALATED})
 
@@ -120,6 +126,7 @@ class ItemRef(BaseModel):
     severity: str | None = None
     score: float | None = None  # similarity when it joined
     message: bool = False  # a netizen message: it has its own working-day deadline
+    why: str | None = None  # the evidence it joined on (the pair features that weighed most)
 
 
 class Event(BaseModel):
@@ -143,7 +150,8 @@ class Event(BaseModel):
     deadlines: list[Deadline] = Field(default_factory=list)
     responses: list[Response] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
-    items: list[ItemRef] = Field(default_factory=list)  # the first MAX_ITEM_REFS of them
+    # The first LEAD_REFS reports and the netizen messages (all of them: store.item_refs)
+    items: list[ItemRef] = Field(default_factory=list)
     topic_votes: dict[str, float] = Field(default_factory=dict)
     incident_votes: dict[str, float] = Field(default_factory=dict)
     heat: float = 0.0  # items, decaying with a 6-hour time constant: volume and velocity
@@ -182,3 +190,5 @@ class Change:
     due_score: float | None = None
     item_ids: Sequence[str] = ()
     alerts: Sequence[AlertIntent] = field(default_factory=list)
+    new_refs: Sequence[ItemRef] = ()  # appended to the event's list of item references
+    absorbed: Sequence[str] = ()  # merged events whose lists of references join this one

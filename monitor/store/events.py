@@ -9,27 +9,40 @@ from datetime import datetime
 
 import redis.asyncio as aioredis
 
-from monitor.domain.events import Change, Conflict, Event
+from monitor.domain.events import LISTED_REFS, Change, Conflict, Event, ItemRef
 from monitor.store.keys import TIMER_LEASE_SECONDS, Keys
 
 # Saves one or more events atomically: every version is checked before anything is
 # written (a merge changes two events, and must never be half applied). KEYS: the shared
 # indexes, then one event hash per change. ARGV: the count, then one block per change:
 # id, expected version, version, json, active, last seen, first seen, due score, next
-# check, n items, ttl, item keys…, n alerts, (key, intent)….
+# check, ttl, its list of item references, the list's cap, then four counted runs: item
+# keys…, (alert key, intent)…, new item references…, lists of merged events….
 _SAVE = """
+local function rpush_all(list, values, from, to)
+  for i = from, to, 1000 do  -- in slices: unpack is bounded by Lua's stack
+    redis.call('RPUSH', list, unpack(values, i, math.min(i + 999, to)))
+  end
+end
 local n = tonumber(ARGV[1])
-local starts = {}
+local blocks = {}
 local pos = 2
 for e = 1, n do
-  starts[e] = pos
   local current = redis.call('HGET', KEYS[6 + e], 'v')
   if (current or '-1') ~= ARGV[pos + 1] then return -e end
-  local n_items = tonumber(ARGV[pos + 9])
-  pos = pos + 12 + n_items + 2 * tonumber(ARGV[pos + 11 + n_items])
+  local b = {at = pos}
+  pos = pos + 12
+  for _, run in ipairs({'items', 'alerts', 'refs', 'absorbed'}) do
+    local count = tonumber(ARGV[pos])
+    local width = (run == 'alerts') and 2 or 1
+    b[run] = {from = pos + 1, count = count}
+    pos = pos + 1 + width * count
+  end
+  blocks[e] = b
 end
 for e = 1, n do
-  local p = starts[e]
+  local b = blocks[e]
+  local p = b.at
   local id = ARGV[p]
   redis.call('HSET', KEYS[6 + e], 'v', ARGV[p + 2], 'json', ARGV[p + 3])
   if ARGV[p + 4] == '1' then redis.call('ZADD', KEYS[1], ARGV[p + 5], id)
@@ -39,17 +52,22 @@ for e = 1, n do
   else redis.call('ZREM', KEYS[3], id) end
   if ARGV[p + 8] ~= '' then redis.call('ZADD', KEYS[4], ARGV[p + 8], id)
   else redis.call('ZREM', KEYS[4], id) end
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', 100000, '*', 'id', id)
-  local n_items = tonumber(ARGV[p + 9])
-  local ttl = tonumber(ARGV[p + 10])
-  for i = 1, n_items do
-    redis.call('SET', ARGV[p + 10 + i], id, 'EX', ttl)
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', 100000, '*', 'id', id, 'v', ARGV[p + 2])
+  local ttl = tonumber(ARGV[p + 9])
+  local list, cap = ARGV[p + 10], tonumber(ARGV[p + 11])
+  for i = 0, b.items.count - 1 do
+    redis.call('SET', ARGV[b.items.from + i], id, 'EX', ttl)
   end
-  local a = p + 11 + n_items
-  for i = 1, tonumber(ARGV[a]) do
-    redis.call('XADD', KEYS[6], 'MAXLEN', '~', 100000, '*', 'key', ARGV[a + 2 * i - 1],
-               'intent', ARGV[a + 2 * i])
+  for i = 0, b.alerts.count - 1 do
+    redis.call('XADD', KEYS[6], 'MAXLEN', '~', 100000, '*', 'key', ARGV[b.alerts.from + 2 * i],
+               'intent', ARGV[b.alerts.from + 2 * i + 1])
   end
+  for i = 0, b.absorbed.count - 1 do
+    local theirs = redis.call('LRANGE', ARGV[b.absorbed.from + i], 0, cap - 1)
+    rpush_all(list, theirs, 1, #theirs)
+  end
+  rpush_all(list, ARGV, b.refs.from, b.refs.from + b.refs.count - 1)
+  if b.refs.count + b.absorbed.count > 0 then redis.call('LTRIM', list, 0, cap - 1) end
 end
 return 1
 """
@@ -89,16 +107,38 @@ class EventStore:
 
     async def save_all(self, changes: Sequence[Change]) -> None:
         """Several events at once (a merge): all saved, or none and Conflict."""
+        saved = await self._save(*self._script_input(changes))
+        if saved != 1:
+            raise Conflict(changes[-int(saved) - 1].event.id)
+
+    async def save_each(self, changes: Sequence[Change]) -> list[Change]:
+        """Each change saved on its own, all in one round trip (a batch's events); returns
+        those that met a newer version (Conflict for each of them)."""
+        if not changes:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for change in changes:
+            await self._save(*self._script_input([change]), client=pipe)
+        results = await pipe.execute()
+        return [c for c, saved in zip(changes, results, strict=True) if saved != 1]
+
+    def _script_input(self, changes: Sequence[Change]) -> tuple[list[str], list]:
         keys = self._keys
         args: list[str | float | int] = [len(changes)]
         for change in changes:
             args += _save_args(change, keys, self._retention)
-        saved = await self._save(
-            keys=[keys.events_active, keys.events_by_first_seen, keys.events_due, keys.timers,
-                  keys.index_log, keys.alerts_out, *(keys.event(c.event.id) for c in changes)],
-            args=args)
-        if saved != 1:
-            raise Conflict(changes[-int(saved) - 1].event.id)
+        return ([keys.events_active, keys.events_by_first_seen, keys.events_due, keys.timers,
+                 keys.index_log, keys.alerts_out, *(keys.event(c.event.id) for c in changes)],
+                args)
+
+    async def item_refs(self, event: Event, limit: int = LISTED_REFS) -> list[ItemRef]:
+        """Every item the event took, in the order they came (its list, and the references
+        its document holds: events saved before the list existed kept them only there)."""
+        raw = await self._redis.lrange(self._keys.event_items(event.id), 0, limit - 1)
+        refs = {r.id: r for r in map(ItemRef.model_validate_json, raw)}
+        for ref in event.items:
+            refs.setdefault(ref.id, ref)
+        return sorted(refs.values(), key=lambda r: r.published)[:limit]
 
     async def item_applied(self, item_ids: Sequence[str]) -> dict[str, str]:
         """Items already applied to an event (re-delivered after a crash), with the event."""
@@ -121,14 +161,15 @@ class EventStore:
         first = await self._redis.zrange(self._keys.timers, 0, 0, withscores=True)
         return float(first[0][1]) if first else None
 
-    async def index_changes(self, after: str) -> tuple[list[str], str]:
-        """Event ids changed since stream id `after`, and the id to continue from."""
+    async def index_changes(self, after: str) -> tuple[dict[str, int], str]:
+        """Events changed since stream id `after` with the version each reached (-1 when the
+        entry predates versions in the log), and the id to continue from."""
         entries = await self._redis.xrange(self._keys.index_log, min=f"({after}"
                                            if after != "0-0" else "-", max="+")
         if not entries:
-            return [], after
-        ids = list(dict.fromkeys(fields[b"id"].decode() for _, fields in entries))
-        return ids, entries[-1][0].decode()
+            return {}, after
+        changed = {fields[b"id"].decode(): int(fields.get(b"v", b"-1")) for _, fields in entries}
+        return changed, entries[-1][0].decode()
 
     async def ids_by_first_seen(self, start: datetime, end: datetime) -> list[str]:
         ids = await self._redis.zrangebyscore(self._keys.events_by_first_seen,
@@ -151,9 +192,15 @@ def _save_args(change: Change, keys: Keys, retention: int) -> list[str | float |
         event.first_seen.timestamp(),
         "" if change.due_score is None else change.due_score,
         "" if change.next_check is None else change.next_check.timestamp(),
-        len(change.item_ids),
         retention,
+        keys.event_items(event.id),
+        LISTED_REFS,
+        len(change.item_ids),
         *[keys.item_event(i) for i in change.item_ids],
         len(change.alerts),
         *[part for alert in change.alerts for part in (alert.key, alert.model_dump_json())],
+        len(change.new_refs),
+        *[ref.model_dump_json() for ref in change.new_refs],
+        len(change.absorbed),
+        *[keys.event_items(gone) for gone in change.absorbed],
     ]

@@ -138,6 +138,10 @@ class Keys:
         """Hash: v (version), json (the Event)."""
         return f"{self.prefix}event:{event_id}"
 
+    def event_items(self, event_id: str) -> str:
+        """List: the JSON ItemRef of every item the event took, in arrival order."""
+        return f"{self.prefix}event_items:{event_id}"
+
     @property
     def events_active(self) -> str:
         """Sorted set: active event id → last seen (unix s); rebuilds the grouping index."""

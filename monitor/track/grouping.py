@@ -78,6 +78,7 @@ class Entry:
     last_seen: float
     first_seen: float
     owed_until: float = 0.0  # latest due time of a deadline still owed (answers may come late)
+    version: int = -1  # the event's version the entry was built from
     centroid: Vector = field(default_factory=dict)
     marks: EventMarks = field(default_factory=EventMarks)
     # Norm of the centroid re-weighted by the open events' term frequencies when it was put
@@ -107,6 +108,12 @@ class EventIndex:
         self._entries: dict[str, Entry] = {}
         self._postings: dict[str, set[str]] = defaultdict(set)
         self._places: dict[str, set[str]] = defaultdict(set)  # place or county → events
+        # log(1 + events holding the term), kept as postings change: the open-event IDF of
+        # every lookup reads it instead of counting postings again.
+        self._log_df: dict[str, float] = {}
+        # (when it may be forgotten, event id), earliest first; stale rows (the event was put
+        # again later or removed) are skipped when popped: expiry costs what expires.
+        self._expiries: list[tuple[float, str]] = []
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -117,35 +124,56 @@ class EventIndex:
     def get(self, event_id: str) -> Entry | None:
         return self._entries.get(event_id)
 
+    def version_of(self, event_id: str) -> int | None:
+        entry = self._entries.get(event_id)
+        return entry.version if entry else None
+
     def put(self, entry: Entry) -> None:
         self.remove(entry.event_id)
         entry.centroid = normalise(dict(heapq.nlargest(
             self.config.centroid_terms, entry.total.items(), key=lambda kv: kv[1])))
         self._entries[entry.event_id] = entry
         for term in entry.centroid:
-            self._postings[term].add(entry.event_id)
+            ids = self._postings[term]
+            ids.add(entry.event_id)
+            self._log_df[term] = math.log(len(ids) + 1)
         entry.weighted_norm = 0.0  # computed at its first comparison
         for key in _place_keys(entry.marks.places, entry.marks.counties):
             self._places[key].add(entry.event_id)
+        heapq.heappush(self._expiries, (self._forget_at(entry), entry.event_id))
+        if len(self._expiries) > 4 * len(self._entries) + 1024:  # mostly stale rows: rebuild
+            self._expiries = [(self._forget_at(e), i) for i, e in self._entries.items()]
+            heapq.heapify(self._expiries)
 
     def remove(self, event_id: str) -> None:
         old = self._entries.pop(event_id, None)
         if old is None:
             return
         _unpost(self._postings, old.centroid, event_id)
+        for term in old.centroid:
+            ids = self._postings.get(term)
+            if ids:
+                self._log_df[term] = math.log(len(ids) + 1)
+            else:
+                self._log_df.pop(term, None)
         _unpost(self._places, _place_keys(old.marks.places, old.marks.counties), event_id)
 
     def expire(self, now_ts: float) -> int:
         """Forget events quiet for longer than the window that owe nothing: they take no more
         items. An event still owing a response stays, so a late answer is recognised."""
-        stale = [i for i, e in self._entries.items() if e.horizon < now_ts - self._keep_for(e)]
-        for event_id in stale:
-            self.remove(event_id)
-        return len(stale)
+        expired = 0
+        while self._expiries and self._expiries[0][0] < now_ts:
+            _, event_id = heapq.heappop(self._expiries)
+            entry = self._entries.get(event_id)
+            if entry is not None and self._forget_at(entry) < now_ts:
+                self.remove(event_id)
+                expired += 1
+        return expired
 
-    def _keep_for(self, entry: Entry) -> float:
+    def _forget_at(self, entry: Entry) -> float:
         """An event still owed an answer is kept for the (longer) answer window."""
-        return self.config.answer_window if entry.owed_until else self.config.window
+        keep = self.config.answer_window if entry.owed_until else self.config.window
+        return entry.horizon + keep
 
     def best(self, marks: Marks, vector: Vector, threshold: float,
              window: float | None = None) -> Match | None:
@@ -228,17 +256,12 @@ class _EventIdf:
     swallows every report of that kind."""
 
     def __init__(self, index: EventIndex) -> None:
-        self._postings = index._postings
+        self._log_df = index._log_df
         self._log_n = math.log(len(index) + 1) + 1.0
-        self._cache: dict[str, float] = {}
 
     def factor(self, term: str) -> float:
         """log(n / (df + 1)) + 1, with n the open events and df those holding the term."""
-        value = self._cache.get(term)
-        if value is None:
-            df = self._postings.get(term)
-            value = self._cache[term] = self._log_n - math.log(len(df) + 1 if df else 1)
-        return value
+        return self._log_n - self._log_df.get(term, 0.0)
 
     def apply(self, vector: Vector) -> Vector:
         factor = self.factor

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.domain.events import OWED_STATES, Event
+from monitor.domain.events import OWED_STATES, Event, ItemRef
 from monitor.models import Item
 from monitor.store.events import EventStore
 from monitor.track.orphans import OrphanStore
@@ -43,6 +43,10 @@ class ReadModel:
 
     async def event(self, event_id: str) -> Event | None:
         return await self._store.load(event_id)
+
+    async def items_of(self, event: Event) -> list[ItemRef]:
+        """Every item the event took (its document keeps only the lead ones and messages)."""
+        return await self._store.item_refs(event)
 
     async def in_range(self, start: datetime, end: datetime) -> list[Event]:
         """Events first seen in [start, end], with their deadlines' outcomes."""

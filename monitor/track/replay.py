@@ -14,8 +14,8 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from monitor.clock import FakeClock
 from monitor.config import Channel
-from monitor.domain.events import Event
+from monitor.domain.events import Event, ItemRef
 from monitor.errors import ConfigError
 from monitor.models import Item
 from monitor.store.items import ItemStore, ensure_groups
@@ -82,6 +82,7 @@ class ReplayResult:
     events: list[Event]
     alerts: int
     wall_seconds: float
+    refs: dict[str, list[ItemRef]] = field(default_factory=dict)  # every item of each event
 
 
 async def replay(redis: aioredis.Redis, keys: Keys, policy: Policy, items: list[Item],
@@ -109,7 +110,8 @@ async def replay(redis: aioredis.Redis, keys: Keys, policy: Policy, items: list[
     events = await worker.store.load_many(
         await worker.store.ids_by_first_seen(everything, clock.now() + tail))
     alerts = await redis.xlen(keys.alerts_out)
-    return ReplayResult(len(items), events, alerts, time.perf_counter() - started)
+    refs = {e.id: await worker.store.item_refs(e) for e in events}
+    return ReplayResult(len(items), events, alerts, time.perf_counter() - started, refs)
 
 
 async def _run_timers_until(timers: TimerRunner, worker: EventsWorker, clock: FakeClock,
@@ -134,11 +136,14 @@ def report(result: ReplayResult) -> dict:
         "version": REPORT_VERSION,
         "items": result.items,
         "alerts": result.alerts,
-        "events": [event_report(e) for e in sorted(result.events, key=lambda e: e.first_seen)],
+        "events": [event_report(e, result.refs.get(e.id))
+                   for e in sorted(result.events, key=lambda e: e.first_seen)],
     }
 
 
-def event_report(event: Event) -> dict:
+def event_report(event: Event, items: Sequence[ItemRef] | None = None) -> dict:
+    """The event as the API shows it; `items` every item it took (lists of events show the
+    lead reports and messages its document keeps, with `item_count` for the rest)."""
     return {
         "id": event.id,
         "kind": event.kind.value,
@@ -154,8 +159,10 @@ def event_report(event: Event) -> dict:
         "status": event.status.value,
         "merged_into": event.merged_into,
         "merge_suggestions": [h.why for h in event.history if h.what == "merge_suggested"],
+        "item_count": event.item_count,
         "items": [{"id": i.id, "source_id": i.source_id, "title": i.title, "link": i.link,
-                   "published": i.published.isoformat()} for i in event.items],
+                   "published": i.published.isoformat(), "score": i.score, "why": i.why}
+                  for i in (event.items if items is None else items)],
         "responses": [{"id": r.id, "at": r.at.isoformat(), "channel": r.channel.value,
                        "link": r.link, "title": r.title, "source_id": r.source_id,
                        "matched_terms": list(r.matched_terms), "score": r.score,

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from monitor.domain.alerts import AlertIntent
 from monitor.domain.events import (
+    LEAD_REFS,
     MAX_ITEM_REFS,
     Change,
     DeadlineState,
@@ -61,11 +62,11 @@ def to_index_entry(event: Event) -> Entry:
     marks = EventMarks(places=set(event.places), counties=set(event.counties),
                        prefecture=event.region,
                        incident=None if event.incident == "无" else event.incident,
-                       magnitudes=set(event.magnitudes),
+                       magnitudes=set(event.magnitudes), sources=set(event.sources),
                        grams=[title_grams(i.title) for i in event.items[:MAX_TITLES]],
                        first_seen=first, last_seen=last)
     return Entry(event.id, dict(event.centroid), event.region, event.incident, last, first,
-                 owed_until=max(owed, default=0.0), marks=marks)
+                 owed_until=max(owed, default=0.0), marks=marks, version=event.version)
 
 
 class Tracker:
@@ -84,6 +85,8 @@ class Tracker:
     def route_with_runner_up(self, tagged: Tagged) -> tuple[str, Match | None, Match | None]:
         """As `route`, with the second open event a joining item reports (a merge hint)."""
         item, g = tagged.item, self.policy.grouping
+        if item.reposts_own:  # an account repeating its own post answers nothing new
+            return "skip", None, None
         if item.official:
             match = self.index.best(tagged.marks, tagged.vector, g.response_threshold,
                                     window=g.answer_window)
@@ -116,7 +119,8 @@ class Tracker:
                                          why=f"{keep.id} ({keep.title}): {why}"))
         raised = keep.severity if keep.severity != previous_severity else None
         kept = self.finish(keep, now, versions[0],
-                           raised_from=previous_severity if raised else None)
+                           raised_from=previous_severity if raised else None,
+                           new_refs=gone.items, absorbed=[gone.id])
         if keep.needs_response:  # officers following either event learn it is one matter
             kept.alerts = [alerts.merged(keep, gone, why, now), *kept.alerts]
         return [kept, self.finish(gone, now, versions[1])]
@@ -161,10 +165,10 @@ class Tracker:
                    expected_version: int) -> Change:
         item = tagged.item
         previous_severity, previously_needed = event.severity, event.needs_response
-        _count_item(event, tagged, match, self.policy)
-        if match is not None and event.item_count <= MAX_ITEM_REFS:
-            # Each join is audited up to the item list's cap; a viral event's further
-            # reposts are counted (item_count, sources, heat), not listed one by one.
+        ref = _count_item(event, tagged, match, self.policy)
+        if match is not None and event.item_count <= LEAD_REFS:
+            # The first joins are in the history; every join's evidence is kept with its
+            # item reference (ItemRef.why), which the event's list holds.
             event.history.append(HistoryEntry(
                 at=now, who=self.who, what="item_joined",
                 why=f"{item.source_id}: {item.title} (p {match.score:.2f}; "
@@ -179,11 +183,12 @@ class Tracker:
         event.needs_response = needs_response(event, self.policy)
         return self.finish(event, now, expected_version, item_ids=[item.id],
                            now_needs_response=event.needs_response and not previously_needed,
-                           raised_from=raised_from)
+                           raised_from=raised_from, new_refs=[ref])
 
     def finish(self, event: Event, now: datetime, expected_version: int,
                item_ids: list[str] | None = None, now_needs_response: bool = False,
-               raised_from: str | None = None) -> Change:
+               raised_from: str | None = None, new_refs: list[ItemRef] | None = None,
+               absorbed: list[str] | None = None) -> Change:
         """Re-run the deadline clock, record transitions, and build the change to save.
         The alerts are built after the clock so that they show the deadlines as they now are."""
         result = evaluate(event, self.policy, now)
@@ -202,7 +207,7 @@ class Tracker:
         event.version = max(expected_version, 0) + 1
         return Change(event, expected_version, next_check=result.next_check,
                       due_score=attention_score(event), item_ids=item_ids or [],
-                      alerts=raised)
+                      alerts=raised, new_refs=new_refs or [], absorbed=absorbed or [])
 
 
 _TO_NETIZENS = re.compile(r"回复|答复|办理结果|留言|网民反映|群众反映|市民反映|网友反映")
@@ -239,7 +244,11 @@ def _suggestion(event: Event, other: Event, why: str, now: datetime, who: str) -
 
 
 def _absorb(keep: Event, gone: Event, policy: Policy) -> None:
-    keep.items = sorted([*keep.items, *gone.items], key=lambda i: i.published)[:MAX_ITEM_REFS]
+    merged = sorted([*keep.items, *gone.items], key=lambda i: i.published)
+    keep.items = []
+    for ref in merged:  # gone's list joins keep's in the store (Change.absorbed)
+        if _kept_in_document(keep, ref):
+            keep.items.append(ref)
     keep.item_count += gone.item_count
     keep.sources += [s for s in gone.sources if s not in keep.sources]
     known = {r.id for r in keep.responses}
@@ -281,15 +290,16 @@ def attention_score(event: Event) -> float | None:
     return min(owed).timestamp() if owed and event.active else None
 
 
-def _count_item(event: Event, tagged: Tagged, match: Match | None, policy: Policy) -> None:
+def _count_item(event: Event, tagged: Tagged, match: Match | None, policy: Policy) -> ItemRef:
     item = tagged.item
     event.item_count += 1
-    if len(event.items) < MAX_ITEM_REFS:
-        event.items.append(ItemRef(id=item.id, source_id=item.source_id, title=item.title,
-                                   link=item.link, published=item.published,
-                                   official=item.official, severity=tagged.severity,
-                                   message=item.channel == "message_board" and not item.official,
-                                   score=round(match.score, 4) if match else None))
+    ref = ItemRef(id=item.id, source_id=item.source_id, title=item.title, link=item.link,
+                  published=item.published, official=item.official, severity=tagged.severity,
+                  message=item.channel == "message_board" and not item.official,
+                  score=round(match.score, 4) if match else None,
+                  why="; ".join(match.evidence) if match else None)
+    if _kept_in_document(event, ref):
+        event.items.append(ref)
     if item.source_id not in event.sources:
         event.sources.append(item.source_id)
     event.first_seen = min(event.first_seen, item.published)
@@ -309,6 +319,14 @@ def _count_item(event: Event, tagged: Tagged, match: Match | None, policy: Polic
     marks = tagged.marks
     _add_marks(event, marks.places, [marks.county] if marks.county else [],
                [marks.magnitude] if marks.magnitude is not None else [])
+    return ref
+
+
+def _kept_in_document(event: Event, ref: ItemRef) -> bool:
+    """The lead reports and the netizen messages stay in the event document (see LEAD_REFS)."""
+    if ref.message:
+        return sum(1 for i in event.items if i.message) < MAX_ITEM_REFS
+    return sum(1 for i in event.items if not i.message) < LEAD_REFS
 
 
 def _add_marks(event: Event, places: Iterable[str], counties: Iterable[str],

@@ -106,7 +106,9 @@ class EventsWorker:
     async def sync_index(self) -> None:
         """Catch up with events other workers (or timers, or officers) changed."""
         changed, self._log_pos = await self.store.index_changes(self._log_pos)
-        for event in await self.store.load_many(changed):
+        # Our own saves come back through the log too: the index has them already.
+        stale = [i for i, v in changed.items() if v < 0 or self.index.version_of(i) != v]
+        for event in await self.store.load_many(stale):
             if event.active:
                 self.index.put(to_index_entry(event))
             else:
@@ -153,14 +155,13 @@ class EventsWorker:
 
     async def _flush(self, batch: _Batch, result: BatchResult) -> None:
         pending, opened, merges = batch.take()
-        for staged in pending:
-            try:
-                await self.store.save(staged.change)
-            except Conflict:  # a timer or an officer saved the event meanwhile: redo its items
-                self.index.remove(staged.change.event.id)
-                await self.sync_index()
-                for tagged in staged.items:
-                    await self._apply(tagged, result)
+        conflicted = {c.event.id for c in await self.store.save_each([s.change for s in pending])}
+        for staged in (s for s in pending if s.change.event.id in conflicted):
+            # a timer or an officer saved the event meanwhile: redo its items
+            self.index.remove(staged.change.event.id)
+            await self.sync_index()
+            for tagged in staged.items:
+                await self._apply(tagged, result)
         for event_id in opened:
             await self._adopt_orphans(event_id, result)
         for joined, match, runner_up in merges:
@@ -191,7 +192,7 @@ class EventsWorker:
 
     async def _skip(self, tagged: Tagged, result: BatchResult) -> None:
         """An official answer (通报, 情况说明 …) that matches no open event waits for one."""
-        if tagged.item.official and response_cues(tagged.item):
+        if tagged.item.official and not tagged.item.reposts_own and response_cues(tagged.item):
             await self.orphans.keep(tagged)
             result.orphaned += 1
             log.info("answer_kept_for_later", item_id=tagged.item.id, title=tagged.item.title)
@@ -307,7 +308,9 @@ class _Batch:
         first = before.change
         before.change = Change(change.event, first.expected_version, change.next_check,
                                change.due_score, [*first.item_ids, *change.item_ids],
-                               [*first.alerts, *change.alerts])
+                               [*first.alerts, *change.alerts],
+                               [*first.new_refs, *change.new_refs],
+                               [*first.absorbed, *change.absorbed])
         before.items.append(tagged)
 
     def take(self) -> tuple[list[_Staged], list[str], list[tuple]]:

@@ -90,10 +90,11 @@ async def open_events(request: web.Request) -> web.Response:
 
 
 async def one_event(request: web.Request) -> web.Response:
-    event = await request.app[READ_KEY].event(request.match_info["event_id"])
+    read = request.app[READ_KEY]
+    event = await read.event(request.match_info["event_id"])
     if event is None:
         raise web.HTTPNotFound(text=f"no event {request.match_info['event_id']}")
-    return web.json_response({**event_report(event), "history": [
+    return web.json_response({**event_report(event, await read.items_of(event)), "history": [
         h.model_dump(mode="json") for h in event.history]}, dumps=_dumps)
 
 

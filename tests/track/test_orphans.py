@@ -33,7 +33,8 @@ async def test_an_answer_before_the_news_waits_and_is_attached(pipeline):
     assert all(d.state is DeadlineState.MET for d in event.deadlines)
     assert await worker.orphans.all() == []
     detected = [h for h in event.history if h.what == "response_detected"]
-    assert len(detected) == 1 and "same_county" in detected[0].why  # the evidence is kept
+    assert len(detected) == 1  # and the evidence is kept: what placed it, with the weights
+    assert "shared_places=1" in detected[0].why or "same_county=1" in detected[0].why
 
 
 async def test_waiting_answers_are_visible_in_the_api(pipeline):
