@@ -14,6 +14,7 @@ from typing import Protocol
 
 from monitor.domain.events import (
     ACTIVE_STATUSES,
+    LEAD_REFS,
     Event,
     EventStatus,
     HistoryEntry,
@@ -135,9 +136,10 @@ class Actions:
         """An item of the event, or an official answer still waiting for its event, is the
         response the service did not recognise."""
         waiting = await self._orphans.get(item_id) if self._orphans else None
+        listed = await self._listed(event_id)
 
         def change(event: Event) -> None:
-            item = next((i for i in event.items if i.id == item_id), None) or waiting
+            item = listed.get(item_id) or waiting
             if item is None:
                 raise ActionError(f"event {event_id} lists no item {item_id}, and no answer "
                                   "with that id is waiting")
@@ -157,15 +159,17 @@ class Actions:
 
     async def correct(self, event_id: str, field: str, value: str | None, by: str,
                       now: datetime, reason: str = "", item_id: str | None = None,
-                      expected: int | None = None) -> tuple[Event, str | None]:
+                      expected: int | None = None) -> tuple[Event, str | None, str]:
         """Set the event's topic, incident, severity or region as the officer says (an
-        item's label only goes to the feedback). Returns the event and what the machine had
-        said, for the labelled feedback."""
+        item's label only goes to the feedback). Returns the event, what the machine had
+        said and the title labelled, for the labelled feedback."""
         said: list[str | None] = []
+        listed = await self._listed(event_id) if item_id is not None else {}
+        labelled = listed[item_id].title if item_id in listed else ""
 
         def change(event: Event) -> None:
             if item_id is not None:
-                item = next((i for i in event.items if i.id == item_id), None)
+                item = listed.get(item_id)
                 if item is None:
                     raise ActionError(f"event {event_id} lists no item {item_id}")
                 said.append(item.severity if field == "severity" else getattr(event, field))
@@ -177,7 +181,7 @@ class Actions:
                    f"{target}: {said[0] or '—'} → {value or '—'} {reason}".strip())
 
         event = await self._update(event_id, now, change, expected)
-        return event, said[0]
+        return event, said[0], labelled or event.title
 
     async def merge(self, source_id: str, target_id: str, by: str, now: datetime,
                     reason: str = "", expected: int | None = None) -> Event:
@@ -205,21 +209,25 @@ class Actions:
         the new event."""
         event = await self._require(event_id)
         _check_version(event, expected)
-        moving = [i for i in event.items if i.id in set(item_ids)]
+        listed = await self._store.item_refs(event)
+        moving = [i for i in listed if i.id in set(item_ids)]
         missing = sorted(set(item_ids) - {i.id for i in moving})
         if missing:
             raise ActionError(f"event {event_id} lists no item {', '.join(missing)}")
-        if len(moving) >= len(event.items):
+        if len(moving) >= len(listed):
             raise ActionError("leave at least one item in the event; to move everything, "
                               "correct the event instead")
         new = _split_off(event, moving, now, by, reason)
         version = event.version
-        event.items = [i for i in event.items if i not in moving]
-        event.item_count = max(len(event.items), event.item_count - len(moving))
-        event.sources = list(dict.fromkeys(i.source_id for i in event.items)) or event.sources
+        gone = {i.id for i in moving}
+        event.items = [i for i in event.items if i.id not in gone]
+        event.item_count = max(1, event.item_count - len(moving))
+        event.sources = list(dict.fromkeys(i.source_id for i in listed
+                                           if i.id not in gone)) or event.sources
         _audit(event, now, by, "split_out", f"{new.id}: {len(moving)} items {reason}".strip())
         changes = [self._tracker.finish(event, now, version),
-                   self._tracker.finish(new, now, -1, item_ids=[i.id for i in moving])]
+                   self._tracker.finish(new, now, -1, item_ids=[i.id for i in moving],
+                                        new_refs=moving)]
         await self._save_all(changes, event_id)
         return changes[1].event
 
@@ -259,6 +267,10 @@ class Actions:
             await self._store.save_all(changes)
         except Conflict:  # someone saved one of them meanwhile: nothing was applied
             raise VersionConflict(await self._require(event_id)) from None
+
+    async def _listed(self, event_id: str) -> dict[str, ItemRef]:
+        """Every item the event took (its document keeps only the lead ones)."""
+        return {r.id: r for r in await self._store.item_refs(await self._require(event_id))}
 
     async def _require(self, event_id: str) -> Event:
         event = await self._store.load(event_id)
@@ -309,7 +321,9 @@ def _split_off(event: Event, moving: list[ItemRef], now: datetime, by: str,
                 first_seen=first.published,
                 last_seen=max(i.published for i in moving), item_count=len(moving),
                 sources=list(dict.fromkeys(i.source_id for i in moving)),
-                needs_response=event.needs_response, items=list(moving),
+                needs_response=event.needs_response,
+                items=[i for i in moving if i.message]
+                + [i for i in moving if not i.message][:LEAD_REFS],
                 topic_votes=dict(event.topic_votes), incident_votes=dict(event.incident_votes),
                 centroid=dict(event.centroid))
     _audit(new, now, by, "split_from", f"{event.id}: {len(moving)} items {reason}".strip())

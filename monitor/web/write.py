@@ -152,9 +152,9 @@ async def _correct(d: Desk, c: Call) -> dict:
                                   f"{'、'.join(allowed)}")
     if value is None and b.field in ("topic", "incident"):
         raise FieldError("value", f"a {b.field} cannot be empty")
-    event, machine = await d.actions.correct(c.event_id, b.field, value, c.officer.name,
-                                             c.now, b.reason, b.item_id, expected=b.version)
-    text = next((i.title for i in event.items if i.id == b.item_id), event.title)
+    event, machine, text = await d.actions.correct(c.event_id, b.field, value,
+                                                   c.officer.name, c.now, b.reason, b.item_id,
+                                                   expected=b.version)
     # After the save: a label is only kept for a correction that was applied.
     await d.feedback.add(Correction(event_id=event.id, item_id=b.item_id, field=b.field,
                                     machine=machine, officer_value=value,
