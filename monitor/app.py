@@ -232,12 +232,14 @@ def build_desk(settings: Settings, redis: aioredis.Redis, officers: Officers,
     keys = Keys(settings.key_prefix)
     secure = settings.public_url.startswith("https://")
     labels = officer_labels()
-    actions = Actions(worker.store, worker.tracker, notifier)
+    actions = Actions(worker.store, worker.tracker, notifier, worker.orphans)
     desk = Desk(actions, clock, IdempotencyStore(redis, keys), FeedbackStore(redis, keys),
                 notifier, labels)
     page = PageDeps(read, clock, outbox=notifier.status if notifier else None,
                     sources=sources, labels=labels, secure_cookie=secure)
-    return DeskApp(Auth(officers, SessionStore(redis, keys), secure), desk, page)
+    auth = Auth(officers, SessionStore(redis, keys), secure,
+                loopback_reads=not settings.reads_need_sign_in)
+    return DeskApp(auth, desk, page)
 
 
 def officer_labels() -> dict[str, tuple[str, ...]]:

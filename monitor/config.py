@@ -210,6 +210,9 @@ class Settings(BaseSettings):
     # listen address and port (see _default_public_url).
     public_url: str = Field(default="", alias="MONITOR_PUBLIC_URL")
     officers_file: Path = Field(default=Path("officers.yaml"), alias="MONITOR_OFFICERS")
+    # Reads (the page, GET /api/…) are open from loopback unless this is set: behind a
+    # reverse proxy on the same machine every visitor looks like loopback.
+    reads_need_sign_in: bool = Field(default=False, alias="MONITOR_READS_NEED_SIGN_IN")
     # One or more RSSHub instances, comma-separated: routes go to the first, then the next.
     rsshub_url: str | None = Field(default=None, alias="RSSHUB_URL")
     feeds_file: Path = Field(default=Path("feeds.yaml"), alias="MONITOR_FEEDS")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 
 import redis.asyncio as aioredis
 
+from monitor.domain.feedback import Correction
 from monitor.store.keys import Keys
 
 SESSION_SECONDS = 12 * 3600  # one duty shift
@@ -81,39 +81,17 @@ class IdempotencyStore:
                           ex=IDEMPOTENT_SECONDS, nx=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Correction:
-    """An officer's label: what the machine said and what is right, for training."""
-
-    event_id: str
-    item_id: str | None  # None: the event as a whole
-    field: str  # topic | incident | severity | region
-    machine: str | None
-    officer_value: str | None
-    officer: str
-    at: datetime
-    reason: str = ""
-    text: str = ""  # the title the label is about, so training needs no other lookup
-
-
 class FeedbackStore:
     def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
         self._r = redis
         self._k = keys
 
     async def add(self, correction: Correction) -> None:
-        await self._r.xadd(self._k.feedback, _fields(correction), maxlen=1_000_000,
-                           approximate=True)
+        fields = {k: "" if v is None else str(v)
+                  for k, v in correction.model_dump(mode="json").items()}
+        await self._r.xadd(self._k.feedback, fields, maxlen=1_000_000, approximate=True)
 
     async def all(self, limit: int = 1000) -> list[dict[str, str]]:
         entries = await self._r.xrevrange(self._k.feedback, count=limit)
         return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries]
 
-
-def _fields(correction: Correction) -> dict[str, str]:
-    out = {}
-    for name in Correction.__slots__:
-        value = getattr(correction, name)
-        out[name] = "" if value is None else (value.isoformat() if isinstance(value, datetime)
-                                              else str(value))
-    return out

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from monitor.domain.events import (
     ACTIVE_STATUSES,
+    LEAD_REFS,
     Event,
     EventStatus,
     HistoryEntry,
@@ -22,7 +23,9 @@ from monitor.domain.events import (
     ResponseChannel,
 )
 from monitor.errors import MonitorError
+from monitor.models import Item
 from monitor.store.events import Conflict, EventStore
+from monitor.track.orphans import OrphanStore
 from monitor.track.tracker import Tracker
 
 
@@ -51,10 +54,12 @@ class Reminders(Protocol):
 
 class Actions:
     def __init__(self, store: EventStore, tracker: Tracker,
-                 reminders: Reminders | None = None) -> None:
+                 reminders: Reminders | None = None,
+                 orphans: OrphanStore | None = None) -> None:
         self._store = store
         self._tracker = tracker
         self._reminders = reminders
+        self._orphans = orphans
 
     async def acknowledge(self, event_id: str, by: str, now: datetime, note: str = "",
                           expected: int | None = None) -> Event:
@@ -128,11 +133,16 @@ class Actions:
 
     async def link_item(self, event_id: str, item_id: str, channel: ResponseChannel, by: str,
                         now: datetime, reason: str = "", expected: int | None = None) -> Event:
-        """An item of the event is the answer the service did not recognise."""
+        """An item of the event, or an official answer still waiting for its event, is the
+        response the service did not recognise."""
+        waiting = await self._orphans.get(item_id) if self._orphans else None
+        listed = await self._listed(event_id)
+
         def change(event: Event) -> None:
-            item = next((i for i in event.items if i.id == item_id), None)
+            item = listed.get(item_id) or waiting
             if item is None:
-                raise ActionError(f"event {event_id} lists no item {item_id}")
+                raise ActionError(f"event {event_id} lists no item {item_id}, and no answer "
+                                  "with that id is waiting")
             known = next((r for r in event.responses if r.id == f"r-{item_id}"), None)
             if known is not None:
                 event.responses[event.responses.index(known)] = known.model_copy(
@@ -141,19 +151,25 @@ class Actions:
                 event.responses.append(_response_from(item, channel, by, reason))
             _audit(event, now, by, "response_linked", f"{item_id} {reason}".strip())
 
-        return await self._update(event_id, now, change, expected)
+        event = await self._update(event_id, now, change, expected)
+        if waiting is not None and self._orphans is not None:
+            # After the save; the response's id (r-<item>) keeps a crash in between harmless.
+            await self._orphans.adopted(item_id)
+        return event
 
     async def correct(self, event_id: str, field: str, value: str | None, by: str,
                       now: datetime, reason: str = "", item_id: str | None = None,
-                      expected: int | None = None) -> tuple[Event, str | None]:
+                      expected: int | None = None) -> tuple[Event, str | None, str]:
         """Set the event's topic, incident, severity or region as the officer says (an
-        item's label only goes to the feedback). Returns the event and what the machine had
-        said, for the labelled feedback."""
+        item's label only goes to the feedback). Returns the event, what the machine had
+        said and the title labelled, for the labelled feedback."""
         said: list[str | None] = []
+        listed = await self._listed(event_id) if item_id is not None else {}
+        labelled = listed[item_id].title if item_id in listed else ""
 
         def change(event: Event) -> None:
             if item_id is not None:
-                item = next((i for i in event.items if i.id == item_id), None)
+                item = listed.get(item_id)
                 if item is None:
                     raise ActionError(f"event {event_id} lists no item {item_id}")
                 said.append(item.severity if field == "severity" else getattr(event, field))
@@ -165,7 +181,7 @@ class Actions:
                    f"{target}: {said[0] or '—'} → {value or '—'} {reason}".strip())
 
         event = await self._update(event_id, now, change, expected)
-        return event, said[0]
+        return event, said[0], labelled or event.title
 
     async def merge(self, source_id: str, target_id: str, by: str, now: datetime,
                     reason: str = "", expected: int | None = None) -> Event:
@@ -193,21 +209,25 @@ class Actions:
         the new event."""
         event = await self._require(event_id)
         _check_version(event, expected)
-        moving = [i for i in event.items if i.id in set(item_ids)]
+        listed = await self._store.item_refs(event)
+        moving = [i for i in listed if i.id in set(item_ids)]
         missing = sorted(set(item_ids) - {i.id for i in moving})
         if missing:
             raise ActionError(f"event {event_id} lists no item {', '.join(missing)}")
-        if len(moving) >= len(event.items):
+        if len(moving) >= len(listed):
             raise ActionError("leave at least one item in the event; to move everything, "
                               "correct the event instead")
         new = _split_off(event, moving, now, by, reason)
         version = event.version
-        event.items = [i for i in event.items if i not in moving]
-        event.item_count = max(len(event.items), event.item_count - len(moving))
-        event.sources = list(dict.fromkeys(i.source_id for i in event.items)) or event.sources
+        gone = {i.id for i in moving}
+        event.items = [i for i in event.items if i.id not in gone]
+        event.item_count = max(1, event.item_count - len(moving))
+        event.sources = list(dict.fromkeys(i.source_id for i in listed
+                                           if i.id not in gone)) or event.sources
         _audit(event, now, by, "split_out", f"{new.id}: {len(moving)} items {reason}".strip())
         changes = [self._tracker.finish(event, now, version),
-                   self._tracker.finish(new, now, -1, item_ids=[i.id for i in moving])]
+                   self._tracker.finish(new, now, -1, item_ids=[i.id for i in moving],
+                                        new_refs=moving)]
         await self._save_all(changes, event_id)
         return changes[1].event
 
@@ -248,6 +268,10 @@ class Actions:
         except Conflict:  # someone saved one of them meanwhile: nothing was applied
             raise VersionConflict(await self._require(event_id)) from None
 
+    async def _listed(self, event_id: str) -> dict[str, ItemRef]:
+        """Every item the event took (its document keeps only the lead ones)."""
+        return {r.id: r for r in await self._store.item_refs(await self._require(event_id))}
+
     async def _require(self, event_id: str) -> Event:
         event = await self._store.load(event_id)
         if event is None:
@@ -280,7 +304,8 @@ def _apply_correction(event: Event, field: str, value: str | None, by: str) -> N
         event.region = value
 
 
-def _response_from(item: ItemRef, channel: ResponseChannel, by: str, note: str) -> Response:
+def _response_from(item: ItemRef | Item, channel: ResponseChannel, by: str,
+                   note: str) -> Response:
     return Response(id=f"r-{item.id}", at=item.published, channel=channel, link=item.link,
                     title=item.title, source_id=item.source_id, recorded_by=by, note=note)
 
@@ -296,7 +321,9 @@ def _split_off(event: Event, moving: list[ItemRef], now: datetime, by: str,
                 first_seen=first.published,
                 last_seen=max(i.published for i in moving), item_count=len(moving),
                 sources=list(dict.fromkeys(i.source_id for i in moving)),
-                needs_response=event.needs_response, items=list(moving),
+                needs_response=event.needs_response,
+                items=[i for i in moving if i.message]
+                + [i for i in moving if not i.message][:LEAD_REFS],
                 topic_votes=dict(event.topic_votes), incident_votes=dict(event.incident_votes),
                 centroid=dict(event.centroid))
     _audit(new, now, by, "split_from", f"{event.id}: {len(moving)} items {reason}".strip())

@@ -46,6 +46,11 @@ class OrphanStore:
         pipe.hdel(self._keys.orphan_items, item_id)
         await pipe.execute()
 
+    async def get(self, item_id: str) -> Item | None:
+        """One waiting answer (an officer links it to its event by hand)."""
+        raw = await self._redis.hget(self._keys.orphan_items, item_id)
+        return _load(raw).item if raw else None
+
     async def all(self, limit: int = 200) -> list[Item]:
         """The waiting answers, newest first (for the API)."""
         ids = await self._redis.zrevrange(self._keys.orphans, 0, limit - 1)

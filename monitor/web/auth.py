@@ -37,6 +37,7 @@ class Auth:
     officers: Officers
     sessions: SessionStore
     secure_cookie: bool = False  # set when the public URL is https
+    loopback_reads: bool = True  # reads from loopback need nobody (MONITOR_READS_NEED_SIGN_IN)
 
 
 AUTH_KEY: web.AppKey[Auth] = web.AppKey("auth", Auth)
@@ -61,7 +62,7 @@ async def authenticate(request: web.Request, handler) -> web.StreamResponse:
     if request.method in UNSAFE and session is not None and officer is not None \
             and _bearer(request) is None:
         await _check_csrf(request, session)
-    if officer is None and not _open(request):
+    if officer is None and not _open(request, auth.loopback_reads):
         if _wants_page(request):
             raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
         if request.method in UNSAFE:
@@ -117,10 +118,11 @@ async def _check_csrf(request: web.Request, session: Session) -> None:
                              "and try again")
 
 
-def _open(request: web.Request) -> bool:
-    if request.path in OPEN_PATHS or request.path.startswith("/static/"):
+def _open(request: web.Request, loopback_reads: bool = True) -> bool:
+    if request.path in OPEN_PATHS:
         return True
-    return request.method not in UNSAFE and is_loopback_client(request.remote)
+    return loopback_reads and request.method not in UNSAFE \
+        and is_loopback_client(request.remote)
 
 
 def is_loopback_client(remote: str | None) -> bool:

@@ -20,7 +20,13 @@ import jinja2
 from aiohttp import web
 
 from monitor.clock import Clock
-from monitor.domain.events import DeadlineState, Event, EventStatus, ResponseChannel
+from monitor.domain.events import (
+    DeadlineState,
+    Event,
+    EventStatus,
+    ItemRef,
+    ResponseChannel,
+)
 from monitor.track.readmodel import ReadModel
 from monitor.web.auth import (
     AUTH_KEY,
@@ -120,8 +126,11 @@ async def event_page(request: web.Request) -> web.Response:
     if event is None:
         return _render(request, "missing.html", status=404,
                        event_id=request.match_info["event_id"])
-    return _render(request, "event.html", event=event, evidence=evidence(event),
+    items = await deps.read.items_of(event)
+    return _render(request, "event.html", event=event, items=items,
+                   evidence=evidence(event, items),
                    channels=list(ResponseChannel), labels=deps.labels,
+                   waiting=await deps.read.waiting_answers(50),
                    error=request.query.get("error"), done=request.query.get("done") == "1",
                    history=sorted(event.history, key=lambda h: h.at, reverse=True))
 
@@ -177,12 +186,12 @@ def response_rates(events: list[Event]) -> list[dict]:
     return rows
 
 
-def evidence(event: Event) -> dict:
+def evidence(event: Event, items: list[ItemRef]) -> dict:
     """Why the machine said what it said, for the officer to check."""
     def top(votes: dict[str, float]) -> list[tuple[str, float]]:
         return sorted(votes.items(), key=lambda kv: -kv[1])[:4]
 
-    source = next((i for i in event.items if i.id == event.severity_source), None)
+    source = next((i for i in items if i.id == event.severity_source), None)
     return {"topic": top(event.topic_votes), "incident": top(event.incident_votes),
             "severity": event.severity_evidence, "severity_source": source,
             "severity_by": event.severity_source if source is None else None,

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from monitor.domain.events import Event, ResponseChannel
+from monitor.domain.feedback import CorrectableField
 
 Reason = Annotated[str, Field(min_length=1, max_length=500,
                               description="why, in words; kept in the event's history")]
@@ -78,7 +79,7 @@ class Split(Versioned):
 
 
 class Correct(Versioned):
-    field: Literal["topic", "incident", "severity", "region"]
+    field: CorrectableField
     value: Annotated[str | None, Field(default=None, max_length=40,
                                        description="the right label; empty clears a "
                                        "severity or region")] = None

@@ -24,8 +24,9 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.clock import Clock
 from monitor.domain.events import Event
+from monitor.domain.feedback import Correction
 from monitor.officers import Officer, Role
-from monitor.store.desk import Correction, FeedbackStore, IdempotencyStore
+from monitor.store.desk import FeedbackStore, IdempotencyStore
 from monitor.track.actions import ActionError, Actions, VersionConflict
 from monitor.web import requests as rq
 from monitor.web.auth import CSRF_FIELD, require
@@ -151,12 +152,14 @@ async def _correct(d: Desk, c: Call) -> dict:
                                   f"{'、'.join(allowed)}")
     if value is None and b.field in ("topic", "incident"):
         raise FieldError("value", f"a {b.field} cannot be empty")
-    event, machine = await d.actions.correct(c.event_id, b.field, value, c.officer.name,
-                                             c.now, b.reason, b.item_id, expected=b.version)
-    text = next((i.title for i in event.items if i.id == b.item_id), event.title)
+    event, machine, text = await d.actions.correct(c.event_id, b.field, value,
+                                                   c.officer.name, c.now, b.reason, b.item_id,
+                                                   expected=b.version)
     # After the save: a label is only kept for a correction that was applied.
-    await d.feedback.add(Correction(event.id, b.item_id, b.field, machine, value,
-                                    c.officer.name, c.now, b.reason, text))
+    await d.feedback.add(Correction(event_id=event.id, item_id=b.item_id, field=b.field,
+                                    machine=machine, officer_value=value,
+                                    officer=c.officer.name, at=c.now, reason=b.reason,
+                                    text=text))
     return _event(event)
 
 

@@ -55,7 +55,7 @@ async def desk(pipeline, robots, make_notifier, settings, tmp_path,  # noqa: F81
     ids = {e.kind.value: e.id for e in await worker.store.load_many(
         [r.decode() for r in await pipeline.redis.zrange(pipeline.keys.events_by_first_seen,
                                                          0, -1)])}
-    read = ReadModel(worker.store)
+    read = ReadModel(worker.store, worker.orphans)
     app = build_app(pipeline.redis, Metrics(), read, notifier, pipeline.clock,
                     build_desk(settings, pipeline.redis, officers, worker, notifier, read,
                                pipeline.clock))

@@ -109,13 +109,16 @@ async def _walk(driver, By, base, link, token, pipeline, worker, event_id):  # n
         return driver.find_element(By.CSS_SELECTOR, css).text
 
     def submit(css):
-        """Click and wait until the browser has left the page (the answer's redirect)."""
-        from selenium.webdriver.support import expected_conditions
+        """Click and wait until the next page (the answer's redirect) has loaded: the
+        marker set on this page is gone there. Errors while the page swaps are retried."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.wait import WebDriverWait
 
-        button = driver.find_element(By.CSS_SELECTOR, css)
-        button.click()
-        WebDriverWait(driver, 10).until(expected_conditions.staleness_of(button))
+        driver.execute_script("window.__leaving = true")
+        driver.find_element(By.CSS_SELECTOR, css).click()
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script(
+                "return !window.__leaving && document.readyState === 'complete'"))
 
     def five_hours_row():
         return driver.find_element(By.CSS_SELECTOR, 'tr[data-rule="authoritative_info_5h"]')

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 
+import jsonschema
 import pytest
 from aiohttp.test_utils import make_mocked_request
+from openapi_spec_validator import validate
 
 from monitor.cli import loopback_links_warning
 from monitor.config import load_settings
@@ -78,6 +80,7 @@ async def test_reads_beyond_loopback_need_a_signed_in_officer():
     assert _open(make_mocked_request("GET", "/healthz", transport=_Transport(("10.2.3.4", 1))))
     assert not _open(make_mocked_request("POST", "/api/silences",
                                          transport=_Transport(("127.0.0.1", 1))))
+    assert not _open(inside, loopback_reads=False)  # MONITOR_READS_NEED_SIGN_IN
 
 
 async def test_a_page_read_without_an_officer_from_elsewhere_goes_to_the_login(desk, http):
@@ -150,6 +153,13 @@ async def test_the_openapi_document_covers_every_route_and_its_models(desk, http
     router_paths = {r.resource.canonical for r in desk.server.app.router.routes()
                     if r.method == "POST" and r.resource.canonical.startswith("/api/")}
     assert router_paths == {r.path for r in ROUTES}
+    validate(doc)  # valid OpenAPI 3.1
+    body = {"version": 3, "channel": "微博/微信", "at": "2026-11-16T12:00:00+08:00",
+            "text": "通报", "link": "https://weibo.com/1"}
+    schema = {"$ref": "#/components/schemas/RecordResponse", **doc}
+    jsonschema.validate(body, schema)  # what the models accept, the document accepts
+    with pytest.raises(jsonschema.ValidationError, match="'电报' is not one of"):
+        jsonschema.validate({**body, "channel": "电报"}, schema)
 
 
 def test_the_officers_command_issues_and_rotates_tokens(tmp_path, capsys):
@@ -204,3 +214,17 @@ async def test_unknown_paths_and_methods_stay_404_and_405(desk, http):
         assert response.status == 404
     async with http.delete(desk.url("/api/events")) as response:
         assert response.status == 405
+
+
+def test_monitor_run_refuses_a_public_bind_without_officers(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from monitor.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("MONITOR_HTTP_HOST", "0.0.0.0")
+    monkeypatch.setenv("MONITOR_OFFICERS", str(tmp_path / "officers.yaml"))
+    monkeypatch.setenv("MONITOR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MONITOR_TRACKING", str(root / "tracking.yaml"))
+    assert main(["run", "--feeds", str(root / "feeds.yaml")]) == 2
+    assert "names no officer: add one with `monitor officers add" in capsys.readouterr().err

@@ -216,3 +216,45 @@ async def test_an_idempotent_retry_gets_the_first_answer(desk, http):
     assert len([h for h in stored.history if h.what == "response_recorded"]) == 1
     status, _ = await post(http, desk, path, body, headers={"Idempotency-Key": "other"})
     assert status == 409  # a new key is a new request, on an old version
+
+
+async def test_a_waiting_official_answer_is_linked_to_its_event_by_hand(desk, http, pipeline):
+    from tests.track.test_orphans import NOTICE
+
+    await pipeline.feed(desk.worker, NOTICE)
+    assert [i.id for i in await desk.worker.orphans.all()] == [NOTICE.id]
+    async with http.post(desk.url("/login"), data={"token": desk.tokens["officer"],
+                                                   "next": f"/events/{desk.mine_id}"}) as page:
+        assert f'<option value="{NOTICE.id}">' in await page.text()  # offered on the page
+    event = await act(http, desk, desk.mine_id, "responses/link", item_id=NOTICE.id,
+                      channel="其他", reason="县政府通报")
+    [response] = event["responses"]
+    assert (response["id"], response["title"], response["recorded_by"]) == (
+        f"r-{NOTICE.id}", NOTICE.title, OFFICER)
+    assert await desk.worker.orphans.all() == []
+
+
+async def test_items_beyond_the_event_document_can_be_linked_corrected_and_split(desk, http,
+                                                                                 pipeline):
+    from monitor.domain.events import LEAD_REFS
+    from tests.track.conftest import make_item
+
+    reposts = [make_item(10 + n, "镇雄县一煤矿发生透水事故致12人死亡",
+                         "昭通市镇雄县一煤矿透水事故12人死亡。", hours=1 + n / 10,
+                         source=f"outlet{n}") for n in range(LEAD_REFS + 2)]
+    await pipeline.feed(desk.worker, *reposts)
+    stored = await desk.worker.store.load(desk.mine_id)
+    listed = await desk.worker.store.item_refs(stored)
+    late = [r for r in listed if r.id not in {i.id for i in stored.items}]
+    assert len(late) >= 2  # the document keeps only the lead reports
+    event = await act(http, desk, desk.mine_id, "correct", field="severity", value="重大",
+                      item_id=late[0].id, reason="转载")
+    [label] = await FeedbackStore(pipeline.redis, pipeline.keys).all()
+    assert (label["item_id"], label["text"]) == (late[0].id, late[0].title)
+    event = await act(http, desk, desk.mine_id, "responses/link", item_id=late[1].id,
+                      reason="县政府转发")
+    assert f"r-{late[1].id}" in [r["id"] for r in event["responses"]]
+    new = await act(http, desk, desk.mine_id, "split", item_ids=[late[0].id], reason="另一事")
+    assert [i["id"] for i in new["items"]] == [late[0].id]
+    assert [r.id for r in await desk.worker.store.item_refs(
+        await desk.worker.store.load(new["id"]))] == [late[0].id]
