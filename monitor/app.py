@@ -51,6 +51,7 @@ from monitor.track.workdays import WorkCalendar
 from monitor.track.worker import EventsWorker, OnTagged
 from monitor.urlcheck import is_loopback
 from monitor.wall.wiring import build_wall
+from monitor.web.alertmanager import add_alertmanager_route
 from monitor.web.app import build_app
 from monitor.web.auth import Auth
 from monitor.web.desk import DeskApp
@@ -179,6 +180,7 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
         web_app = build_app(redis, metrics, read, notifier, clock, desk,
                             before_scrape=refresher.refresh)
         add_report_routes(web_app, history)
+        add_alertmanager_route(web_app, notifier, clock, settings.alertmanager_token)
         runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
@@ -187,7 +189,8 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                  page=settings.public_url, officers=len(officers),
                  endpoints=["/", "/events/{id}", "/healthz", "/metrics", "/api/events",
                             "/api/events/{id}", "/api/orphans", "/api/outbox",
-                            "/api/openapi.json", "/api/reports/monthly"])
+                            "/api/openapi.json", "/api/reports/monthly",
+                            "/alertmanager/webhook"])
         try:
             await asyncio.gather(collector.scheduler.run(stop), worker.run(stop),
                                  timers.run(stop), forwarder.run(stop), notifier.run(stop),
