@@ -29,7 +29,7 @@ from monitor.notify.forward import AlertForwarder
 from monitor.officers import Officers, load_officers
 from monitor.report.schedule import MonthlyExports
 from monitor.store.archive import EventEvictor
-from monitor.store.desk import FeedbackStore, IdempotencyStore, SessionStore
+from monitor.store.desk import IdempotencyStore, SessionStore
 from monitor.store.embedded import EmbeddedRedis, connect
 from monitor.store.events import EventStore
 from monitor.store.items import ItemStore, ensure_groups
@@ -236,8 +236,7 @@ def build_desk(settings: Settings, redis: aioredis.Redis, officers: Officers,
     secure = settings.public_url.startswith("https://")
     labels = officer_labels()
     actions = Actions(worker.store, worker.tracker, notifier, worker.orphans)
-    desk = Desk(actions, clock, IdempotencyStore(redis, keys), FeedbackStore(redis, keys),
-                notifier, labels)
+    desk = Desk(actions, clock, IdempotencyStore(redis, keys), notifier, labels)
     page = PageDeps(read, clock, outbox=notifier.status if notifier else None,
                     sources=sources, labels=labels, secure_cookie=secure)
     auth = Auth(officers, SessionStore(redis, keys), secure,
