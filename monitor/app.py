@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 import structlog
 from aiohttp import web
+from sqlalchemy.engine import Engine
 
 from monitor.clock import Clock, SystemClock, sleep_or_stop
 from monitor.collect.fetcher import Fetcher
@@ -55,8 +56,8 @@ from monitor.web.app import build_app
 from monitor.web.auth import Auth
 from monitor.web.desk import DeskApp
 from monitor.web.page import PageDeps
-from monitor.web.write import Desk
 from monitor.web.reports import add_report_routes
+from monitor.web.write import Desk
 
 log = structlog.get_logger("monitor.app")
 
@@ -160,7 +161,8 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
     wall = build_wall(metrics.registry, policy, feeds)
     notify_config = load_notify_config(public_url=settings.public_url)
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
-    async with open_redis(settings, embedded) as redis, \
+    async with opened_history(settings) as history, \
+            open_redis(settings, embedded) as redis, \
             supervised(embedded, clock, metrics, stop), \
             open_collector(settings, feeds, redis, clock, metrics) as collector, \
             Notifier(redis, Keys(settings.key_prefix), notify_config, clock,
@@ -175,7 +177,6 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                           sources_health(feeds, collector.sources))
         refresher = wall.refresher(read, collector.sources, feeds, redis,
                                    Keys(settings.key_prefix), clock)
-        history = open_history(database_url(settings.database_url, settings.data_dir))
         web_app = build_app(redis, metrics, read, notifier, clock, desk,
                             before_scrape=refresher.refresh)
         add_report_routes(web_app, history)
@@ -199,10 +200,21 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                                                 metrics, stop))
         finally:
             await runner.cleanup()
-            history.dispose()
 
 
-def history_loops(settings: Settings, history, redis: aioredis.Redis, store: EventStore,
+@contextlib.asynccontextmanager
+async def opened_history(settings: Settings) -> AsyncIterator[Engine]:
+    """The SQL history, migrated first, so a database that cannot be reached stops the start
+    before anything runs (in a thread: Alembic blocks)."""
+    engine = await asyncio.to_thread(open_history,
+                                     database_url(settings.database_url, settings.data_dir))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def history_loops(settings: Settings, history: Engine, redis: aioredis.Redis, store: EventStore,
                   clock: Clock, metrics: Metrics, stop: asyncio.Event) -> list:
     """The SQL history kept current, closed events archived out of Redis, and the monthly
     export written on the 1st."""
