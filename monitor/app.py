@@ -56,7 +56,7 @@ from monitor.web.app import build_app
 from monitor.web.auth import Auth
 from monitor.web.desk import DeskApp
 from monitor.web.page import PageDeps
-from monitor.web.reports import add_report_routes
+from monitor.web.reports import add_report_routes, month_links
 from monitor.web.write import Desk
 
 log = structlog.get_logger("monitor.app")
@@ -247,7 +247,7 @@ def build_desk(settings: Settings, redis: aioredis.Redis, officers: Officers,
     actions = Actions(worker.store, worker.tracker, notifier, worker.orphans)
     desk = Desk(actions, clock, IdempotencyStore(redis, keys), FeedbackStore(redis, keys),
                 notifier, labels)
-    page = PageDeps(read, clock, outbox=notifier.status if notifier else None,
+    page = PageDeps(read, clock, outbox=notifier.status if notifier else None, reports=month_links,
                     sources=sources, labels=labels, secure_cookie=secure)
     auth = Auth(officers, SessionStore(redis, keys), secure,
                 loopback_reads=not settings.reads_need_sign_in)

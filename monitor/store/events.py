@@ -131,14 +131,24 @@ class EventStore:
                  keys.index_log, keys.alerts_out, *(keys.event(c.event.id) for c in changes)],
                 args)
 
+    async def load_many_with_items(self, event_ids: Iterable[str]) -> list[Event]:
+        """As load_many, each event's `items` holding every item it took (the history wants
+        them all; the document keeps only the lead ones and the messages)."""
+        events = await self.load_many(event_ids)
+        if not events:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for event in events:
+            pipe.lrange(self._keys.event_items(event.id), 0, LISTED_REFS - 1)
+        listed = await pipe.execute()
+        return [event.model_copy(update={"items": _all_refs(event, raw)})
+                for event, raw in zip(events, listed, strict=True)]
+
     async def item_refs(self, event: Event, limit: int = LISTED_REFS) -> list[ItemRef]:
         """Every item the event took, in the order they came (its list, and the references
         its document holds: events saved before the list existed kept them only there)."""
         raw = await self._redis.lrange(self._keys.event_items(event.id), 0, limit - 1)
-        refs = {r.id: r for r in map(ItemRef.model_validate_json, raw)}
-        for ref in event.items:
-            refs.setdefault(ref.id, ref)
-        return sorted(refs.values(), key=lambda r: r.published)[:limit]
+        return _all_refs(event, raw)[:limit]
 
     async def item_applied(self, item_ids: Sequence[str]) -> dict[str, str]:
         """Items already applied to an event (re-delivered after a crash), with the event."""
@@ -178,6 +188,15 @@ class EventStore:
 
     async def ids_by_due(self, limit: int = 500) -> list[str]:
         return [i.decode() for i in await self._redis.zrange(self._keys.events_due, 0, limit - 1)]
+
+
+def _all_refs(event: Event, listed: Sequence[bytes]) -> list[ItemRef]:
+    """The list's references and the document's (events saved before the list existed kept
+    theirs only there; a merge may list one twice), once each, in order of publication."""
+    refs = {r.id: r for r in map(ItemRef.model_validate_json, listed)}
+    for ref in event.items:
+        refs.setdefault(ref.id, ref)
+    return sorted(refs.values(), key=lambda r: r.published)
 
 
 def _save_args(change: Change, keys: Keys, retention: int) -> list[str | float | int]:

@@ -228,3 +228,12 @@ def test_monitor_run_refuses_a_public_bind_without_officers(tmp_path, monkeypatc
     monkeypatch.setenv("MONITOR_TRACKING", str(root / "tracking.yaml"))
     assert main(["run", "--feeds", str(root / "feeds.yaml")]) == 2
     assert "names no officer: add one with `monitor officers add" in capsys.readouterr().err
+
+
+async def test_the_list_links_the_months_report_and_shows_its_picture(desk, http):
+    # the test clock is 2026-11-16 (Beijing): this month and the one before
+    async with http.get(desk.url("/")) as response:
+        page = await response.text()
+    assert 'href="/api/reports/monthly?month=2026-11&amp;format=xlsx"' in page
+    assert 'href="/api/reports/monthly?month=2026-10&amp;format=xlsx"' in page
+    assert 'src="/api/reports/monthly?month=2026-11&amp;format=png"' in page
