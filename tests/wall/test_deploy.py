@@ -201,3 +201,16 @@ def test_docker_compose_config_passes():
                           capture_output=True, text=True,
                           env={"GRAFANA_ADMIN_PASSWORD": "x", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
+
+
+def test_a_monitor_listening_beyond_loopback_finds_its_officers_on_a_volume():
+    """Start-up refuses a non-loopback bind with no officer named: the compose services must
+    read the officers file from a volume that `docker compose run … officers add` writes."""
+    anchor = COMPOSE["x-monitor"]
+    env = anchor["environment"]
+    assert env["MONITOR_HTTP_HOST"] == "0.0.0.0"
+    officers = PurePosixPath(env["MONITOR_OFFICERS"])
+    mounts = [PurePosixPath(v.split(":")[1]) for v in anchor["volumes"]]
+    assert any(m in officers.parents for m in mounts), (officers, mounts)
+    owned = " ".join(args for instruction, args in dockerfile() if instruction == "RUN")
+    assert all("chown monitor:monitor" in owned and str(m) in owned for m in mounts)
