@@ -191,4 +191,5 @@ class Change:
     item_ids: Sequence[str] = ()
     alerts: Sequence[AlertIntent] = field(default_factory=list)
     new_refs: Sequence[ItemRef] = ()  # appended to the event's list of item references
+    replace_refs: bool = False  # new_refs replace the list instead (items split off)
     absorbed: Sequence[str] = ()  # merged events whose lists of references join this one

@@ -16,7 +16,8 @@ from monitor.store.keys import TIMER_LEASE_SECONDS, Keys
 # written (a merge changes two events, and must never be half applied). KEYS: the shared
 # indexes, then one event hash per change. ARGV: the count, then one block per change:
 # id, expected version, version, json, active, last seen, first seen, due score, next
-# check, ttl, its list of item references, the list's cap, then four counted runs: item
+# check, ttl, its list of item references, the list's cap, '1' to replace the list's contents
+# (a split) rather than append, then four counted runs: item
 # keys…, (alert key, intent)…, new item references…, lists of merged events….
 _SAVE = """
 local function rpush_all(list, values, from, to)
@@ -31,7 +32,7 @@ for e = 1, n do
   local current = redis.call('HGET', KEYS[6 + e], 'v')
   if (current or '-1') ~= ARGV[pos + 1] then return -e end
   local b = {at = pos}
-  pos = pos + 12
+  pos = pos + 13
   for _, run in ipairs({'items', 'alerts', 'refs', 'absorbed'}) do
     local count = tonumber(ARGV[pos])
     local width = (run == 'alerts') and 2 or 1
@@ -66,6 +67,7 @@ for e = 1, n do
     local theirs = redis.call('LRANGE', ARGV[b.absorbed.from + i], 0, cap - 1)
     rpush_all(list, theirs, 1, #theirs)
   end
+  if ARGV[p + 12] == '1' then redis.call('DEL', list) end
   rpush_all(list, ARGV, b.refs.from, b.refs.from + b.refs.count - 1)
   if b.refs.count + b.absorbed.count > 0 then redis.call('LTRIM', list, 0, cap - 1) end
 end
@@ -214,6 +216,7 @@ def _save_args(change: Change, keys: Keys, retention: int) -> list[str | float |
         retention,
         keys.event_items(event.id),
         LISTED_REFS,
+        "1" if change.replace_refs else "0",
         len(change.item_ids),
         *[keys.item_event(i) for i in change.item_ids],
         len(change.alerts),

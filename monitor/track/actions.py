@@ -8,6 +8,7 @@ since, nothing is applied and VersionConflict carries the event as it now is."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime
 from typing import Protocol
@@ -225,9 +226,11 @@ class Actions:
         event.sources = list(dict.fromkeys(i.source_id for i in listed
                                            if i.id not in gone)) or event.sources
         _audit(event, now, by, "split_out", f"{new.id}: {len(moving)} items {reason}".strip())
-        changes = [self._tracker.finish(event, now, version),
-                   self._tracker.finish(new, now, -1, item_ids=[i.id for i in moving],
-                                        new_refs=moving)]
+        kept = dataclasses.replace(self._tracker.finish(event, now, version),
+                                   new_refs=[i for i in listed if i.id not in gone],
+                                   replace_refs=True)
+        changes = [kept, self._tracker.finish(new, now, -1, item_ids=[i.id for i in moving],
+                                              new_refs=moving)]
         await self._save_all(changes, event_id)
         return changes[1].event
 

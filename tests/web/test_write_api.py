@@ -128,6 +128,7 @@ async def test_merge_saves_both_events_and_split_undoes_it(desk, http):
     assert officer_entries(new) == [("split_from", f"{desk.message_id}: 1 items 不是同一事项")]
     rest = await desk.worker.store.load(desk.message_id)
     assert [i.id for i in rest.items] != [mine_item] and rest.item_count == 1
+    assert mine_item not in {r.id for r in await desk.worker.store.item_refs(rest)}  # listed once
     assert [h.what for h in rest.history if h.who == OFFICER] == ["merged", "split_out"]
 
 
