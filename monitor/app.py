@@ -27,7 +27,7 @@ from monitor.history.writer import HistoryWriter
 from monitor.metrics import Metrics
 from monitor.notify import Notifier, load_notify_config
 from monitor.notify.forward import AlertForwarder
-from monitor.officers import Officers, load_officers
+from monitor.officers import Officers
 from monitor.report.schedule import MonthlyExports
 from monitor.store.archive import EventEvictor
 from monitor.store.desk import FeedbackStore, IdempotencyStore, SessionStore
@@ -155,7 +155,7 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
     endpoints, until `stop`."""
     clock = clock or SystemClock()
     policy = policy or load_policy(settings.tracking_file)
-    officers = Officers(load_officers(settings.officers_file))
+    officers = Officers.from_path(settings.officers_file)
     refuse_open_bind(settings, officers)
     metrics = Metrics()
     wall = build_wall(metrics.registry, policy, feeds)
