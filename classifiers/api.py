@@ -51,8 +51,9 @@ class Classifier:
         return out, tokens
 
     def _batch(self, texts: list[str], raw: list[list[str]]) -> list[Classification]:
-        X = self.model.transform(self.model.featurize(raw))
-        heads = {name: self._predictions(name, X) for name in self.model.heads}
+        X = self.model.encode(raw)
+        heads = {name: self._predictions(name, X, p)
+                 for name, p in self.model.proba_all(X).items()}
         no_incident = self.tax.no_incident
         results = []
         for i, text in enumerate(texts):
@@ -71,9 +72,8 @@ class Classifier:
             )
         return results
 
-    def _predictions(self, head: str, X) -> list[Prediction]:
-        """One head's predictions for a whole batch: one sklearn call, one sort."""
-        p = self.model.proba(head, X)
+    def _predictions(self, head: str, X, p: np.ndarray) -> list[Prediction]:
+        """One head's predictions for a whole batch from its probabilities p: one sort."""
         classes = self.model.heads[head].classes.tolist()
         order = np.argsort(-p, axis=1)[:, :2]
         top_p = np.take_along_axis(p, order, axis=1).tolist()

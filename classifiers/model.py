@@ -22,12 +22,13 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 
 from . import tokenize
+from .encode import Encoder, Rows
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 ARTIFACT_NAME = "classifier.npz"
@@ -53,7 +54,8 @@ class TrainConfig:
     ensemble: bool = False
     class_weight: str | None = "balanced"
     subwords: bool = True  # see tokenize.features; chosen by `--select`
-    opening: int = 30  # character bigrams of the opening (tokenize.features); by `--select`
+    opening: int = 30  # character n-grams of the opening (tokenize.features); by `--select`
+    opening_grams: tuple[int, ...] = (2,)  # their sizes; by `--select`
 
 
 @dataclass
@@ -69,20 +71,37 @@ class Head:
     cal_a: np.ndarray  # (m, k')
     cal_b: np.ndarray  # (m, k')
 
-    @property
+    @cached_property
     def coef(self) -> np.ndarray:
         """(k, n) weights for explanations: the mean over m, a binary head's row as two."""
         coef = self.coefs.mean(axis=0)
         return np.vstack([-coef[0], coef[0]]) if coef.shape[0] == 1 else coef
 
-    def proba(self, X: sparse.csr_matrix) -> np.ndarray:
-        return np.mean([self._one(X, m) for m in range(len(self.coefs))], axis=0)
+    @property
+    def width(self) -> int:
+        """Columns of decision values: k' per calibrated classifier."""
+        return self.coefs.shape[0] * self.coefs.shape[1]
 
-    def predict(self, X: sparse.csr_matrix) -> np.ndarray:
+    def weights_t(self) -> np.ndarray:
+        """(n, width): every calibrated classifier's weights as columns, side by side."""
+        return np.concatenate([c.T for c in self.coefs], axis=1)
+
+    def proba(self, X) -> np.ndarray:
+        """X: encode.Rows or a SciPy CSR matrix."""
+        rows = X if isinstance(X, Rows) else Rows(X.data, X.indices, X.indptr, X.shape)
+        return self.proba_of_decisions(rows.dot(self.weights_t()))
+
+    def proba_of_decisions(self, raw: np.ndarray) -> np.ndarray:
+        """Probabilities from X·weights_t() (intercepts not yet added)."""
+        k = self.coefs.shape[1]
+        return np.mean([self._one(raw[:, m * k : (m + 1) * k], m)
+                        for m in range(len(self.coefs))], axis=0)
+
+    def predict(self, X) -> np.ndarray:
         return self.classes[np.argmax(self.proba(X), axis=1)]
 
-    def _one(self, X: sparse.csr_matrix, m: int) -> np.ndarray:
-        d = np.asarray(X @ self.coefs[m].T) + self.intercepts[m]
+    def _one(self, raw: np.ndarray, m: int) -> np.ndarray:
+        d = raw + self.intercepts[m]
         p = 1.0 / (1.0 + np.exp(self.cal_a[m] * d + self.cal_b[m]))
         if len(self.classes) == 2:
             return np.column_stack([1.0 - p[:, 0], p[:, 0]])
@@ -101,7 +120,7 @@ class Head:
                    np.stack([[k.b_ for k in c.calibrators] for c in parts]))
 
 
-def fit_head(name: str, X: sparse.csr_matrix, y: list[str], cfg: TrainConfig) -> Head:
+def fit_head(name: str, X, y: list[str], cfg: TrainConfig) -> Head:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import LinearSVC
 
@@ -137,13 +156,16 @@ class Features:
     def __init__(self, terms: np.ndarray, idf: np.ndarray) -> None:
         self.terms = terms
         self.idf = idf.astype(np.float32)
-        self.vocab = {str(t): i for i, t in enumerate(terms)}
+        self.vocab = dict(zip(terms.tolist(), range(len(terms)), strict=True))
 
     @classmethod
     def from_vectorizer(cls, vec) -> Features:
         return cls(vec.get_feature_names_out().astype(str), vec.idf_)
 
-    def transform(self, docs: list[list[str]]) -> sparse.csr_matrix:
+    def transform(self, docs: list[list[str]]):
+        """A SciPy CSR matrix of feature lists (training and tests; serving uses encode)."""
+        from scipy import sparse
+
         get = self.vocab.get
         indptr = [0]
         indices: list[int] = []
@@ -172,43 +194,67 @@ class Features:
 class Model:
     def __init__(
         self, features: Features, heads: dict[str, Head], version: str, subwords: bool = False,
-        opening: int = 0,
+        opening: int = 0, opening_grams: tuple[int, ...] = (2,),
     ) -> None:
         self.features = features
         self.heads = heads
         self.version = version
         self.subwords = subwords  # featurisation must match training
         self.opening = opening
-        # readable forms for explanations: "a_b" bigram -> "a b", "#xy" subword and "%xy"
-        # opening bigram -> "…xy…"
-        self.terms = np.array(
-            [f"…{t[1:]}…" if t[:1] in "#%" else t.replace("_", " ") for t in features.terms],
+        self.opening_grams = tuple(opening_grams)
+        self.encoder = Encoder(features.vocab, features.idf, subwords, opening, opening_grams)
+
+    @cached_property
+    def terms(self) -> np.ndarray:
+        """Readable forms for explanations: "a_b" bigram -> "a b", "#xy" subword and "%xy"
+        opening bigram -> "…xy…". Built on first use (50,000 strings: not at load)."""
+        return np.array(
+            [f"…{t[1:]}…" if t[:1] in "#%" else t.replace("_", " ")
+             for t in self.features.terms.tolist()],
             dtype=object,
         )
-        terms = features.terms.astype(str)
-        self.is_subword = np.char.startswith(terms, "#") | np.char.startswith(terms, "%")
+
+    @cached_property
+    def is_subword(self) -> np.ndarray:
+        first = np.array([t[:1] for t in self.features.terms.tolist()])
+        return (first == "#") | (first == "%")
 
     def featurize(self, raw: list[list[str]]) -> list[list[str]]:
         """Feature lists of raw token lists, as the model was trained."""
-        return [tokenize.features(r, self.subwords, self.opening) for r in raw]
+        return [tokenize.features(r, self.subwords, self.opening, self.opening_grams)
+                for r in raw]
 
-    def transform(self, docs: list[list[str]]) -> sparse.csr_matrix:
+    def transform(self, docs: list[list[str]]):
+        """SciPy CSR rows of feature lists (training, evaluation and tests)."""
         return self.features.transform(docs)
 
-    def proba(self, head: str, X: sparse.csr_matrix) -> np.ndarray:
+    def encode(self, raw: list[list[str]]) -> Rows:
+        """The same rows as transform(featurize(raw)), for serving (see encode.py)."""
+        return self.encoder.encode(raw)
+
+    def proba(self, head: str, X) -> np.ndarray:
         return self.heads[head].proba(X)
 
-    def explain(
-        self, head: str, X: sparse.csr_matrix, row: int, cls: int, k: int = 4
-    ) -> tuple[tuple[str, float], ...]:
-        """The terms that pushed row `row` towards class index `cls`."""
-        return self.explain_batch(head, X[row], np.array([cls]), k)[0]
+    @cached_property
+    def _all_weights_t(self) -> np.ndarray:
+        """Every head's weights side by side: one gather per feature serves all heads."""
+        return np.ascontiguousarray(
+            np.concatenate([h.weights_t() for h in self.heads.values()], axis=1))
+
+    def proba_all(self, X: Rows) -> dict[str, np.ndarray]:
+        """Each head's probabilities, from one product of the rows with all heads' weights."""
+        raw = X.dot(self._all_weights_t)
+        out, at = {}, 0
+        for name, head in self.heads.items():
+            out[name] = head.proba_of_decisions(raw[:, at : at + head.width])
+            at += head.width
+        return out
 
     def explain_batch(
-        self, head: str, X: sparse.csr_matrix, classes: np.ndarray, k: int = 4
+        self, head: str, X, classes: np.ndarray, k: int = 4
     ) -> list[tuple[tuple[str, float], ...]]:
-        """explain() for every row at once: one gather and one sort per batch,
-        instead of a handful of numpy calls per item."""
+        """The terms that pushed each row towards its class in `classes`: one gather and one
+        sort per batch, instead of a handful of numpy calls per item."""
         n = X.shape[0]
         lengths = np.diff(X.indptr)
         rows = np.repeat(np.arange(n), lengths)
@@ -290,4 +336,5 @@ def load(directory: Path = MODELS_DIR) -> Model:
         meta["version"],
         subwords=bool(meta.get("config", {}).get("subwords", False)),
         opening=int(meta.get("config", {}).get("opening", 0)),
+        opening_grams=tuple(meta.get("config", {}).get("opening_grams", (2,))),
     )

@@ -34,11 +34,12 @@ HASH_CHARS = 16
 
 def featurize(
     texts: list[str], progress: bool = True, desc: str = "tokenise", subwords: bool = False,
-    opening: int = 0,
+    opening: int = 0, opening_grams: tuple[int, ...] = (2,),
 ) -> list[list[str]]:
     tokenize.get_tokenizer()
     it = tqdm(texts, desc=desc, unit="doc", disable=not progress, mininterval=0.5)
-    return [tokenize.features(tokenize.raw_tokens(t), subwords, opening) for t in it]
+    return [tokenize.features(tokenize.raw_tokens(t), subwords, opening, opening_grams)
+            for t in it]
 
 
 def _labels(head: str, examples: list[Example]) -> tuple[list[int], list[str]]:
@@ -61,7 +62,7 @@ def fit(
         docs
         if docs is not None
         else featurize([e.text for e in examples], progress, subwords=cfg.subwords,
-                       opening=cfg.opening)
+                       opening=cfg.opening, opening_grams=cfg.opening_grams)
     )
     vec = make_vectorizer(cfg)
     X = vec.fit_transform(docs).tocsr()
@@ -72,7 +73,7 @@ def fit(
             continue
         heads[head] = fit_head(head, X[rows], y, cfg)
     return Model(Features.from_vectorizer(vec), heads, version, subwords=cfg.subwords,
-                 opening=cfg.opening)
+                 opening=cfg.opening, opening_grams=cfg.opening_grams)
 
 
 def file_hashes(root: Path) -> dict[str, str]:
@@ -158,14 +159,14 @@ def select(root: Path, progress: bool = True, folds: int = 4) -> None:
     # folds by near-duplicate cluster too, so an edited repost never validates its twin
     firsts = corpus.near_duplicate_firsts(pool)
     fold_of = [int(corpus.text_hash(first)[8:16], 16) % folds for first in firsts]
-    cache: dict[tuple[bool, int], list[list[str]]] = {}
+    cache: dict[tuple[bool, int, tuple[int, ...]], list[list[str]]] = {}
     print(
         f"{f'config (mean of {folds} folds over train+dev)':<58} "
         f"{'topic':>6} {'incid':>6} {'board':>6} {'msgF1':>6} {'relP':>6} {'relR':>6} "
         f"{'cecAcc':>6}"
     )
     for cfg in GRID:
-        key = (cfg.subwords, cfg.opening)
+        key = (cfg.subwords, cfg.opening, cfg.opening_grams)
         if key not in cache:
             cache[key] = featurize([e.text for e in pool], progress, "tokenise", *key)
         docs = cache[key]
@@ -183,6 +184,7 @@ def select(root: Path, progress: bool = True, folds: int = 4) -> None:
         desc = (
             f"C={cfg.C} min_df={cfg.min_df} ens={cfg.ensemble} "
             f"cw={cfg.class_weight} sub={cfg.subwords} open={cfg.opening}"
+            f"/{''.join(map(str, cfg.opening_grams))}"
         )
         print(f"{desc:<58} " + " ".join(f"{s:>6.3f}" for s in mean), flush=True)
 
