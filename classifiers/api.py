@@ -75,7 +75,7 @@ class Classifier:
     def _predictions(self, head: str, X, p: np.ndarray) -> list[Prediction]:
         """One head's predictions for a whole batch from its probabilities p: one sort."""
         classes = self.model.heads[head].classes.tolist()
-        order = np.argsort(-p, axis=1)[:, :2]
+        order = self.model.ranked(head, p)[:, :2]
         top_p = np.take_along_axis(p, order, axis=1).tolist()
         threshold = self.tax.low_confidence.get(head, 0.5)
         # The board class is a routing hint; its terms are not shown anywhere,

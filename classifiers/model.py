@@ -54,8 +54,12 @@ class TrainConfig:
     ensemble: bool = False
     class_weight: str | None = "balanced"
     subwords: bool = True  # see tokenize.features; chosen by `--select`
-    opening: int = 30  # character n-grams of the opening (tokenize.features); by `--select`
-    opening_grams: tuple[int, ...] = (2,)  # their sizes; by `--select`
+    opening: int = 60  # character n-grams of the opening (tokenize.features); by `--select`
+    opening_grams: tuple[int, ...] = (1, 2, 3)  # their sizes; by `--select`
+    # The topic head calls a text 无关 only when P(无关) reaches a threshold, set on
+    # validation folds of train+dev so that this share of the relevant news titles is kept
+    # (recall); None: plain argmax.
+    relevance_recall: float | None = 0.80
 
 
 @dataclass
@@ -195,6 +199,7 @@ class Model:
     def __init__(
         self, features: Features, heads: dict[str, Head], version: str, subwords: bool = False,
         opening: int = 0, opening_grams: tuple[int, ...] = (2,),
+        relevance: tuple[str, float] | None = None,
     ) -> None:
         self.features = features
         self.heads = heads
@@ -202,6 +207,9 @@ class Model:
         self.subwords = subwords  # featurisation must match training
         self.opening = opening
         self.opening_grams = tuple(opening_grams)
+        # (the irrelevant topic, threshold): the topic head decides that class only when its
+        # probability reaches the threshold; None: the most probable class
+        self.relevance = relevance
         self.encoder = Encoder(features.vocab, features.idf, subwords, opening, opening_grams)
 
     @cached_property
@@ -234,6 +242,28 @@ class Model:
 
     def proba(self, head: str, X) -> np.ndarray:
         return self.heads[head].proba(X)
+
+    def ranked(self, head: str, p: np.ndarray) -> np.ndarray:
+        """Per row, class indices from the decided label down: the most probable, except that
+        the topic head decides 无关 only when P(无关) reaches the relevance threshold (below
+        it, the most probable other topic; at or above it, 无关 even when not the most
+        probable)."""
+        order = np.argsort(-p, axis=1, kind="stable")
+        classes = self.heads[head].classes
+        if head != "topic" or self.relevance is None or self.relevance[0] not in classes:
+            return order
+        name, threshold = self.relevance
+        j = int(np.flatnonzero(classes == name)[0])
+        others = order[order != j].reshape(len(p), -1)
+        irrelevant = (p[:, j] >= threshold)[:, None]
+        first = np.where(irrelevant, j, others[:, :1])
+        rest = np.where(irrelevant, others, np.hstack([np.full_like(first, j), others[:, 1:]]))
+        return np.hstack([first, rest])
+
+    def predict(self, head: str, X) -> np.ndarray:
+        """The decided label of each row."""
+        p = self.proba(head, X)
+        return self.heads[head].classes[self.ranked(head, p)[:, 0]]
 
     @cached_property
     def _all_weights_t(self) -> np.ndarray:
@@ -337,4 +367,10 @@ def load(directory: Path = MODELS_DIR) -> Model:
         subwords=bool(meta.get("config", {}).get("subwords", False)),
         opening=int(meta.get("config", {}).get("opening", 0)),
         opening_grams=tuple(meta.get("config", {}).get("opening_grams", (2,))),
+        relevance=_relevance(meta),
     )
+
+
+def _relevance(meta: dict) -> tuple[str, float] | None:
+    rel = meta.get("relevance")
+    return (rel["class"], float(rel["threshold"])) if rel else None
