@@ -52,8 +52,9 @@ class Classifier:
 
     def _batch(self, texts: list[str], raw: list[list[str]]) -> list[Classification]:
         X = self.model.encode(raw)
-        heads = {name: self._predictions(name, X, p)
-                 for name, p in self.model.proba_all(X).items()}
+        scores = self.model.scores(X)
+        heads = {name: self._predictions(name, X, p, scores.gathered)
+                 for name, p in scores.proba.items()}
         no_incident = self.tax.no_incident
         results = []
         for i, text in enumerate(texts):
@@ -72,7 +73,7 @@ class Classifier:
             )
         return results
 
-    def _predictions(self, head: str, X, p: np.ndarray) -> list[Prediction]:
+    def _predictions(self, head: str, X, p: np.ndarray, gathered: np.ndarray) -> list[Prediction]:
         """One head's predictions for a whole batch from its probabilities p: one sort."""
         classes = self.model.heads[head].classes.tolist()
         order = self.model.ranked(head, p)[:, :2]
@@ -83,7 +84,8 @@ class Classifier:
         explain = head != "board"
         # No known term at all: the probabilities are only the class priors.
         unknown = (np.diff(X.indptr) == 0).tolist()
-        terms = self.model.explain_batch(head, X, order[:, 0]) if explain else [()] * len(top_p)
+        terms = (self.model.explain_batch(head, X, order[:, 0], gathered=gathered) if explain
+                 else [()] * len(top_p))
         out = []
         for row, ((first, second), (p1, p2)) in enumerate(zip(order.tolist(), top_p, strict=True)):
             out.append(

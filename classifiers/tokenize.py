@@ -134,14 +134,15 @@ def features(tokens: list[str], subwords: bool = False, opening: int = 0,
 def opening_text(tokens: list[str], length: int) -> str:
     """The first `length` characters of the text, without places and punctuation."""
     skip = _OPENING_SKIP
-    kept, size = [], 0
-    for token in tokens:
-        if skip[token]:
-            continue
-        kept.append(token)
-        size += len(token)
-        if size >= length:
-            break
+    kept: list[str] = []
+    size = start = 0
+    # a slice of `length` tokens holds at most `length` kept characters' worth of tokens,
+    # so whole slices are filtered at once (a comprehension, not a loop per token)
+    while size < length and start < len(tokens):
+        part = [t for t in tokens[start : start + length] if not skip[t]]
+        kept += part
+        size += sum(map(len, part))
+        start += length
     return "".join(kept)[:length]
 
 

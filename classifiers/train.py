@@ -294,7 +294,7 @@ def train(
         "data_hashes": hashes,
         "label_counts": {"train": label_counts(examples), "test": label_counts(parts["test"])},
         "relevance": relevance,
-        "n_features": len(model.terms),
+        "n_features": len(model.features.terms),
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     meta = model.save(out, meta)

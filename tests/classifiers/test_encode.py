@@ -84,3 +84,13 @@ def test_train_featurize_matches_the_model_config():
                            opening_grams=(1, 3))
     opening = [f for f in docs[0] if f.startswith("%")]
     assert "%一" in opening and "%一煤矿" in opening and not any(len(f) == 3 for f in opening)
+
+
+def test_explanations_from_the_gathered_weights_equal_a_fresh_gather(shipped):
+    m = shipped.model
+    rows = m.encode([tokenize.raw_tokens(t) for t in TEXTS * 3])
+    scores = m.scores(rows)
+    for head in ("topic", "incident"):
+        classes = np.argsort(-scores.proba[head], axis=1)[:, 0]
+        assert m.explain_batch(head, rows, classes, gathered=scores.gathered) == \
+            m.explain_batch(head, rows, classes)
