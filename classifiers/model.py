@@ -262,9 +262,11 @@ class Model:
         j = int(np.flatnonzero(classes == name)[0])
         others = order[order != j].reshape(len(p), -1)
         irrelevant = (p[:, j] >= threshold)[:, None]
-        first = np.where(irrelevant, j, others[:, :1])
-        rest = np.where(irrelevant, others, np.hstack([np.full_like(first, j), others[:, 1:]]))
-        return np.hstack([first, rest])
+        # relevant: the best other topic first, then every class by probability (无关 too)
+        best = others[:, :1]
+        after_best = order[order != best].reshape(len(p), -1)
+        return np.where(irrelevant, np.hstack([np.full_like(best, j), others]),
+                        np.hstack([best, after_best]))
 
     def predict(self, head: str, X) -> np.ndarray:
         """The decided label of each row."""

@@ -104,6 +104,12 @@ def test_relevance_threshold_decides_the_irrelevant_topic():
     ranked = m.ranked("topic", p)
     assert ranked[0, 0] == other and ranked[0, 1] == (0 if other else 1)
     assert ranked[1, 0] == (0 if other else 1) and ranked[1, 1] == other
+    # decided relevant: the runner-up is the next most probable class, 无关 or not
+    a, b = [c for c in range(len(classes)) if c != other][:2]
+    q = np.full((2, len(classes)), 0.01)
+    q[0, [a, b, other]] = 0.5, 0.3, 0.05
+    q[1, [a, b, other]] = 0.5, 0.1, 0.25
+    assert m.ranked("topic", q)[:, :3].tolist() == [[a, b, other], [a, other, b]]
     assert ranked[2, 0] == other
     assert sorted(ranked[3]) == list(range(len(classes)))  # every class once, in any case
     m.relevance = None
