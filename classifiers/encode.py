@@ -17,6 +17,7 @@ a fifth of the model's load time).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from itertools import chain
 
@@ -100,6 +101,7 @@ class Encoder:
         self.opening_grams = tuple(opening_grams)
         self._pairs: tuple[np.ndarray, np.ndarray] | None = None
         self._grams: tuple[np.ndarray, np.ndarray] | None = None
+        self._lock = threading.Lock()
         self._reset_tokens()
 
     # -- the token memo ----------------------------------------------------------
@@ -159,7 +161,13 @@ class Encoder:
 
     # -- the batch ---------------------------------------------------------------
     def encode(self, docs: list[list[str]]) -> Rows:
-        """TF-IDF rows (sublinear tf, idf, l2) of a batch of raw token lists."""
+        """TF-IDF rows (sublinear tf, idf, l2) of a batch of raw token lists. One batch at a
+        time: workers tag in threads, and a token's number and its features are recorded
+        in two steps that must not interleave with another batch's."""
+        with self._lock:
+            return self._encode(docs)
+
+    def _encode(self, docs: list[list[str]]) -> Rows:
         if len(self.tokens) > _MEMO_LIMIT:
             self._reset_tokens()
         pair_keys, pair_ids = self._pair_keys()  # first: it numbers the pairs' words

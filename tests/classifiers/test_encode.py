@@ -94,3 +94,29 @@ def test_explanations_from_the_gathered_weights_equal_a_fresh_gather(shipped):
         classes = np.argsort(-scores.proba[head], axis=1)[:, 0]
         assert m.explain_batch(head, rows, classes, gathered=scores.gathered) == \
             m.explain_batch(head, rows, classes)
+
+
+def test_threads_encoding_at_once_get_the_rows_of_one_at_a_time():
+    """Workers tag in threads (asyncio.to_thread): the token memo numbers tokens and records
+    their features as they are first seen, which must not interleave."""
+    import sys
+    import threading
+
+    features, enc, raw, docs = _fitted(60, (1, 2, 3))
+    want = features.transform(docs).toarray()
+    results: list = [None] * 8
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        def work(i: int) -> None:
+            results[i] = enc.encode(raw if i % 2 else raw[::-1]).toarray()
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    for i, got in enumerate(results):
+        np.testing.assert_allclose(got, want if i % 2 else want[::-1], rtol=1e-5, atol=1e-7)
