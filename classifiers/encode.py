@@ -107,32 +107,44 @@ class Encoder:
     # -- the token memo ----------------------------------------------------------
     def _reset_tokens(self) -> None:
         self.tokens = _Tokens(self)
-        self._is_word: list[bool] = []
-        self._feat_ptr: list[int] = [0]
-        self._feat_ids: list[int] = []
-        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._is_word = _Growing(bool)  # by token number
+        self._feat_ptr = _Growing(np.int64)  # token n's feature ids: feat_ids[ptr[n]:ptr[n+1]]
+        self._feat_ptr.extend([0])
+        self._feat_ids = _Growing(np.int64)
+        # tokens numbered since the arrays were last brought up to date
+        self._new_word: list[bool] = []
+        self._new_ptr: list[int] = []
+        self._new_ids: list[int] = []
+        self._numbered = 0
+        self._recorded_ids = 0
         self._pairs = None  # pair keys are token numbers: renumbered with the memo
 
     def _add_token(self, token: str) -> int:
-        number = len(self._is_word)
+        number = self._numbered
+        self._numbered += 1
         content = tokenize.is_content_word(token)
-        self._is_word.append(content)
+        self._new_word.append(content)
         if content:
             get = self.vocab.get
             found = [get(token)]
             if self.subwords and len(token) >= 3:
                 found += [get("#" + token[i : i + 2]) for i in range(len(token) - 1)]
-            self._feat_ids += [i for i in found if i is not None]
-        self._feat_ptr.append(len(self._feat_ids))
-        self._arrays = None
+            ids = [i for i in found if i is not None]
+            self._new_ids += ids
+            self._recorded_ids += len(ids)
+        self._new_ptr.append(self._recorded_ids)
         return number
 
     def _token_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self._arrays is None or len(self._arrays[0]) != len(self._is_word):
-            self._arrays = (np.array(self._is_word, dtype=bool),
-                            np.array(self._feat_ptr, dtype=np.int64),
-                            np.array(self._feat_ids, dtype=np.int64))
-        return self._arrays
+        """Per token number: is it a content word, and where its feature ids are. Only the
+        tokens numbered since the last call are appended (a long-running process meets new
+        tokens in most batches; rebuilding the arrays each time cost more than encoding)."""
+        if self._new_word:
+            self._is_word.extend(self._new_word)
+            self._feat_ptr.extend(self._new_ptr)
+            self._feat_ids.extend(self._new_ids)
+            self._new_word, self._new_ptr, self._new_ids = [], [], []
+        return self._is_word.values, self._feat_ptr.values, self._feat_ids.values
 
     # -- the vocabulary's pairs and n-grams as sorted integer keys ---------------------
     def _pair_keys(self) -> tuple[np.ndarray, np.ndarray]:
@@ -229,6 +241,27 @@ class Encoder:
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
         return Rows(data, cols, indptr, (n, width))
+
+
+class _Growing:
+    """A NumPy array appended to in place, its room doubled when full."""
+
+    def __init__(self, dtype) -> None:
+        self._buffer = np.zeros(1024, dtype=dtype)
+        self._size = 0
+
+    def extend(self, items: list) -> None:
+        end = self._size + len(items)
+        if end > len(self._buffer):
+            bigger = np.zeros(max(end, 2 * len(self._buffer)), dtype=self._buffer.dtype)
+            bigger[: self._size] = self._buffer[: self._size]
+            self._buffer = bigger
+        self._buffer[self._size : end] = items
+        self._size = end
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._buffer[: self._size]
 
 
 def _sorted_table(keys: list[int], ids: list[int]) -> tuple[np.ndarray, np.ndarray]:

@@ -120,3 +120,16 @@ def test_threads_encoding_at_once_get_the_rows_of_one_at_a_time():
         sys.setswitchinterval(old)
     for i, got in enumerate(results):
         np.testing.assert_allclose(got, want if i % 2 else want[::-1], rtol=1e-5, atol=1e-7)
+
+
+def test_tokens_first_met_in_a_later_batch_join_the_arrays():
+    features, enc, raw, docs = _fitted(60, (1, 2, 3))
+    want = features.transform(docs).toarray()
+    half = len(raw) // 2
+    np.testing.assert_allclose(enc.encode(raw[:half]).toarray(), want[:half], rtol=1e-5,
+                               atol=1e-7)
+    before = len(enc.tokens)
+    got = enc.encode(raw[half:]).toarray()  # new tokens: appended to the memo's arrays
+    assert len(enc.tokens) > before
+    np.testing.assert_allclose(got, want[half:], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(enc.encode(raw).toarray(), want, rtol=1e-5, atol=1e-7)
