@@ -75,6 +75,9 @@ class Response(BaseModel):
     score: float | None = None
     linked: bool = True  # an officer may unlink an auto-detected response
     answers: tuple[str, ...] = ()  # the netizen messages this replies to (their item ids)
+    # The principal leader (主要负责同志) took part (a press conference, an interview), as an
+    # officer recorded it; None when nobody said (the report then reads the title).
+    principal_attended: bool | None = None
 
 
 class Deadline(BaseModel):

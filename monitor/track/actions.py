@@ -105,10 +105,11 @@ class Actions:
     async def record_response(self, event_id: str, by: str, now: datetime, at: datetime,
                               channel: ResponseChannel, link: str | None = None,
                               note: str = "", expected: int | None = None,
-                              response_id: str | None = None) -> Event:
+                              response_id: str | None = None,
+                              principal_attended: bool | None = None) -> Event:
         response = Response(id=response_id or f"r-manual-{uuid.uuid4().hex[:10]}", at=at,
                             channel=channel, link=link, title=note[:100], recorded_by=by,
-                            note=note)
+                            note=note, principal_attended=principal_attended)
 
         def change(event: Event) -> None:
             if any(r.id == response.id for r in event.responses):

@@ -64,8 +64,9 @@ async def test_a_recorded_response_meets_the_deadline(desk, http):
     at = (T0 + timedelta(hours=2)).isoformat()
     event = await act(http, desk, desk.mine_id, "responses", channel="微博/微信", at=at,
                       link="https://weibo.com/zt/1", text="镇雄县通报透水事故情况",
-                      publisher="镇雄县人民政府")
+                      publisher="镇雄县人民政府", principal_attended=False)
     [response] = event["responses"]
+    assert response["principal_attended"] is False  # kept for the official table
     assert (response["recorded_by"], response["note"]) == (OFFICER,
                                                            "镇雄县人民政府：镇雄县通报透水事故情况")
     five_hours = next(d for d in event["deadlines"] if d["rule"] == "authoritative_info_5h")
