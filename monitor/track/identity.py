@@ -200,11 +200,18 @@ class PairScorer:
         return cls(raw["weights"], raw["bias"])
 
     def score(self, values: dict[str, float]) -> PairScore:
+        return PairScore(self.probability(values), self.evidence(values))
+
+    def probability(self, values: dict[str, float]) -> float:
+        weights = self.weights
+        z = self.bias + sum(weights.get(k, 0.0) * v for k, v in values.items() if v)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def evidence(self, values: dict[str, float]) -> tuple[str, ...]:
+        """The three features that weighed most, as `name=value(contribution)`."""
         parts = {k: self.weights.get(k, 0.0) * v for k, v in values.items()}
-        z = self.bias + sum(parts.values())
-        p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
         top = sorted((k for k in parts if parts[k]), key=lambda k: -abs(parts[k]))[:3]
-        return PairScore(p, tuple(f"{k}={values[k]:g}({parts[k]:+.1f})" for k in top))
+        return tuple(f"{k}={values[k]:g}({parts[k]:+.1f})" for k in top)
 
 
 @cache
