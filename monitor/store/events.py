@@ -19,9 +19,10 @@ from monitor.store.keys import TIMER_LEASE_SECONDS, Keys
 # written (a merge changes two events, and must never be half applied). KEYS: the shared
 # indexes, then one event hash per change. ARGV: the count, then one block per change:
 # id, expected version, version, json, active, last seen, first seen, due score, next
-# check, ttl, its list of item references, the list's cap, then five counted runs: item
-# keys…, (alert key, intent)…, new item references…, lists of merged events…, feedback
-# labels… (each a JSON array of field, value pairs for the feedback stream).
+# check, ttl, its list of item references, the list's cap, '1' to replace the list's contents
+# (a split) rather than append, then five counted runs: item keys…, (alert key, intent)…,
+# new item references…, lists of merged events…, feedback labels… (each a JSON array of
+# field, value pairs for the feedback stream).
 _SAVE = """
 local function rpush_all(list, values, from, to)
   for i = from, to, 1000 do  -- in slices: unpack is bounded by Lua's stack
@@ -35,7 +36,7 @@ for e = 1, n do
   local current = redis.call('HGET', KEYS[7 + e], 'v')
   if (current or '-1') ~= ARGV[pos + 1] then return -e end
   local b = {at = pos}
-  pos = pos + 12
+  pos = pos + 13
   for _, run in ipairs({'items', 'alerts', 'refs', 'absorbed', 'feedback'}) do
     local count = tonumber(ARGV[pos])
     local width = (run == 'alerts') and 2 or 1
@@ -70,6 +71,7 @@ for e = 1, n do
     local theirs = redis.call('LRANGE', ARGV[b.absorbed.from + i], 0, cap - 1)
     rpush_all(list, theirs, 1, #theirs)
   end
+  if ARGV[p + 12] == '1' then redis.call('DEL', list) end
   rpush_all(list, ARGV, b.refs.from, b.refs.from + b.refs.count - 1)
   for i = 0, b.feedback.count - 1 do
     redis.call('XADD', KEYS[7], 'MAXLEN', '~', 1000000, '*',
@@ -140,14 +142,24 @@ class EventStore:
                  *(keys.event(c.event.id) for c in changes)],
                 args)
 
+    async def load_many_with_items(self, event_ids: Iterable[str]) -> list[Event]:
+        """As load_many, each event's `items` holding every item it took (the history wants
+        them all; the document keeps only the lead ones and the messages)."""
+        events = await self.load_many(event_ids)
+        if not events:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for event in events:
+            pipe.lrange(self._keys.event_items(event.id), 0, LISTED_REFS - 1)
+        listed = await pipe.execute()
+        return [event.model_copy(update={"items": _all_refs(event, raw)})
+                for event, raw in zip(events, listed, strict=True)]
+
     async def item_refs(self, event: Event, limit: int = LISTED_REFS) -> list[ItemRef]:
         """Every item the event took, in the order they came (its list, and the references
         its document holds: events saved before the list existed kept them only there)."""
         raw = await self._redis.lrange(self._keys.event_items(event.id), 0, limit - 1)
-        refs = {r.id: r for r in map(ItemRef.model_validate_json, raw)}
-        for ref in event.items:
-            refs.setdefault(ref.id, ref)
-        return sorted(refs.values(), key=lambda r: r.published)[:limit]
+        return _all_refs(event, raw)[:limit]
 
     async def item_applied(self, item_ids: Sequence[str]) -> dict[str, str]:
         """Items already applied to an event (re-delivered after a crash), with the event."""
@@ -189,6 +201,15 @@ class EventStore:
         return [i.decode() for i in await self._redis.zrange(self._keys.events_due, 0, limit - 1)]
 
 
+def _all_refs(event: Event, listed: Sequence[bytes]) -> list[ItemRef]:
+    """The list's references and the document's (events saved before the list existed kept
+    theirs only there; a merge may list one twice), once each, in order of publication."""
+    refs = {r.id: r for r in map(ItemRef.model_validate_json, listed)}
+    for ref in event.items:
+        refs.setdefault(ref.id, ref)
+    return sorted(refs.values(), key=lambda r: r.published)
+
+
 def _save_args(change: Change, keys: Keys, retention: int) -> list[str | float | int]:
     event = change.event
     return [
@@ -204,6 +225,7 @@ def _save_args(change: Change, keys: Keys, retention: int) -> list[str | float |
         retention,
         keys.event_items(event.id),
         LISTED_REFS,
+        "1" if change.replace_refs else "0",
         len(change.item_ids),
         *[keys.item_event(i) for i in change.item_ids],
         len(change.alerts),

@@ -8,6 +8,7 @@ since, nothing is applied and VersionConflict carries the event as it now is."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -107,10 +108,11 @@ class Actions:
     async def record_response(self, event_id: str, by: str, now: datetime, at: datetime,
                               channel: ResponseChannel, link: str | None = None,
                               note: str = "", expected: int | None = None,
-                              response_id: str | None = None) -> Event:
+                              response_id: str | None = None,
+                              principal_attended: bool | None = None) -> Event:
         response = Response(id=response_id or f"r-manual-{uuid.uuid4().hex[:10]}", at=at,
                             channel=channel, link=link, title=note[:100], recorded_by=by,
-                            note=note)
+                            note=note, principal_attended=principal_attended)
 
         def change(event: Event) -> None:
             if any(r.id == response.id for r in event.responses):
@@ -234,9 +236,11 @@ class Actions:
         event.sources = list(dict.fromkeys(i.source_id for i in listed
                                            if i.id not in gone)) or event.sources
         _audit(event, now, by, "split_out", f"{new.id}: {len(moving)} items {reason}".strip())
-        changes = [self._tracker.finish(event, now, version),
-                   self._tracker.finish(new, now, -1, item_ids=[i.id for i in moving],
-                                        new_refs=moving)]
+        kept = dataclasses.replace(self._tracker.finish(event, now, version),
+                                   new_refs=[i for i in listed if i.id not in gone],
+                                   replace_refs=True)
+        changes = [kept, self._tracker.finish(new, now, -1, item_ids=[i.id for i in moving],
+                                              new_refs=moving)]
         await self._save_all(changes, event_id)
         return changes[1].event
 

@@ -107,7 +107,7 @@ async def _record(d: Desk, c: Call) -> dict:
         if c.idempotency_key else None
     return _event(await d.actions.record_response(
         c.event_id, c.officer.name, c.now, b.at, b.channel, b.link, note,
-        expected=b.version, response_id=response_id))
+        expected=b.version, response_id=response_id, principal_attended=b.principal_attended))
 
 
 async def _link(d: Desk, c: Call) -> dict:

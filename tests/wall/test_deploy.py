@@ -248,3 +248,16 @@ def test_the_monitors_reach_rsshub_when_the_profile_is_on():
         (ROOT / "README.md").read_text(encoding="utf-8")
     assert load_settings(RSSHUB_URL="http://rsshub:1200").rsshub_bases == ["http://rsshub:1200"]
     assert load_settings(RSSHUB_URL="").rsshub_bases == []
+
+
+def test_a_monitor_listening_beyond_loopback_finds_its_officers_on_a_volume():
+    """Start-up refuses a non-loopback bind with no officer named: the compose services must
+    read the officers file from a volume that `docker compose run … officers add` writes."""
+    anchor = COMPOSE["x-monitor"]
+    env = anchor["environment"]
+    assert env["MONITOR_HTTP_HOST"] == "0.0.0.0"
+    officers = PurePosixPath(env["MONITOR_OFFICERS"])
+    mounts = [PurePosixPath(v.split(":")[1]) for v in anchor["volumes"]]
+    assert any(m in officers.parents for m in mounts), (officers, mounts)
+    owned = " ".join(args for instruction, args in dockerfile() if instruction == "RUN")
+    assert all("chown monitor:monitor" in owned and str(m) in owned for m in mounts)
