@@ -30,7 +30,7 @@ from monitor.notify.forward import AlertForwarder
 from monitor.officers import Officers
 from monitor.report.schedule import MonthlyExports
 from monitor.store.archive import EventEvictor
-from monitor.store.desk import FeedbackStore, IdempotencyStore, SessionStore
+from monitor.store.desk import IdempotencyStore, SessionStore
 from monitor.store.embedded import EmbeddedRedis, connect
 from monitor.store.events import EventStore
 from monitor.store.items import ItemStore, ensure_groups
@@ -52,6 +52,7 @@ from monitor.track.workdays import WorkCalendar
 from monitor.track.worker import EventsWorker, OnTagged
 from monitor.urlcheck import is_loopback
 from monitor.wall.wiring import build_wall
+from monitor.web.alertmanager import add_alertmanager_route
 from monitor.web.app import build_app
 from monitor.web.auth import Auth
 from monitor.web.desk import DeskApp
@@ -180,6 +181,7 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
         web_app = build_app(redis, metrics, read, notifier, clock, desk,
                             before_scrape=refresher.refresh)
         add_report_routes(web_app, history)
+        add_alertmanager_route(web_app, notifier, clock, settings.alertmanager_token)
         runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
@@ -188,7 +190,8 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                  page=settings.public_url, officers=len(officers),
                  endpoints=["/", "/events/{id}", "/healthz", "/metrics", "/api/events",
                             "/api/events/{id}", "/api/orphans", "/api/outbox",
-                            "/api/openapi.json", "/api/reports/monthly"])
+                            "/api/openapi.json", "/api/reports/monthly",
+                            "/alertmanager/webhook"])
         try:
             await asyncio.gather(collector.scheduler.run(stop), worker.run(stop),
                                  timers.run(stop), forwarder.run(stop), notifier.run(stop),
@@ -245,8 +248,7 @@ def build_desk(settings: Settings, redis: aioredis.Redis, officers: Officers,
     secure = settings.public_url.startswith("https://")
     labels = officer_labels()
     actions = Actions(worker.store, worker.tracker, notifier, worker.orphans)
-    desk = Desk(actions, clock, IdempotencyStore(redis, keys), FeedbackStore(redis, keys),
-                notifier, labels)
+    desk = Desk(actions, clock, IdempotencyStore(redis, keys), notifier, labels)
     page = PageDeps(read, clock, outbox=notifier.status if notifier else None, reports=month_links,
                     sources=sources, labels=labels, secure_cookie=secure)
     auth = Auth(officers, SessionStore(redis, keys), secure,

@@ -10,6 +10,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from monitor.domain.alerts import AlertIntent
+from monitor.domain.feedback import Correction
 
 
 class EventStatus(StrEnum):
@@ -196,3 +197,5 @@ class Change:
     new_refs: Sequence[ItemRef] = ()  # appended to the event's list of item references
     replace_refs: bool = False  # new_refs replace the list instead (items split off)
     absorbed: Sequence[str] = ()  # merged events whose lists of references join this one
+    # officers' corrections kept as labelled feedback: written with the event or not at all
+    feedback: Sequence[Correction] = ()

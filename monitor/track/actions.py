@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -23,6 +25,7 @@ from monitor.domain.events import (
     Response,
     ResponseChannel,
 )
+from monitor.domain.feedback import Correction
 from monitor.errors import MonitorError
 from monitor.models import Item
 from monitor.store.events import Conflict, EventStore
@@ -163,8 +166,9 @@ class Actions:
                       now: datetime, reason: str = "", item_id: str | None = None,
                       expected: int | None = None) -> tuple[Event, str | None, str]:
         """Set the event's topic, incident, severity or region as the officer says (an
-        item's label only goes to the feedback). Returns the event, what the machine had
-        said and the title labelled, for the labelled feedback."""
+        item's label only goes to the feedback). The label is saved with the event, in the
+        same step: a correction that is not applied leaves none. Returns the event, what the
+        machine had said and the title labelled."""
         said: list[str | None] = []
         listed = await self._listed(event_id) if item_id is not None else {}
         labelled = listed[item_id].title if item_id in listed else ""
@@ -182,8 +186,13 @@ class Actions:
             _audit(event, now, by, f"corrected_{field}",
                    f"{target}: {said[0] or '—'} → {value or '—'} {reason}".strip())
 
-        event = await self._update(event_id, now, change, expected)
-        return event, said[0], labelled or event.title
+        def label(event: Event) -> Correction:
+            return Correction(event_id=event.id, item_id=item_id, field=field,
+                              machine=said[-1], officer_value=value, officer=by, at=now,
+                              reason=reason, text=labelled or event.title)
+
+        event = await self._update(event_id, now, change, expected, label)
+        return event, said[-1], labelled or event.title
 
     async def merge(self, source_id: str, target_id: str, by: str, now: datetime,
                     reason: str = "", expected: int | None = None) -> Event:
@@ -250,15 +259,19 @@ class Actions:
         return event
 
     async def _update(self, event_id: str, now: datetime, change,
-                      expected: int | None = None) -> Event:
-        """Apply `change` to the stored event and save it; retried on a concurrent save
-        when the caller named no version, a VersionConflict when it did."""
+                      expected: int | None = None,
+                      label: Callable[[Event], Correction] | None = None) -> Event:
+        """Apply `change` to the stored event and save it (with the officer's `label` for
+        the feedback, if any); retried on a concurrent save when the caller named no
+        version, a VersionConflict when it did."""
         for _ in range(5):
             event = await self._require(event_id)
             _check_version(event, expected)
             version = event.version
             change(event)
             saved = self._tracker.finish(event, now, version)
+            if label is not None:
+                saved = replace(saved, feedback=[label(saved.event)])
             try:
                 await self._store.save(saved)
             except Conflict:
