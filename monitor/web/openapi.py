@@ -21,9 +21,47 @@ READS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("get", "/api/orphans", "Official answers waiting for their event", ("limit",)),
     ("get", "/api/outbox", "Alert deliveries: pending, failed, recent; robots; silences",
      ("limit",)),
+    ("get", "/api/openapi.json", "This document", ()),
     ("get", "/healthz", "Health (Redis reachable)", ()),
     ("get", "/metrics", "Prometheus metrics", ()),
 )
+
+
+def _others() -> dict[str, dict[str, Any]]:
+    """Routes other modules serve: the monthly report (reports.py) and Alertmanager's
+    webhook (alertmanager.py, a machine caller with its own token)."""
+    return {"/api/reports/monthly": {"get": _monthly_report()},
+            "/alertmanager/webhook": {"post": _alertmanager()}}
+
+
+def _monthly_report() -> dict[str, Any]:
+    def query(name: str, schema: dict, **extra: Any) -> dict:
+        return {"name": name, "in": "query", "schema": schema, **extra}
+
+    return {
+        "summary": "The month's response report from the SQL history (JSON, a workbook, one "
+                   "CSV part, or its picture)",
+        "parameters": [
+            query("month", {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, required=True),
+            query("format", {"type": "string", "enum": ["json", "xlsx", "csv", "png"]}),
+            query("part", {"type": "string"}, description="for csv: rules, by-topic, "
+                  "by-severity, by-region, by-lead-unit, months, events, official, "
+                  "official-events")],
+        "responses": {"200": {"description": "the report"}, "4XX": _error_ref()}}
+
+
+def _alertmanager() -> dict[str, Any]:
+    body = {"type": "object", "required": ["version", "alerts"],
+            "properties": {"version": {"const": "4"}, "status": {"type": "string"},
+                           "alerts": {"type": "array", "items": {"type": "object"}}}}
+    return {
+        "summary": "Alertmanager's webhook (version 4): each firing or resolved alert goes to "
+                   "the operators' robots once",
+        "description": "`Authorization: Bearer $MONITOR_ALERTMANAGER_TOKEN`; 503 while unset",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {"200": {"description": "accepted"}, "4XX": _error_ref(),
+                      "503": {"description": "no token set"}}}
 
 
 def document() -> dict[str, Any]:
@@ -36,6 +74,7 @@ def document() -> dict[str, Any]:
         paths.setdefault(path, {})[method] = _read(summary, path, params)
     for route in ROUTES:
         paths.setdefault(route.path, {})["post"] = _write(route)
+    paths.update(_others())
     return {
         "openapi": "3.1.0",
         "info": {"title": "舆情回应监测 API", "version": "1",

@@ -10,6 +10,8 @@ import time
 
 import jsonschema
 import pytest
+import sqlalchemy as sa
+from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from openapi_spec_validator import validate
 
@@ -253,3 +255,23 @@ def test_officers_follow_their_file_without_a_restart(tmp_path):
     assert officers.check(added).role is Role.ADMIN and len(officers) == 2
     path.write_text("officers: [{name: 坏}]\n", encoding="utf-8")  # broken meanwhile
     assert officers.check(rotated).name == "值班员张三"  # the last good file stays in force
+
+
+async def test_the_openapi_document_lists_every_route_the_service_serves(desk):
+    """The app as the composition root assembles it: the desk's routes, the monthly report's
+    and Alertmanager's webhook — each path and method is in the document."""
+    from monitor.web.alertmanager import add_alertmanager_route
+    from monitor.web.openapi import document
+    from monitor.web.reports import add_report_routes
+
+    others = web.Application()
+    add_report_routes(others, sa.create_engine("sqlite://"))
+    add_alertmanager_route(others, desk.notifier, None, None)
+    routes = [*desk.server.app.router.routes(), *others.router.routes()]
+    served = {(r.method.lower(), r.resource.canonical) for r in routes
+              if r.method in ("GET", "POST") and r.resource is not None
+              and (r.resource.canonical.startswith(("/api/", "/alertmanager/"))
+                   or r.resource.canonical in ("/healthz", "/metrics"))}
+    assert ("get", "/api/reports/monthly") in served and ("post", "/alertmanager/webhook") in served
+    paths = document()["paths"]
+    assert {(m, p) for m, p in served if m not in paths.get(p, {})} == set()
