@@ -1,4 +1,4 @@
-"""A chat robot on 127.0.0.1 that answers like a WeCom group robot (REFERENCE.md §1: POST
+"""A chat robot on 127.0.0.1 that answers like a WeCom group robot (POST
 /cgi-bin/webhook/send?key=K, errors inside a 200 body) and prints every message it gets,
 as the duty group would see it."""
 
