@@ -51,8 +51,10 @@ class Classifier:
         return out, tokens
 
     def _batch(self, texts: list[str], raw: list[list[str]]) -> list[Classification]:
-        X = self.model.transform(self.model.featurize(raw))
-        heads = {name: self._predictions(name, X) for name in self.model.heads}
+        X = self.model.encode(raw)
+        scores = self.model.scores(X)
+        heads = {name: self._predictions(name, X, p, scores.gathered)
+                 for name, p in scores.proba.items()}
         no_incident = self.tax.no_incident
         results = []
         for i, text in enumerate(texts):
@@ -71,11 +73,10 @@ class Classifier:
             )
         return results
 
-    def _predictions(self, head: str, X) -> list[Prediction]:
-        """One head's predictions for a whole batch: one sklearn call, one sort."""
-        p = self.model.proba(head, X)
+    def _predictions(self, head: str, X, p: np.ndarray, gathered: np.ndarray) -> list[Prediction]:
+        """One head's predictions for a whole batch from its probabilities p: one sort."""
         classes = self.model.heads[head].classes.tolist()
-        order = np.argsort(-p, axis=1)[:, :2]
+        order = self.model.ranked(head, p)[:, :2]
         top_p = np.take_along_axis(p, order, axis=1).tolist()
         threshold = self.tax.low_confidence.get(head, 0.5)
         # The board class is a routing hint; its terms are not shown anywhere,
@@ -83,7 +84,8 @@ class Classifier:
         explain = head != "board"
         # No known term at all: the probabilities are only the class priors.
         unknown = (np.diff(X.indptr) == 0).tolist()
-        terms = self.model.explain_batch(head, X, order[:, 0]) if explain else [()] * len(top_p)
+        terms = (self.model.explain_batch(head, X, order[:, 0], gathered=gathered) if explain
+                 else [()] * len(top_p))
         out = []
         for row, ((first, second), (p1, p2)) in enumerate(zip(order.tolist(), top_p, strict=True)):
             out.append(

@@ -75,6 +75,7 @@ class Example:
     original: str  # the source's own label, for per-source evaluation
     synthetic: bool = False
     read: bool = False  # the topic was decided by reading (data/labels), not by a mapping
+    form: str = ""  # written items: headline, news, message, notice or post
 
 
 def normalized_key(text: str) -> str:
@@ -196,7 +197,8 @@ def load_synthetic(path: Path = SYNTHETIC_PATH) -> Iterator[Example]:
         if line.strip():
             r = json.loads(line)
             yield Example(
-                r["id"], r["text"], r["topic"], r["incident"], "synthetic", r["topic"], True
+                r["id"], r["text"], r["topic"], r["incident"], "synthetic", r["topic"], True,
+                form=r.get("form", ""),
             )
 
 

@@ -152,6 +152,7 @@ def run(
     messages, messages_pred = pick("topic", lambda e: e.source == "teddy" and e.read)
     titles, titles_pred = pick("topic", lambda e: e.source == "thucnews" and e.read)
     written, written_pred = pick("topic", lambda e: e.synthetic)
+    headlines, headlines_pred = pick("topic", lambda e: e.synthetic and e.form == "headline")
     boards, boards_pred = pick("board", lambda e: e.original in corpus.TEDDY_CLASSES)
     cec, cec_pred = pick("incident", lambda e: e.source == "cec")
     topics = list(tax.topics)
@@ -163,9 +164,13 @@ def run(
         "topic_titles": _head_report([e.topic for e in titles], titles_pred, topics),
         "relevance_titles": _relevance(
             titles_pred, [e.topic == tax.irrelevant_topic for e in titles], tax.irrelevant_topic
-        ) | {"leaks": _leaks(titles, titles_pred, tax.irrelevant_topic)},
+        ) | {"leaks": _leaks(titles, titles_pred, tax.irrelevant_topic),
+             "missed": _missed(titles, titles_pred, tax.irrelevant_topic),
+             "decision": _decision(clf)},
         "topic_written": _head_report([e.topic for e in written], written_pred, topics,
                                       truth_only=True),
+        "topic_written_headlines": _head_report([e.topic for e in headlines], headlines_pred,
+                                                topics, truth_only=True),
         "board_teddy": _head_report(
             [e.original for e in boards], boards_pred, list(corpus.TEDDY_CLASSES)
         ),
@@ -201,6 +206,8 @@ def headline(report: dict) -> dict:
         "titles_relevant_precision": round(rel["precision_relevant"], 4),
         "titles_relevant_recall": round(rel["recall_relevant"], 4),
         "topic_written_macro_f1": round(report["topic_written"]["macro_f1"], 4),
+        "topic_written_headlines_macro_f1": round(
+            report["topic_written_headlines"]["macro_f1"], 4),
         "board_teddy_macro_f1": round(report["board_teddy"]["macro_f1"], 4),
         "topic_expected_calibration_error": round(report["calibration_topic"]["ece"], 4),
         "cec_incident_test_accuracy": round(report["incident_cec"]["accuracy"], 4),
@@ -226,6 +233,20 @@ def _calibration(truth: list[str], predictions: list, bins: int = 10) -> dict:
     n = sum(r["n"] for r in rows) or 1
     ece = sum(r["n"] / n * abs(r["mean_p"] - r["accuracy"]) for r in rows)
     return {"n": n, "ece": ece, "bins": rows}
+
+
+def _missed(titles: list[Example], preds: list[str], irrelevant: str) -> dict[str, int]:
+    """Relevant titles called 无关, by the topic they were read as."""
+    missed = Counter(e.topic for e, p in zip(titles, preds, strict=True)
+                     if p == irrelevant and e.topic != irrelevant)
+    return dict(missed.most_common())
+
+
+def _decision(clf: Classifier) -> str:
+    if clf.model.relevance is None:
+        return "the most probable topic"
+    name, threshold = clf.model.relevance
+    return f"{name} when P({name}) ≥ {threshold:.3f} (set on validation folds of train+dev)"
 
 
 def _leaks(titles: list[Example], preds: list[str], irrelevant: str) -> dict[str, int]:
@@ -369,6 +390,7 @@ def print_report(report: dict, examples: int = 12) -> None:
     _print_head("topic, citizen messages (Teddy Cup), read labels", report["topic_messages"])
     _print_head("topic, news titles (THUCNews), read labels", report["topic_titles"])
     _print_head("topic, written items", report["topic_written"])
+    _print_head("topic, written headline items", report["topic_written_headlines"])
     _print_head("message-board class (the board's own 7)", report["board_teddy"])
     _print_head("incident type, CEC documents never trained on", report["incident_cec"])
     c = report["calibration_topic"]
@@ -381,7 +403,8 @@ def print_report(report: dict, examples: int = 12) -> None:
     print(f"\n== government-relevant news titles: n={r['n']} (无关 {r['n_irrelevant']}); "
           f"precision {r['precision_relevant']:.4f}, recall {r['recall_relevant']:.4f}; "
           f"无关 titles caught {r['irrelevant_caught']:.4f}; 无关 called relevant, by source "
-          f"class: {r['leaks']}")
+          f"class: {r['leaks']}; relevant called 无关, by topic: {r['missed']}; decision: "
+          f"{r['decision']}")
     for key in ("severity_cec_all", "severity_cec_test"):
         s = report[key]
         print(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from .taxonomy import DATA_DIR
+from .taxonomy import DATA_DIR, SAFE_LOADER
 
 DEFAULT_PATH = DATA_DIR / "gazetteer_yunnan.yaml"
 
@@ -83,19 +83,17 @@ class Gazetteer:
 
     def match_tokens(self, tokens: Iterable[str]) -> RegionMatch | None:
         """Most-mentioned prefecture, then its most-mentioned county."""
+        names = self.names
+        surfaces = [tok for tok in tokens if tok in names]  # most texts name no place
+        if not surfaces:
+            return None
         pref_votes: Counter[str] = Counter()
         county_votes: Counter[str] = Counter()
-        surfaces: list[str] = []
-        for tok in tokens:
-            place = self.names.get(tok)
-            if place is None:
-                continue
-            surfaces.append(tok)
+        for tok in surfaces:
+            place = names[tok]
             pref_votes[place.prefecture] += 1
             if place.county:
                 county_votes[place.county] += 1
-        if not pref_votes:
-            return None
         # Counter.most_common keeps first-seen order on ties: deterministic.
         prefecture = pref_votes.most_common(1)[0][0]
         own = [c for c, _ in county_votes.most_common() if c in self.counties[prefecture]]
@@ -112,7 +110,7 @@ class Gazetteer:
 
 
 def load(path: Path | str = DEFAULT_PATH) -> Gazetteer:
-    return Gazetteer(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+    return Gazetteer(yaml.load(Path(path).read_text(encoding="utf-8"), Loader=SAFE_LOADER))
 
 
 @lru_cache(maxsize=1)

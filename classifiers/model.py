@@ -22,12 +22,13 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 
 from . import tokenize
+from .encode import Encoder, Rows
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 ARTIFACT_NAME = "classifier.npz"
@@ -53,7 +54,18 @@ class TrainConfig:
     ensemble: bool = False
     class_weight: str | None = "balanced"
     subwords: bool = True  # see tokenize.features; chosen by `--select`
-    opening: int = 30  # character bigrams of the opening (tokenize.features); by `--select`
+    opening: int = 60  # character n-grams of the opening (tokenize.features); by `--select`
+    opening_grams: tuple[int, ...] = (1, 2, 3)  # their sizes; by `--select`
+    # The topic head calls a text 无关 only when P(无关) reaches a threshold, set on
+    # validation folds of train+dev so that this share of the relevant news titles is kept
+    # (recall); None: plain argmax.
+    relevance_recall: float | None = 0.80
+
+
+@dataclass(frozen=True)
+class Scores:
+    proba: dict[str, np.ndarray]  # head -> (rows, classes)
+    gathered: np.ndarray  # (nnz, all heads' columns): each feature's weights, in row order
 
 
 @dataclass
@@ -69,20 +81,37 @@ class Head:
     cal_a: np.ndarray  # (m, k')
     cal_b: np.ndarray  # (m, k')
 
-    @property
+    @cached_property
     def coef(self) -> np.ndarray:
         """(k, n) weights for explanations: the mean over m, a binary head's row as two."""
         coef = self.coefs.mean(axis=0)
         return np.vstack([-coef[0], coef[0]]) if coef.shape[0] == 1 else coef
 
-    def proba(self, X: sparse.csr_matrix) -> np.ndarray:
-        return np.mean([self._one(X, m) for m in range(len(self.coefs))], axis=0)
+    @property
+    def width(self) -> int:
+        """Columns of decision values: k' per calibrated classifier."""
+        return self.coefs.shape[0] * self.coefs.shape[1]
 
-    def predict(self, X: sparse.csr_matrix) -> np.ndarray:
+    def weights_t(self) -> np.ndarray:
+        """(n, width): every calibrated classifier's weights as columns, side by side."""
+        return np.concatenate([c.T for c in self.coefs], axis=1)
+
+    def proba(self, X) -> np.ndarray:
+        """X: encode.Rows or a SciPy CSR matrix."""
+        rows = X if isinstance(X, Rows) else Rows(X.data, X.indices, X.indptr, X.shape)
+        return self.proba_of_decisions(rows.dot(self.weights_t()))
+
+    def proba_of_decisions(self, raw: np.ndarray) -> np.ndarray:
+        """Probabilities from X·weights_t() (intercepts not yet added)."""
+        k = self.coefs.shape[1]
+        return np.mean([self._one(raw[:, m * k : (m + 1) * k], m)
+                        for m in range(len(self.coefs))], axis=0)
+
+    def predict(self, X) -> np.ndarray:
         return self.classes[np.argmax(self.proba(X), axis=1)]
 
-    def _one(self, X: sparse.csr_matrix, m: int) -> np.ndarray:
-        d = np.asarray(X @ self.coefs[m].T) + self.intercepts[m]
+    def _one(self, raw: np.ndarray, m: int) -> np.ndarray:
+        d = raw + self.intercepts[m]
         p = 1.0 / (1.0 + np.exp(self.cal_a[m] * d + self.cal_b[m]))
         if len(self.classes) == 2:
             return np.column_stack([1.0 - p[:, 0], p[:, 0]])
@@ -101,7 +130,7 @@ class Head:
                    np.stack([[k.b_ for k in c.calibrators] for c in parts]))
 
 
-def fit_head(name: str, X: sparse.csr_matrix, y: list[str], cfg: TrainConfig) -> Head:
+def fit_head(name: str, X, y: list[str], cfg: TrainConfig) -> Head:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import LinearSVC
 
@@ -134,16 +163,19 @@ class Features:
     try/except (most bigrams are out of vocabulary, and exceptions are slow).
     """
 
-    def __init__(self, terms: np.ndarray, idf: np.ndarray) -> None:
-        self.terms = terms
+    def __init__(self, terms: list[str], idf: np.ndarray) -> None:
+        self.terms = list(terms)
         self.idf = idf.astype(np.float32)
-        self.vocab = {str(t): i for i, t in enumerate(terms)}
+        self.vocab = dict(zip(self.terms, range(len(self.terms)), strict=True))
 
     @classmethod
     def from_vectorizer(cls, vec) -> Features:
-        return cls(vec.get_feature_names_out().astype(str), vec.idf_)
+        return cls(vec.get_feature_names_out().astype(str).tolist(), vec.idf_)
 
-    def transform(self, docs: list[list[str]]) -> sparse.csr_matrix:
+    def transform(self, docs: list[list[str]]):
+        """A SciPy CSR matrix of feature lists (training and tests; serving uses encode)."""
+        from scipy import sparse
+
         get = self.vocab.get
         indptr = [0]
         indices: list[int] = []
@@ -172,47 +204,122 @@ class Features:
 class Model:
     def __init__(
         self, features: Features, heads: dict[str, Head], version: str, subwords: bool = False,
-        opening: int = 0,
+        opening: int = 0, opening_grams: tuple[int, ...] = (2,),
+        relevance: tuple[str, float] | None = None,
     ) -> None:
         self.features = features
         self.heads = heads
         self.version = version
         self.subwords = subwords  # featurisation must match training
         self.opening = opening
-        # readable forms for explanations: "a_b" bigram -> "a b", "#xy" subword and "%xy"
-        # opening bigram -> "…xy…"
-        self.terms = np.array(
-            [f"…{t[1:]}…" if t[:1] in "#%" else t.replace("_", " ") for t in features.terms],
+        self.opening_grams = tuple(opening_grams)
+        # (the irrelevant topic, threshold): the topic head decides that class only when its
+        # probability reaches the threshold; None: the most probable class
+        self.relevance = relevance
+        self.encoder = Encoder(features.vocab, features.idf, subwords, opening, opening_grams)
+
+    @cached_property
+    def terms(self) -> np.ndarray:
+        """Readable forms for explanations: "a_b" bigram -> "a b", "#xy" subword and "%xy"
+        opening bigram -> "…xy…". Built on first use (50,000 strings: not at load)."""
+        return np.array(
+            [f"…{t[1:]}…" if t[:1] in "#%" else t.replace("_", " ")
+             for t in self.features.terms],
             dtype=object,
         )
-        terms = features.terms.astype(str)
-        self.is_subword = np.char.startswith(terms, "#") | np.char.startswith(terms, "%")
+
+    @cached_property
+    def is_subword(self) -> np.ndarray:
+        first = np.array([t[:1] for t in self.features.terms])
+        return (first == "#") | (first == "%")
 
     def featurize(self, raw: list[list[str]]) -> list[list[str]]:
         """Feature lists of raw token lists, as the model was trained."""
-        return [tokenize.features(r, self.subwords, self.opening) for r in raw]
+        return [tokenize.features(r, self.subwords, self.opening, self.opening_grams)
+                for r in raw]
 
-    def transform(self, docs: list[list[str]]) -> sparse.csr_matrix:
+    def transform(self, docs: list[list[str]]):
+        """SciPy CSR rows of feature lists (training, evaluation and tests)."""
         return self.features.transform(docs)
 
-    def proba(self, head: str, X: sparse.csr_matrix) -> np.ndarray:
+    def encode(self, raw: list[list[str]]) -> Rows:
+        """The same rows as transform(featurize(raw)), for serving (see encode.py)."""
+        return self.encoder.encode(raw)
+
+    def proba(self, head: str, X) -> np.ndarray:
         return self.heads[head].proba(X)
 
-    def explain(
-        self, head: str, X: sparse.csr_matrix, row: int, cls: int, k: int = 4
-    ) -> tuple[tuple[str, float], ...]:
-        """The terms that pushed row `row` towards class index `cls`."""
-        return self.explain_batch(head, X[row], np.array([cls]), k)[0]
+    def ranked(self, head: str, p: np.ndarray) -> np.ndarray:
+        """Per row, class indices from the decided label down: the most probable, except that
+        the topic head decides 无关 only when P(无关) reaches the relevance threshold (below
+        it, the most probable other topic; at or above it, 无关 even when not the most
+        probable)."""
+        order = np.argsort(-p, axis=1, kind="stable")
+        classes = self.heads[head].classes
+        if head != "topic" or self.relevance is None or self.relevance[0] not in classes:
+            return order
+        name, threshold = self.relevance
+        j = int(np.flatnonzero(classes == name)[0])
+        others = order[order != j].reshape(len(p), -1)
+        irrelevant = (p[:, j] >= threshold)[:, None]
+        # relevant: the best other topic first, then every class by probability (无关 too)
+        best = others[:, :1]
+        after_best = order[order != best].reshape(len(p), -1)
+        return np.where(irrelevant, np.hstack([np.full_like(best, j), others]),
+                        np.hstack([best, after_best]))
+
+    def predict(self, head: str, X) -> np.ndarray:
+        """The decided label of each row."""
+        p = self.proba(head, X)
+        return self.heads[head].classes[self.ranked(head, p)[:, 0]]
+
+    @cached_property
+    def _all_weights_t(self) -> np.ndarray:
+        """Every head's weights side by side: one gather per feature serves all heads."""
+        return np.ascontiguousarray(
+            np.concatenate([h.weights_t() for h in self.heads.values()], axis=1))
+
+    @cached_property
+    def _columns(self) -> dict[str, int]:
+        """Where each head's decision columns start in _all_weights_t."""
+        out, at = {}, 0
+        for name, head in self.heads.items():
+            out[name] = at
+            at += head.width
+        return out
+
+    def scores(self, X: Rows) -> Scores:
+        """Each head's probabilities, from one gather of all heads' weights for the batch's
+        features; the gathered weights also serve the explanations."""
+        gathered = np.take(self._all_weights_t, X.indices, axis=0)  # (nnz, all columns)
+        raw = X.row_sums(gathered)
+        proba = {name: head.proba_of_decisions(
+                     raw[:, self._columns[name] : self._columns[name] + head.width])
+                 for name, head in self.heads.items()}
+        return Scores(proba, gathered)
+
+    def proba_all(self, X: Rows) -> dict[str, np.ndarray]:
+        return self.scores(X).proba
 
     def explain_batch(
-        self, head: str, X: sparse.csr_matrix, classes: np.ndarray, k: int = 4
+        self, head: str, X, classes: np.ndarray, k: int = 4, gathered: np.ndarray | None = None
     ) -> list[tuple[tuple[str, float], ...]]:
-        """explain() for every row at once: one gather and one sort per batch,
-        instead of a handful of numpy calls per item."""
+        """The terms that pushed each row towards its class in `classes`: one gather and one
+        sort per batch, instead of a handful of numpy calls per item. `gathered`: the
+        weights scores() gathered for X, read instead of gathering again."""
         n = X.shape[0]
         lengths = np.diff(X.indptr)
         rows = np.repeat(np.arange(n), lengths)
-        contrib = X.data * self.heads[head].coef[np.repeat(classes, lengths), X.indices]
+        h = self.heads[head]
+        if gathered is not None and h.coefs.shape[0] == 1 and h.coefs.shape[1] > 1:
+            # one classifier, a column per class: the explanation weights are the decision's
+            column = self._columns[head] + np.repeat(classes, lengths)
+            flat = np.arange(len(column)) * gathered.shape[1] + column
+            contrib = X.data * np.take(gathered, flat)
+        else:
+            coef = h.coef
+            flat = np.repeat(classes, lengths) * coef.shape[1] + X.indices  # take: 5× [i, j]
+            contrib = X.data * np.take(coef, flat)
         keep = contrib > 0
         rows, idx, contrib = rows[keep], X.indices[keep], contrib[keep]
         # One sort key: row, then whole words and bigrams before subwords ("…保部…"
@@ -238,12 +345,12 @@ class Model:
     def save(self, directory: Path, metadata: dict) -> dict:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / ARTIFACT_NAME
-        arrays = {"terms": self.features.terms.astype(str), "idf": self.features.idf,
+        arrays = {"terms_utf8": _pack(self.features.terms), "idf": self.features.idf,
                   "heads": np.array(list(self.heads), dtype=str)}
         for name, head in self.heads.items():
             for part in HEAD_ARRAYS:
                 arrays[f"{name}.{part}"] = getattr(head, part)
-        np.savez_compressed(path, **arrays)
+        np.savez(path, **arrays)
         metadata = dict(
             metadata, version=self.version, artifact=ARTIFACT_NAME, sha256=sha256_of(path)
         )
@@ -252,6 +359,19 @@ class Model:
             json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
         return metadata
+
+
+def _pack(terms: list[str]) -> np.ndarray:
+    """The vocabulary as one UTF-8 text, a term a line: a tenth of the bytes of a fixed-width
+    string array (100,000 terms padded to the longest, 4 bytes a character), read in
+    milliseconds."""
+    if any("\n" in t for t in terms):
+        raise ValueError("a feature holds a line break; the vocabulary cannot be stored")
+    return np.frombuffer("\n".join(terms).encode("utf-8"), dtype=np.uint8)
+
+
+def _unpack(blob: np.ndarray) -> list[str]:
+    return blob.tobytes().decode("utf-8").split("\n") if len(blob) else []
 
 
 def sha256_of(path: Path) -> str:
@@ -283,11 +403,20 @@ def load(directory: Path = MODELS_DIR) -> Model:
     with np.load(path, allow_pickle=False) as arrays:  # data only: no code can ride along
         heads = {str(n): Head(str(n), *(arrays[f"{n}.{part}"] for part in HEAD_ARRAYS))
                  for n in arrays["heads"]}
-        features = Features(arrays["terms"], arrays["idf"])
+        terms = (_unpack(arrays["terms_utf8"]) if "terms_utf8" in arrays.files
+                 else arrays["terms"].tolist())
+        features = Features(terms, arrays["idf"])
     return Model(
         features,
         heads,
         meta["version"],
         subwords=bool(meta.get("config", {}).get("subwords", False)),
         opening=int(meta.get("config", {}).get("opening", 0)),
+        opening_grams=tuple(meta.get("config", {}).get("opening_grams", (2,))),
+        relevance=_relevance(meta),
     )
+
+
+def _relevance(meta: dict) -> tuple[str, float] | None:
+    rel = meta.get("relevance")
+    return (rel["class"], float(rel["threshold"])) if rel else None

@@ -103,7 +103,8 @@ def raw_tokens(text: str) -> list[str]:
     return get_tokenizer().lcut(normalize(text))
 
 
-def features(tokens: list[str], subwords: bool = False, opening: int = 0) -> list[str]:
+def features(tokens: list[str], subwords: bool = False, opening: int = 0,
+             opening_grams: tuple[int, ...] = (2,)) -> list[str]:
     """Model features from raw tokens: content words plus adjacent bigrams.
 
     Place names of the gazetteer are left out: the synthetic examples name
@@ -113,10 +114,10 @@ def features(tokens: list[str], subwords: bool = False, opening: int = 0) -> lis
     ("#电竞" from 电竞赛), which lets short titles share evidence with
     related compounds the training data spelled differently.
 
-    `opening` adds the character bigrams of the text's first `opening` characters
-    ("%警方"), places and punctuation left out: a headline or a message's subject says
-    what it is about in words the segmenter may cut differently each time (it raised the
-    precision of "government-relevant" on held-out news titles).
+    `opening` adds the character n-grams (of the sizes in `opening_grams`) of the text's
+    first `opening` characters ("%警", "%警方", "%警方通"), places and punctuation left out: a
+    headline or a message's subject says what it is about in words the segmenter may cut
+    differently each time (it raised the precision of "government-relevant" on news titles).
     """
     keep = _KEEP if _stopwords is not None else _keep_table()
     words = [t for t in tokens if keep[t]]
@@ -124,22 +125,24 @@ def features(tokens: list[str], subwords: bool = False, opening: int = 0) -> lis
     if subwords:
         out += ["#" + w[i : i + 2] for w in words if len(w) >= 3 for i in range(len(w) - 1)]
     if opening:
-        head = _opening(tokens, opening)
-        out += ["%" + head[i : i + 2] for i in range(len(head) - 1)]
+        head = opening_text(tokens, opening)
+        for n in opening_grams:
+            out += ["%" + head[i : i + n] for i in range(len(head) - n + 1)]
     return out
 
 
-def _opening(tokens: list[str], length: int) -> str:
+def opening_text(tokens: list[str], length: int) -> str:
     """The first `length` characters of the text, without places and punctuation."""
     skip = _OPENING_SKIP
-    kept, size = [], 0
-    for token in tokens:
-        if skip[token]:
-            continue
-        kept.append(token)
-        size += len(token)
-        if size >= length:
-            break
+    kept: list[str] = []
+    size = start = 0
+    # a slice of `length` tokens holds at most `length` kept characters' worth of tokens,
+    # so whole slices are filtered at once (a comprehension, not a loop per token)
+    while size < length and start < len(tokens):
+        part = [t for t in tokens[start : start + length] if not skip[t]]
+        kept += part
+        size += sum(map(len, part))
+        start += length
     return "".join(kept)[:length]
 
 
@@ -179,6 +182,12 @@ _OPENING_SKIP = _OpeningSkip()
 def _keep_table() -> _KeepTable:
     stopwords()
     return _KEEP
+
+
+def is_content_word(token: str) -> bool:
+    """Not a stop word, a place of the gazetteer, whitespace, punctuation or a number."""
+    keep = _KEEP if _stopwords is not None else _keep_table()
+    return keep[token]
 
 
 def content_words(tokens: list[str]) -> list[str]:

@@ -21,10 +21,11 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from sklearn.metrics import f1_score
 from tqdm import tqdm
 
-from . import corpus, gazetteer, labels, tokenize
+from . import corpus, gazetteer, labels, taxonomy, tokenize
 from .corpus import Example
 from .model import MODELS_DIR, Features, Model, TrainConfig, fit_head, make_vectorizer
 
@@ -34,11 +35,12 @@ HASH_CHARS = 16
 
 def featurize(
     texts: list[str], progress: bool = True, desc: str = "tokenise", subwords: bool = False,
-    opening: int = 0,
+    opening: int = 0, opening_grams: tuple[int, ...] = (2,),
 ) -> list[list[str]]:
     tokenize.get_tokenizer()
     it = tqdm(texts, desc=desc, unit="doc", disable=not progress, mininterval=0.5)
-    return [tokenize.features(tokenize.raw_tokens(t), subwords, opening) for t in it]
+    return [tokenize.features(tokenize.raw_tokens(t), subwords, opening, opening_grams)
+            for t in it]
 
 
 def _labels(head: str, examples: list[Example]) -> tuple[list[int], list[str]]:
@@ -61,7 +63,7 @@ def fit(
         docs
         if docs is not None
         else featurize([e.text for e in examples], progress, subwords=cfg.subwords,
-                       opening=cfg.opening)
+                       opening=cfg.opening, opening_grams=cfg.opening_grams)
     )
     vec = make_vectorizer(cfg)
     X = vec.fit_transform(docs).tocsr()
@@ -72,7 +74,64 @@ def fit(
             continue
         heads[head] = fit_head(head, X[rows], y, cfg)
     return Model(Features.from_vectorizer(vec), heads, version, subwords=cfg.subwords,
-                 opening=cfg.opening)
+                 opening=cfg.opening, opening_grams=cfg.opening_grams)
+
+
+def cluster_folds(examples: list[Example], folds: int) -> list[int]:
+    """Fold of each example, by near-duplicate cluster like the split, so an edited repost
+    never validates its twin."""
+    firsts = corpus.near_duplicate_firsts(examples)
+    return [int(corpus.text_hash(first)[8:16], 16) % folds for first in firsts]
+
+
+def relevance_threshold(
+    examples: list[Example], docs: list[list[str]], cfg: TrainConfig, irrelevant: str,
+    folds: int = 4, progress: bool = True,
+) -> dict:
+    """The P(无关) at or above which the topic head says 无关, set on validation folds of the
+    training rows (never test): each fold's read news titles are scored by a topic head fitted
+    on the other folds, and the threshold is the lowest that still keeps `relevance_recall` of
+    the relevant titles, so precision is the best the recall bar allows."""
+    fold_of = cluster_folds(examples, folds)
+    titles = [i for i, e in enumerate(examples) if e.source == "thucnews" and e.read]
+    score = dict.fromkeys(titles, 0.0)
+    for k in tqdm(range(folds), desc="relevance folds", disable=not progress):
+        train_rows = [i for i in range(len(examples)) if fold_of[i] != k]
+        held = [i for i in titles if fold_of[i] == k]
+        vec = make_vectorizer(cfg)
+        X = vec.fit_transform([docs[i] for i in train_rows]).tocsr()
+        head = fit_head("topic", X, [examples[i].topic for i in train_rows], cfg)
+        p = head.proba(Features.from_vectorizer(vec).transform([docs[i] for i in held]))
+        column = list(head.classes).index(irrelevant)
+        score.update(zip(held, p[:, column].tolist(), strict=True))
+    s = np.array([score[i] for i in titles])
+    relevant = np.array([examples[i].topic != irrelevant for i in titles])
+    threshold = threshold_for_recall(s, relevant, cfg.relevance_recall)
+    called = s < threshold
+    tp = int((called & relevant).sum())
+    return {
+        "class": irrelevant,
+        "threshold": round(threshold, 6),
+        "recall_target": cfg.relevance_recall,
+        "validation": {
+            "titles": len(titles),
+            "precision_relevant": round(tp / max(1, int(called.sum())), 4),
+            "recall_relevant": round(tp / max(1, int(relevant.sum())), 4),
+            "folds": folds,
+        },
+    }
+
+
+def threshold_for_recall(p_irrelevant: np.ndarray, relevant: np.ndarray, recall: float) -> float:
+    """The lowest t such that calling "relevant" every item with p_irrelevant < t keeps
+    `recall` of the relevant ones: halfway between the last relevant item it must keep and
+    the next score above it."""
+    keep = int(np.ceil(recall * relevant.sum()))
+    if keep == 0:
+        return 0.0
+    edge = np.sort(p_irrelevant[relevant])[keep - 1]
+    above = p_irrelevant[p_irrelevant > edge]
+    return float((edge + above.min()) / 2) if len(above) else float(np.nextafter(edge, 2.0))
 
 
 def file_hashes(root: Path) -> dict[str, str]:
@@ -125,6 +184,8 @@ GRID = [
     TrainConfig(C=2.0),
     TrainConfig(class_weight=None),
     TrainConfig(opening=0),
+    TrainConfig(opening=30, opening_grams=(2,)),
+    TrainConfig(opening=40),
     TrainConfig(subwords=False),
     TrainConfig(subwords=False, class_weight=None),
 ]
@@ -156,16 +217,15 @@ def select(root: Path, progress: bool = True, folds: int = 4) -> None:
     parts = corpus.split(corpus.load_all(root))
     pool = parts["train"] + parts["dev"]
     # folds by near-duplicate cluster too, so an edited repost never validates its twin
-    firsts = corpus.near_duplicate_firsts(pool)
-    fold_of = [int(corpus.text_hash(first)[8:16], 16) % folds for first in firsts]
-    cache: dict[tuple[bool, int], list[list[str]]] = {}
+    fold_of = cluster_folds(pool, folds)
+    cache: dict[tuple[bool, int, tuple[int, ...]], list[list[str]]] = {}
     print(
         f"{f'config (mean of {folds} folds over train+dev)':<58} "
         f"{'topic':>6} {'incid':>6} {'board':>6} {'msgF1':>6} {'relP':>6} {'relR':>6} "
         f"{'cecAcc':>6}"
     )
     for cfg in GRID:
-        key = (cfg.subwords, cfg.opening)
+        key = (cfg.subwords, cfg.opening, cfg.opening_grams)
         if key not in cache:
             cache[key] = featurize([e.text for e in pool], progress, "tokenise", *key)
         docs = cache[key]
@@ -183,6 +243,7 @@ def select(root: Path, progress: bool = True, folds: int = 4) -> None:
         desc = (
             f"C={cfg.C} min_df={cfg.min_df} ens={cfg.ensemble} "
             f"cw={cfg.class_weight} sub={cfg.subwords} open={cfg.opening}"
+            f"/{''.join(map(str, cfg.opening_grams))}"
         )
         print(f"{desc:<58} " + " ".join(f"{s:>6.3f}" for s in mean), flush=True)
 
@@ -215,7 +276,14 @@ def train(
         ).encode()
     ).hexdigest()
     version = f"clf-{fingerprint[:10]}"
-    model = fit(examples, cfg, version, progress)
+    docs = featurize([e.text for e in examples], progress, subwords=cfg.subwords,
+                     opening=cfg.opening, opening_grams=cfg.opening_grams)
+    model = fit(examples, cfg, version, progress, docs=docs)
+    relevance = None
+    if cfg.relevance_recall is not None and "topic" in model.heads:
+        relevance = relevance_threshold(examples, docs, cfg, taxonomy.default().irrelevant_topic,
+                                        progress=progress)
+        model.relevance = (relevance["class"], relevance["threshold"])
     out.mkdir(parents=True, exist_ok=True)
     train_hashes = sorted({corpus.text_hash(e.text)[:HASH_CHARS] for e in examples})
     (out / TRAIN_HASHES_NAME).write_text("\n".join(train_hashes) + "\n", encoding="utf-8")
@@ -225,7 +293,8 @@ def train(
         "split": split_desc,
         "data_hashes": hashes,
         "label_counts": {"train": label_counts(examples), "test": label_counts(parts["test"])},
-        "n_features": len(model.terms),
+        "relevance": relevance,
+        "n_features": len(model.features.terms),
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     meta = model.save(out, meta)

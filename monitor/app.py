@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 import structlog
 from aiohttp import web
+from sqlalchemy.engine import Engine
 
 from monitor.clock import Clock, SystemClock, sleep_or_stop
 from monitor.collect.fetcher import Fetcher
@@ -26,10 +27,10 @@ from monitor.history.writer import HistoryWriter
 from monitor.metrics import Metrics
 from monitor.notify import Notifier, load_notify_config
 from monitor.notify.forward import AlertForwarder
-from monitor.officers import Officers, load_officers
+from monitor.officers import Officers
 from monitor.report.schedule import MonthlyExports
 from monitor.store.archive import EventEvictor
-from monitor.store.desk import FeedbackStore, IdempotencyStore, SessionStore
+from monitor.store.desk import IdempotencyStore, SessionStore
 from monitor.store.embedded import EmbeddedRedis, connect
 from monitor.store.events import EventStore
 from monitor.store.items import ItemStore, ensure_groups
@@ -51,12 +52,13 @@ from monitor.track.workdays import WorkCalendar
 from monitor.track.worker import EventsWorker, OnTagged
 from monitor.urlcheck import is_loopback
 from monitor.wall.wiring import build_wall
+from monitor.web.alertmanager import add_alertmanager_route
 from monitor.web.app import build_app
 from monitor.web.auth import Auth
 from monitor.web.desk import DeskApp
 from monitor.web.page import PageDeps
+from monitor.web.reports import add_report_routes, month_links
 from monitor.web.write import Desk
-from monitor.web.reports import add_report_routes
 
 log = structlog.get_logger("monitor.app")
 
@@ -154,13 +156,14 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
     endpoints, until `stop`."""
     clock = clock or SystemClock()
     policy = policy or load_policy(settings.tracking_file)
-    officers = Officers(load_officers(settings.officers_file))
+    officers = Officers.from_path(settings.officers_file)
     refuse_open_bind(settings, officers)
     metrics = Metrics()
     wall = build_wall(metrics.registry, policy, feeds)
     notify_config = load_notify_config(public_url=settings.public_url)
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir / "redis")
-    async with open_redis(settings, embedded) as redis, \
+    async with opened_history(settings) as history, \
+            open_redis(settings, embedded) as redis, \
             supervised(embedded, clock, metrics, stop), \
             open_collector(settings, feeds, redis, clock, metrics) as collector, \
             Notifier(redis, Keys(settings.key_prefix), notify_config, clock,
@@ -175,10 +178,10 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                           sources_health(feeds, collector.sources))
         refresher = wall.refresher(read, collector.sources, feeds, redis,
                                    Keys(settings.key_prefix), clock)
-        history = open_history(database_url(settings.database_url, settings.data_dir))
         web_app = build_app(redis, metrics, read, notifier, clock, desk,
                             before_scrape=refresher.refresh)
         add_report_routes(web_app, history)
+        add_alertmanager_route(web_app, notifier, clock, settings.alertmanager_token)
         runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
@@ -187,7 +190,8 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                  page=settings.public_url, officers=len(officers),
                  endpoints=["/", "/events/{id}", "/healthz", "/metrics", "/api/events",
                             "/api/events/{id}", "/api/orphans", "/api/outbox",
-                            "/api/openapi.json", "/api/reports/monthly"])
+                            "/api/openapi.json", "/api/reports/monthly",
+                            "/alertmanager/webhook"])
         try:
             await asyncio.gather(collector.scheduler.run(stop), worker.run(stop),
                                  timers.run(stop), forwarder.run(stop), notifier.run(stop),
@@ -199,10 +203,21 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
                                                 metrics, stop))
         finally:
             await runner.cleanup()
-            history.dispose()
 
 
-def history_loops(settings: Settings, history, redis: aioredis.Redis, store: EventStore,
+@contextlib.asynccontextmanager
+async def opened_history(settings: Settings) -> AsyncIterator[Engine]:
+    """The SQL history, migrated first, so a database that cannot be reached stops the start
+    before anything runs (in a thread: Alembic blocks)."""
+    engine = await asyncio.to_thread(open_history,
+                                     database_url(settings.database_url, settings.data_dir))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def history_loops(settings: Settings, history: Engine, redis: aioredis.Redis, store: EventStore,
                   clock: Clock, metrics: Metrics, stop: asyncio.Event) -> list:
     """The SQL history kept current, closed events archived out of Redis, and the monthly
     export written on the 1st."""
@@ -233,9 +248,8 @@ def build_desk(settings: Settings, redis: aioredis.Redis, officers: Officers,
     secure = settings.public_url.startswith("https://")
     labels = officer_labels()
     actions = Actions(worker.store, worker.tracker, notifier, worker.orphans)
-    desk = Desk(actions, clock, IdempotencyStore(redis, keys), FeedbackStore(redis, keys),
-                notifier, labels)
-    page = PageDeps(read, clock, outbox=notifier.status if notifier else None,
+    desk = Desk(actions, clock, IdempotencyStore(redis, keys), notifier, labels)
+    page = PageDeps(read, clock, outbox=notifier.status if notifier else None, reports=month_links,
                     sources=sources, labels=labels, secure_cookie=secure)
     auth = Auth(officers, SessionStore(redis, keys), secure,
                 loopback_reads=not settings.reads_need_sign_in)

@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -214,6 +215,10 @@ class Settings(BaseSettings):
     # Reads (the page, GET /api/…) are open from loopback unless this is set: behind a
     # reverse proxy on the same machine every visitor looks like loopback.
     reads_need_sign_in: bool = Field(default=False, alias="MONITOR_READS_NEED_SIGN_IN")
+    # The bearer token Alertmanager sends to POST /alertmanager/webhook; unset: the route
+    # answers 503 (monitor/web/alertmanager.py).
+    alertmanager_token: SecretStr | None = Field(default=None,
+                                                 alias="MONITOR_ALERTMANAGER_TOKEN")
     # One or more RSSHub instances, comma-separated: routes go to the first, then the next.
     rsshub_url: str | None = Field(default=None, alias="RSSHUB_URL")
     feeds_file: Path = Field(default=Path("feeds.yaml"), alias="MONITOR_FEEDS")

@@ -16,11 +16,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
+import structlog
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.errors import ConfigError
 from monitor.yamlconfig import load_yaml_model
+
+log = structlog.get_logger("monitor.officers")
 
 # scrypt cost: ~30 ms per check on a laptop core; verified tokens are cached per process.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -105,19 +108,45 @@ def new_token() -> tuple[str, str, str]:
 
 
 class Officers:
-    """Finds the officer a token belongs to."""
+    """Finds the officer a token belongs to. Made `from_path`, it follows the file: an officer
+    added or a token rotated with `monitor officers` counts at the next request, without a
+    restart; a file broken meanwhile keeps the officers it had, and says so once."""
 
-    def __init__(self, file: OfficersFile) -> None:
+    def __init__(self, file: OfficersFile, path: Path | None = None) -> None:
+        self._path, self._stamp = path, _stamp(path)
+        self._use(file)
+
+    @classmethod
+    def from_path(cls, path: Path) -> Officers:
+        return cls(load_officers(path), path)
+
+    def _use(self, file: OfficersFile) -> None:
         self._by_token_id = {o.token_id: o for o in file.officers}
         self._verified: dict[bytes, Officer] = {}  # sha256(token) → officer, this process
 
+    def _follow_file(self) -> None:
+        stamp = _stamp(self._path)
+        if self._path is None or stamp == self._stamp:
+            return
+        self._stamp = stamp
+        try:
+            self._use(load_officers(self._path))
+        except ConfigError as exc:
+            log.error("officers_file_unreadable", problems=exc.problems,
+                      hint="the officers read before stay in force; fix the file")
+            return
+        log.info("officers_reloaded", officers=len(self._by_token_id))
+
     def __len__(self) -> int:
+        self._follow_file()
         return len(self._by_token_id)
 
     def by_name(self, name: str) -> Officer | None:
+        self._follow_file()
         return next((o for o in self._by_token_id.values() if o.name == name), None)
 
     def check(self, token: str) -> Officer | None:
+        self._follow_file()
         token_id, _, secret = token.strip().partition(".")
         officer = self._by_token_id.get(token_id)
         if officer is None or not secret:
@@ -129,6 +158,14 @@ class Officers:
             return None
         self._verified[fingerprint] = officer
         return officer
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    try:
+        stat = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size) if stat else None
 
 
 def issue_token(path: Path, name: str, role: Role | None = None,

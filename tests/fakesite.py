@@ -27,6 +27,9 @@ class Document:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     conditional: bool = True  # send ETag / Last-Modified and honour them
+    # Every answer a new ETag ("<n>", counting per path) and never 304: a poll's
+    # If-None-Match then names the one earlier answer it knew of.
+    numbered: bool = False
 
     @property
     def etag(self) -> str:
@@ -54,6 +57,7 @@ class FakeSite(LocalServer):
         self.slow_seconds = 30.0
         self.in_flight: dict[str, int] = {}
         self.max_in_flight: dict[str, int] = {}
+        self.answered: dict[str, int] = {}  # numbered documents: answers given
         self.delayed_now = 0
         self.delayed_max = 0
 
@@ -102,7 +106,10 @@ class FakeSite(LocalServer):
             self._log(request, 404)
             return web.Response(status=404, text="not found")
         headers = {"Content-Type": doc.content_type, **doc.headers}
-        if doc.conditional and doc.status == 200:
+        if doc.numbered:
+            self.answered[path] = self.answered.get(path, 0) + 1
+            headers["ETag"] = f'"{self.answered[path]}"'
+        elif doc.conditional and doc.status == 200:
             headers.update({"ETag": doc.etag, "Last-Modified": LAST_MODIFIED})
             if request.headers.get("If-None-Match") == doc.etag:
                 self._log(request, 304)

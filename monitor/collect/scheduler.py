@@ -53,6 +53,7 @@ class Scheduler:
 
     async def run_once(self) -> list[PollOutcome]:
         """Poll every source that is due now and that no other process is polling."""
+        await self.observe_lag()
         outcomes: list[PollOutcome] = []
         semaphore = asyncio.Semaphore(self._concurrency)
 
@@ -126,9 +127,18 @@ class Scheduler:
                 await self._store.abandon(source.id, self.owner, now)
 
     async def _seconds_to_next_due(self) -> float:
+        lag = await self.observe_lag()
+        if lag is None:
+            return MAX_IDLE_SECONDS
+        return min(MAX_IDLE_SECONDS, max(0.0, -lag))
+
+    async def observe_lag(self) -> float | None:
+        """How late the most overdue poll is by the injected clock (negative: the next one is
+        not due yet; None: nothing is scheduled); yq_poll_lag_seconds shows it, never below 0.
+        Each pass measures it before it claims, so a pass that starts late says how late."""
         due = await self._store.next_due()
         if due is None:
-            return MAX_IDLE_SECONDS
+            return None
         lag = self._clock.now().timestamp() - due
         self._metrics.poll_lag.set(max(0.0, lag))
-        return min(MAX_IDLE_SECONDS, max(0.0, -lag))
+        return lag

@@ -21,7 +21,8 @@ _REPOST_LEAD = re.compile(r"^\s*-?\s*转发\s*")
 _MENTION = re.compile(r"@([^\s:：@，,]{1,30})")
 DELETED = "原微博不可访问"
 # Titles of a board's own answers: 答复：…, 回复：…, 关于…的答复/回复/办理结果.
-_REPLY_TITLE = re.compile(r"^\s*[【\[]?(?:答复|回复|办理结果)[】\]:：\s]|的(?:答复|回复|办理结果)\s*$")
+_REPLY_TITLE = re.compile(r"^\s*[【\[]?(?:答复|回复|办理结果)[】\]:：\s]"
+                          r"|的(?:答复|回复|办理结果)\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +71,12 @@ def _text(node) -> str:
     its words when they differ (mentions and topics are words, not links)."""
     for img in node.css("img"):
         alt = (img.attributes.get("alt") or "").strip()
-        hidden = img.attributes.get("hidden") is not None or img.attributes.get("width") == "0"
-        img.replace_with("" if hidden else (alt if _is_emoji(alt) else f"[图片{'：' + alt if alt else ''}]"))
+        attrs = img.attributes
+        hidden = attrs.get("hidden") is not None or attrs.get("width") == "0"  # RSSHub's copies
+        img.replace_with("" if hidden else alt if _is_emoji(alt) else _picture(alt))
     for link in node.css("a"):
-        words, href = (link.text() or "").strip(), (link.attributes.get("href") or "").strip()
+        words = (link.text() or "").strip()
+        href = (link.attributes.get("href") or "").strip()
         if href.startswith(("http://", "https://")) and words and href not in words \
                 and not words.startswith(("@", "#")):
             link.replace_with(f"{words}（{href}）")
@@ -81,6 +84,10 @@ def _text(node) -> str:
         br.replace_with("\n")
     text = node.text(separator="") or ""
     return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+
+
+def _picture(alt: str) -> str:
+    return f"[图片：{alt}]" if alt else "[图片]"
 
 
 def _is_emoji(alt: str) -> bool:

@@ -8,6 +8,7 @@ given transition, so a replayed or retried transition is recognised and never sh
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -20,6 +21,7 @@ class AlertKind(StrEnum):
     RESPONSE_DETECTED = "response_detected"  # a response met (or met late) a deadline
     EVENTS_MERGED = "events_merged"  # two open events were found to be one matter
     DAILY_SUMMARY = "daily_summary"
+    OPERATIONS = "operations"  # the service itself: a Prometheus alert fired or resolved
     TEST = "test"
 
 
@@ -35,6 +37,21 @@ class DeadlineView(BaseModel):
     # Set when the due time is counted Monday–Friday (the year's schedule is not entered),
     # e.g. "暂按周一至周五计算，2027年调休安排未录入".
     provisional_reason: str | None = None
+
+
+class OperationsView(BaseModel):
+    """An alert about the service itself, as Prometheus's rule and Alertmanager state it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal["firing", "resolved"]
+    alertname: str
+    severity: str | None = None  # the rule's own label (critical, warning …), not a grade
+    summary: str = ""
+    description: str = ""
+    instance: str | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime | None = None  # set once resolved
 
 
 class AlertIntent(BaseModel):
@@ -63,3 +80,4 @@ class AlertIntent(BaseModel):
     url: str | None = None  # the event page for officers
     summary: dict[str, int] = Field(default_factory=dict)  # DAILY_SUMMARY: counts
     summary_lines: tuple[str, ...] = ()  # DAILY_SUMMARY: a few open events, most urgent first
+    operations: OperationsView | None = None  # OPERATIONS: what Alertmanager reported

@@ -10,6 +10,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from monitor.domain.alerts import AlertIntent
+from monitor.domain.feedback import Correction
 
 
 class EventStatus(StrEnum):
@@ -75,6 +76,9 @@ class Response(BaseModel):
     score: float | None = None
     linked: bool = True  # an officer may unlink an auto-detected response
     answers: tuple[str, ...] = ()  # the netizen messages this replies to (their item ids)
+    # The principal leader (主要负责同志) took part (a press conference, an interview), as an
+    # officer recorded it; None when nobody said (the report then reads the title).
+    principal_attended: bool | None = None
 
 
 class Deadline(BaseModel):
@@ -191,4 +195,7 @@ class Change:
     item_ids: Sequence[str] = ()
     alerts: Sequence[AlertIntent] = field(default_factory=list)
     new_refs: Sequence[ItemRef] = ()  # appended to the event's list of item references
+    replace_refs: bool = False  # new_refs replace the list instead (items split off)
     absorbed: Sequence[str] = ()  # merged events whose lists of references join this one
+    # officers' corrections kept as labelled feedback: written with the event or not at all
+    feedback: Sequence[Correction] = ()

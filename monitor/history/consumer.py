@@ -87,7 +87,7 @@ class HistoryConsumer:
         position = await asyncio.to_thread(self._writer.position)
         fresh = [event_id for sid, event_id in entries
                  if stream_key(sid) > stream_key(position)]
-        events = await self._store.load_many(dict.fromkeys(fresh))
+        events = await self._store.load_many_with_items(dict.fromkeys(fresh))
         last = max((sid for sid, _ in entries), key=stream_key)
         done.entries += len(entries)
         done.written += await asyncio.to_thread(self._write, events, last)
@@ -169,7 +169,7 @@ class HistoryConsumer:
                                                             0, -1)]
         written = 0
         for chunk in _chunks(ids, RESYNC_CHUNK):
-            events = await self._store.load_many(chunk)
+            events = await self._store.load_many_with_items(chunk)
             written += await asyncio.to_thread(self._writer.apply, events, None)
         await asyncio.to_thread(self._writer.restart_at, end)
         await self._reset_group(stream, end)

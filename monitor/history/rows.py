@@ -107,7 +107,8 @@ def _response_row(event: Event, r: Response) -> dict:
             "channel": r.channel.value,
             "link": r.link, "title": r.title, "source_id": r.source_id,
             "official": r.source_id is not None, "recorded_by": r.recorded_by,
-            "linked": r.linked, "evidence": evidence}
+            "linked": r.linked, "evidence": evidence,
+            "principal_attended": r.principal_attended}
 
 
 def action_rows(event: Event) -> list[dict]:

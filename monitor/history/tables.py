@@ -83,6 +83,8 @@ responses = Table(
     Column("recorded_by", String(64)),  # the officer, for hand-recorded responses
     Column("linked", Boolean, nullable=False),
     Column("evidence", Text, nullable=False),  # matched terms, score, note
+    # 主要负责同志参加 as an officer recorded it; NULL: not recorded, read from the title
+    Column("principal_attended", Boolean),
 )
 
 actions = Table(

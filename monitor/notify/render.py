@@ -40,8 +40,10 @@ _HEAD = {
     AlertKind.RESPONSE_DETECTED: "已回应",
     AlertKind.EVENTS_MERGED: "事件合并",
     AlertKind.DAILY_SUMMARY: "每日汇总",
+    AlertKind.OPERATIONS: "运维告警",
     AlertKind.TEST: "测试消息",
 }
+_OPS_STATUS = {"firing": "告警中", "resolved": "已恢复"}
 _LEVEL = {"特别重大": "Ⅰ级", "重大": "Ⅱ级", "较大": "Ⅲ级", "一般": "Ⅳ级"}
 # The words of each count classifiers/severity.py extracts, most grave first. Each says no
 # more than the text did: "3人受伤" is 受伤, never 重伤 (重伤 is a grading criterion and
@@ -82,6 +84,8 @@ def compose(intent: AlertIntent, now: datetime, base_url: str, *, repeat: int = 
             possible_duplicate: bool = False) -> Section:
     """The words of one alert; `now` is when it is sent (for "time left")."""
     head = _HEAD[intent.kind]
+    if intent.operations is not None and intent.operations.status == "resolved":
+        head += "已恢复"
     if repeat:
         head += f"（第{repeat + 1}次提醒）"
     title = f"【{head}】{intent.title}".strip() if intent.kind != AlertKind.DAILY_SUMMARY \
@@ -185,6 +189,24 @@ def _summary(intent: AlertIntent, now: datetime) -> list[Line]:
     return lines + [Line(f"· {text}") for text in intent.summary_lines]
 
 
+def _operations(intent: AlertIntent, now: datetime) -> list[Line]:
+    """A Prometheus alert about the service: which, where, since when, and what to do."""
+    ops = intent.operations
+    if ops is None:
+        return []
+    level = f"（{ops.severity}）" if ops.severity else ""
+    lines = [Line(f"状态：{_OPS_STATUS[ops.status]}"), Line(f"告警：{ops.alertname}{level}")]
+    if ops.instance:
+        lines.append(Line(f"实例：{ops.instance}"))
+    lines.append(Line(f"开始：{_local(ops.starts_at)}"))
+    if ops.status == "resolved" and ops.ends_at:
+        lasted = _span(ops.ends_at - ops.starts_at)
+        lines.append(Line(f"恢复：{_local(ops.ends_at)}（持续 {lasted}）"))
+    if ops.description:
+        lines.append(Line(f"说明：{ops.description}"))
+    return lines
+
+
 def _test(intent: AlertIntent, now: datetime) -> list[Line]:
     return [Line("机器人配置正常，可以收到舆情回应监测的提醒。"),
             Line(f"发送时间：{_local(now)}")]
@@ -198,6 +220,7 @@ _BODY: dict[AlertKind, Callable[[AlertIntent, datetime], list[Line]]] = {
     AlertKind.RESPONSE_DETECTED: _responded,
     AlertKind.EVENTS_MERGED: _merged,
     AlertKind.DAILY_SUMMARY: _summary,
+    AlertKind.OPERATIONS: _operations,
     AlertKind.TEST: _test,
 }
 

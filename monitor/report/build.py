@@ -87,7 +87,7 @@ def _deadlines(conn: Connection, start: datetime, end: datetime,
 def _responses(conn: Connection, period: Period) -> list[dict]:
     r, e = tables.responses, tables.events
     query = (sa.select(r.c.event_id, r.c.response_id, r.c.at, r.c.channel, r.c.title, r.c.link,
-                       r.c.linked)
+                       r.c.linked, r.c.principal_attended)
              .join(e, e.c.id == r.c.event_id)
              .where(r.c.at >= utc(period.start), r.c.at < utc(period.end),
                     e.c.status != EventStatus.MERGED.value)

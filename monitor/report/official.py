@@ -23,6 +23,12 @@ def leader_attended(title: str) -> bool:
     return bool(_PRINCIPAL.search(title or ""))
 
 
+def _principal(response: dict) -> bool:
+    """As the officer recorded it, else as the title says."""
+    recorded = response.get("principal_attended")
+    return leader_attended(response["title"]) if recorded is None else bool(recorded)
+
+
 def official_lines(responses: Iterable[dict]) -> list[OfficialLine]:
     """`responses`: linked responses in the period (event_id, response_id, channel, title,
     link)."""
@@ -33,7 +39,7 @@ def official_lines(responses: Iterable[dict]) -> list[OfficialLine]:
 
     def pieces(channel: str, leader: bool = False) -> tuple[int, list[str]]:
         chosen = [r for r in rows if r["channel"] == channel
-                  and (not leader or leader_attended(r["title"]))]
+                  and (not leader or _principal(r))]
         distinct = {r["link"] or r["response_id"] for r in chosen}
         return len(distinct), sorted({r["event_id"] for r in chosen})
 

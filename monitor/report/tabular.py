@@ -10,7 +10,8 @@ from monitor.report.model import Outcomes, Report, RuleLine
 OUTCOME_HEADER = ["截止数", "事件数", "按时回应", "超时回应", "未回应", "免于回应", "尚未到期",
                   "按时率", "用时中位数(小时)", "用时P90(小时)"]
 PART_NAMES = ("rules", "by-topic", "by-severity", "by-region", "by-lead-unit", "months", "events",
-              "official")
+              "official", "official-events")
+MAX_CELL = 32_767
 # Column kinds, for the XLSX formats: count, percent, hours, text.
 OUTCOME_KINDS = ["n"] * 7 + ["pct", "h", "h"]
 
@@ -35,7 +36,8 @@ def tables(report: Report) -> list[Table]:
     for dimension, title in DIMENSIONS.items():
         parts.append(_rules_table(f"by-{dimension.replace('_', '-')}", title,
                                   report.breakdowns[dimension], grouped=True))
-    parts += [_months_table(report), _events_table(report), _official_table(report)]
+    parts += [_months_table(report), _events_table(report), _official_table(report),
+              _official_events_table(report)]
     return parts
 
 
@@ -69,16 +71,33 @@ def _events_table(report: Report) -> Table:
 
 
 def _official_table(report: Report) -> Table:
-    rows = [[line.label, line.unit, line.count, " ".join(line.event_ids)]
+    rows = [[line.label, line.unit, line.count, ids_cell(line.event_ids)]
             for line in report.official]
     return Table("official", "回应解读", ["统计指标", "单位", "统计数", "来自事件"],
                  ["text", "text", "n", "text"], rows, [56, 6, 10, 80])
 
 
-def annual_table(report: Report, province: str = "") -> Table:
+def _official_events_table(report: Report) -> Table:
+    """Each figure of the official table with its events, one a row (however many)."""
+    rows = [[line.label, event_id] for line in report.official for event_id in line.event_ids]
+    return Table("official-events", "回应解读明细", ["统计指标", "事件"], ["text", "text"], rows,
+                 [56, 22])
+
+
+def ids_cell(ids: list[str]) -> str:
+    """The event ids in one cell, within what a spreadsheet cell holds (32,767 characters);
+    beyond it, as many as fit and where to find the rest."""
+    text = " ".join(ids)
+    if len(text) <= MAX_CELL:
+        return text
+    kept = text[:MAX_CELL - 40].rsplit(" ", 1)[0]
+    return f"{kept} … 共{len(ids)}个，全部见「回应解读明细」"
+
+
+def annual_table(report: Report) -> Table:
     """The statistics table in the layout of the 2018 annual report: its 回应解读 section."""
     rows = [["二、回应解读情况", "", None, ""]]
-    rows += [[line.label, line.unit, line.count, " ".join(line.event_ids)]
+    rows += [[line.label, line.unit, line.count, ids_cell(line.event_ids)]
              for line in report.official]
     rows.insert(2, ["(二) 通过不同渠道和方式回应解读的情况", "", None, ""])
     return Table("statistics", "统计表", ["统计指标", "单位", "统计数", "来自事件"],

@@ -10,11 +10,11 @@ import redis.asyncio as aioredis
 
 from monitor.store.keys import Keys
 
-# KEYS: event hash, active, first seen, due, timers. ARGV: id, version.
+# KEYS: event hash, active, first seen, due, timers, its item references. ARGV: id, version.
 _EVICT = """
 if redis.call('HGET', KEYS[1], 'v') ~= ARGV[2] then return 0 end
 if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[6])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
@@ -36,7 +36,7 @@ class EventEvictor:
         for event_id, version in archived:
             removed = await self._evict(
                 keys=[k.event(event_id), k.events_active, k.events_by_first_seen,
-                      k.events_due, k.timers],
+                      k.events_due, k.timers, k.event_items(event_id)],
                 args=[event_id, str(version)])
             if removed or not await self._redis.exists(k.event(event_id)):
                 gone.append(event_id)

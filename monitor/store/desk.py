@@ -81,17 +81,21 @@ class IdempotencyStore:
                           ex=IDEMPOTENT_SECONDS, nx=True)
 
 
+def feedback_fields(correction: Correction) -> list[str]:
+    """A correction as the feedback stream keeps it: field, value, … (None as ""). Written
+    by the event save (monitor.store.events) so that a label exists only for a correction
+    that was applied."""
+    return [part for name, value in correction.model_dump(mode="json").items()
+            for part in (name, "" if value is None else str(value))]
+
+
 class FeedbackStore:
+    """The labelled feedback, read back (for training and the SQL history)."""
+
     def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
         self._r = redis
         self._k = keys
 
-    async def add(self, correction: Correction) -> None:
-        fields = {k: "" if v is None else str(v)
-                  for k, v in correction.model_dump(mode="json").items()}
-        await self._r.xadd(self._k.feedback, fields, maxlen=1_000_000, approximate=True)
-
     async def all(self, limit: int = 1000) -> list[dict[str, str]]:
         entries = await self._r.xrevrange(self._k.feedback, count=limit)
         return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries]
-

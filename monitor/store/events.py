@@ -1,23 +1,28 @@
 """Events in Redis. One Lua script saves an event together with everything that must change
 with it (its timer, its place in the read-model indexes, the index log, the items it took,
-the alerts it raised), and only if nobody saved a newer version meanwhile."""
+the alerts it raised, the officers' labels it carries), and only if nobody saved a newer
+version meanwhile."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import redis.asyncio as aioredis
 
 from monitor.domain.events import LISTED_REFS, Change, Conflict, Event, ItemRef
+from monitor.store.desk import feedback_fields
 from monitor.store.keys import TIMER_LEASE_SECONDS, Keys
 
 # Saves one or more events atomically: every version is checked before anything is
 # written (a merge changes two events, and must never be half applied). KEYS: the shared
 # indexes, then one event hash per change. ARGV: the count, then one block per change:
 # id, expected version, version, json, active, last seen, first seen, due score, next
-# check, ttl, its list of item references, the list's cap, then four counted runs: item
-# keys…, (alert key, intent)…, new item references…, lists of merged events….
+# check, ttl, its list of item references, the list's cap, '1' to replace the list's contents
+# (a split) rather than append, then five counted runs: item keys…, (alert key, intent)…,
+# new item references…, lists of merged events…, feedback labels… (each a JSON array of
+# field, value pairs for the feedback stream).
 _SAVE = """
 local function rpush_all(list, values, from, to)
   for i = from, to, 1000 do  -- in slices: unpack is bounded by Lua's stack
@@ -28,11 +33,11 @@ local n = tonumber(ARGV[1])
 local blocks = {}
 local pos = 2
 for e = 1, n do
-  local current = redis.call('HGET', KEYS[6 + e], 'v')
+  local current = redis.call('HGET', KEYS[7 + e], 'v')
   if (current or '-1') ~= ARGV[pos + 1] then return -e end
   local b = {at = pos}
-  pos = pos + 12
-  for _, run in ipairs({'items', 'alerts', 'refs', 'absorbed'}) do
+  pos = pos + 13
+  for _, run in ipairs({'items', 'alerts', 'refs', 'absorbed', 'feedback'}) do
     local count = tonumber(ARGV[pos])
     local width = (run == 'alerts') and 2 or 1
     b[run] = {from = pos + 1, count = count}
@@ -44,7 +49,7 @@ for e = 1, n do
   local b = blocks[e]
   local p = b.at
   local id = ARGV[p]
-  redis.call('HSET', KEYS[6 + e], 'v', ARGV[p + 2], 'json', ARGV[p + 3])
+  redis.call('HSET', KEYS[7 + e], 'v', ARGV[p + 2], 'json', ARGV[p + 3])
   if ARGV[p + 4] == '1' then redis.call('ZADD', KEYS[1], ARGV[p + 5], id)
   else redis.call('ZREM', KEYS[1], id) end
   redis.call('ZADD', KEYS[2], ARGV[p + 6], id)
@@ -66,7 +71,12 @@ for e = 1, n do
     local theirs = redis.call('LRANGE', ARGV[b.absorbed.from + i], 0, cap - 1)
     rpush_all(list, theirs, 1, #theirs)
   end
+  if ARGV[p + 12] == '1' then redis.call('DEL', list) end
   rpush_all(list, ARGV, b.refs.from, b.refs.from + b.refs.count - 1)
+  for i = 0, b.feedback.count - 1 do
+    redis.call('XADD', KEYS[7], 'MAXLEN', '~', 1000000, '*',
+               unpack(cjson.decode(ARGV[b.feedback.from + i])))
+  end
   if b.refs.count + b.absorbed.count > 0 then redis.call('LTRIM', list, 0, cap - 1) end
 end
 return 1
@@ -128,17 +138,28 @@ class EventStore:
         for change in changes:
             args += _save_args(change, keys, self._retention)
         return ([keys.events_active, keys.events_by_first_seen, keys.events_due, keys.timers,
-                 keys.index_log, keys.alerts_out, *(keys.event(c.event.id) for c in changes)],
+                 keys.index_log, keys.alerts_out, keys.feedback,
+                 *(keys.event(c.event.id) for c in changes)],
                 args)
+
+    async def load_many_with_items(self, event_ids: Iterable[str]) -> list[Event]:
+        """As load_many, each event's `items` holding every item it took (the history wants
+        them all; the document keeps only the lead ones and the messages)."""
+        events = await self.load_many(event_ids)
+        if not events:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for event in events:
+            pipe.lrange(self._keys.event_items(event.id), 0, LISTED_REFS - 1)
+        listed = await pipe.execute()
+        return [event.model_copy(update={"items": _all_refs(event, raw)})
+                for event, raw in zip(events, listed, strict=True)]
 
     async def item_refs(self, event: Event, limit: int = LISTED_REFS) -> list[ItemRef]:
         """Every item the event took, in the order they came (its list, and the references
         its document holds: events saved before the list existed kept them only there)."""
         raw = await self._redis.lrange(self._keys.event_items(event.id), 0, limit - 1)
-        refs = {r.id: r for r in map(ItemRef.model_validate_json, raw)}
-        for ref in event.items:
-            refs.setdefault(ref.id, ref)
-        return sorted(refs.values(), key=lambda r: r.published)[:limit]
+        return _all_refs(event, raw)[:limit]
 
     async def item_applied(self, item_ids: Sequence[str]) -> dict[str, str]:
         """Items already applied to an event (re-delivered after a crash), with the event."""
@@ -180,6 +201,15 @@ class EventStore:
         return [i.decode() for i in await self._redis.zrange(self._keys.events_due, 0, limit - 1)]
 
 
+def _all_refs(event: Event, listed: Sequence[bytes]) -> list[ItemRef]:
+    """The list's references and the document's (events saved before the list existed kept
+    theirs only there; a merge may list one twice), once each, in order of publication."""
+    refs = {r.id: r for r in map(ItemRef.model_validate_json, listed)}
+    for ref in event.items:
+        refs.setdefault(ref.id, ref)
+    return sorted(refs.values(), key=lambda r: r.published)
+
+
 def _save_args(change: Change, keys: Keys, retention: int) -> list[str | float | int]:
     event = change.event
     return [
@@ -195,6 +225,7 @@ def _save_args(change: Change, keys: Keys, retention: int) -> list[str | float |
         retention,
         keys.event_items(event.id),
         LISTED_REFS,
+        "1" if change.replace_refs else "0",
         len(change.item_ids),
         *[keys.item_event(i) for i in change.item_ids],
         len(change.alerts),
@@ -203,4 +234,6 @@ def _save_args(change: Change, keys: Keys, retention: int) -> list[str | float |
         *[ref.model_dump_json() for ref in change.new_refs],
         len(change.absorbed),
         *[keys.event_items(gone) for gone in change.absorbed],
+        len(change.feedback),
+        *[json.dumps(feedback_fields(label), ensure_ascii=False) for label in change.feedback],
     ]

@@ -8,7 +8,10 @@ since, nothing is applied and VersionConflict carries the event as it now is."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -22,6 +25,7 @@ from monitor.domain.events import (
     Response,
     ResponseChannel,
 )
+from monitor.domain.feedback import Correction
 from monitor.errors import MonitorError
 from monitor.models import Item
 from monitor.store.events import Conflict, EventStore
@@ -104,10 +108,11 @@ class Actions:
     async def record_response(self, event_id: str, by: str, now: datetime, at: datetime,
                               channel: ResponseChannel, link: str | None = None,
                               note: str = "", expected: int | None = None,
-                              response_id: str | None = None) -> Event:
+                              response_id: str | None = None,
+                              principal_attended: bool | None = None) -> Event:
         response = Response(id=response_id or f"r-manual-{uuid.uuid4().hex[:10]}", at=at,
                             channel=channel, link=link, title=note[:100], recorded_by=by,
-                            note=note)
+                            note=note, principal_attended=principal_attended)
 
         def change(event: Event) -> None:
             if any(r.id == response.id for r in event.responses):
@@ -161,8 +166,9 @@ class Actions:
                       now: datetime, reason: str = "", item_id: str | None = None,
                       expected: int | None = None) -> tuple[Event, str | None, str]:
         """Set the event's topic, incident, severity or region as the officer says (an
-        item's label only goes to the feedback). Returns the event, what the machine had
-        said and the title labelled, for the labelled feedback."""
+        item's label only goes to the feedback). The label is saved with the event, in the
+        same step: a correction that is not applied leaves none. Returns the event, what the
+        machine had said and the title labelled."""
         said: list[str | None] = []
         listed = await self._listed(event_id) if item_id is not None else {}
         labelled = listed[item_id].title if item_id in listed else ""
@@ -180,8 +186,13 @@ class Actions:
             _audit(event, now, by, f"corrected_{field}",
                    f"{target}: {said[0] or '—'} → {value or '—'} {reason}".strip())
 
-        event = await self._update(event_id, now, change, expected)
-        return event, said[0], labelled or event.title
+        def label(event: Event) -> Correction:
+            return Correction(event_id=event.id, item_id=item_id, field=field,
+                              machine=said[-1], officer_value=value, officer=by, at=now,
+                              reason=reason, text=labelled or event.title)
+
+        event = await self._update(event_id, now, change, expected, label)
+        return event, said[-1], labelled or event.title
 
     async def merge(self, source_id: str, target_id: str, by: str, now: datetime,
                     reason: str = "", expected: int | None = None) -> Event:
@@ -225,9 +236,11 @@ class Actions:
         event.sources = list(dict.fromkeys(i.source_id for i in listed
                                            if i.id not in gone)) or event.sources
         _audit(event, now, by, "split_out", f"{new.id}: {len(moving)} items {reason}".strip())
-        changes = [self._tracker.finish(event, now, version),
-                   self._tracker.finish(new, now, -1, item_ids=[i.id for i in moving],
-                                        new_refs=moving)]
+        kept = dataclasses.replace(self._tracker.finish(event, now, version),
+                                   new_refs=[i for i in listed if i.id not in gone],
+                                   replace_refs=True)
+        changes = [kept, self._tracker.finish(new, now, -1, item_ids=[i.id for i in moving],
+                                              new_refs=moving)]
         await self._save_all(changes, event_id)
         return changes[1].event
 
@@ -246,15 +259,19 @@ class Actions:
         return event
 
     async def _update(self, event_id: str, now: datetime, change,
-                      expected: int | None = None) -> Event:
-        """Apply `change` to the stored event and save it; retried on a concurrent save
-        when the caller named no version, a VersionConflict when it did."""
+                      expected: int | None = None,
+                      label: Callable[[Event], Correction] | None = None) -> Event:
+        """Apply `change` to the stored event and save it (with the officer's `label` for
+        the feedback, if any); retried on a concurrent save when the caller named no
+        version, a VersionConflict when it did."""
         for _ in range(5):
             event = await self._require(event_id)
             _check_version(event, expected)
             version = event.version
             change(event)
             saved = self._tracker.finish(event, now, version)
+            if label is not None:
+                saved = replace(saved, feedback=[label(saved.event)])
             try:
                 await self._store.save(saved)
             except Conflict:

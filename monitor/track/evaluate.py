@@ -36,10 +36,9 @@ from monitor.models import Item
 from monitor.track.deadlines import evaluate as evaluate_deadlines
 from monitor.track.grouping import EventIndex
 from monitor.track.labelled import DATA, ROOT, LabelledSet, T, cec_set, cluster_sets, make_item
-from monitor.track.orphans import best_for
+from monitor.track.orphans import best_for, waits_for_event
 from monitor.track.policy import Policy, default_policy
 from monitor.track.replay import SAMPLE, read_items
-from monitor.track.responses import response_cues
 from monitor.track.tagging import tag
 from monitor.track.tracker import Tagged, Tracker, to_index_entry
 
@@ -107,7 +106,7 @@ def group(items: Sequence[Item], policy: Policy) -> Grouped:
         action, match = tracker.route(tagged)
         if tagged.item.official:
             result.answered[tagged.item.id] = match.event_id if action == "respond" else None
-            if action == "skip" and response_cues(tagged.item):
+            if action == "skip" and waits_for_event(tagged):
                 waiting.append(tagged)
         if action in ("open", "open_policy"):
             change = tracker.open(tagged, now)

@@ -16,6 +16,7 @@ import heapq
 import math
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from monitor.track.identity import EventMarks, Marks, PairScorer, default_scorer
 from monitor.track.policy import Grouping
 
 Vector = dict[str, float]
-SHORTLIST = 8  # candidates scored in full per item
+SHORTLIST = 5  # candidates scored in full per item (5 and 8 gave the same fitting-half figures)
 
 _idf_lock = threading.Lock()
 _idf: tuple[dict[str, float], float] | None = None
@@ -92,13 +93,40 @@ class Entry:
         return max(self.last_seen, self.owed_until)
 
 
-@dataclass(frozen=True, slots=True)
 class Match:
-    event_id: str
-    score: float  # probability that the item reports the event's matter
-    cosine: float  # text similarity alone
-    terms: tuple[str, ...]  # the shared terms that weighed most
-    evidence: tuple[str, ...] = ()  # the pair features that weighed most
+    """An open event an item may report. `terms` and `evidence` say why; most candidates
+    are scored and dropped, so they are worked out only when asked for."""
+
+    __slots__ = ("event_id", "score", "cosine", "_terms", "_evidence", "_explain")
+
+    def __init__(self, event_id: str, score: float, cosine: float,
+                 terms: tuple[str, ...] = (), evidence: tuple[str, ...] = (),
+                 explain: Callable[[], tuple[tuple[str, ...], tuple[str, ...]]] | None = None
+                 ) -> None:
+        self.event_id = event_id
+        self.score = score  # probability that the item reports the event's matter
+        self.cosine = cosine  # text similarity alone
+        self._terms, self._evidence, self._explain = terms, evidence, explain
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """The shared terms that weighed most."""
+        self._resolve()
+        return self._terms
+
+    @property
+    def evidence(self) -> tuple[str, ...]:
+        """The pair features that weighed most, with their values and weights."""
+        self._resolve()
+        return self._evidence
+
+    def _resolve(self) -> None:
+        if self._explain is not None:
+            self._terms, self._evidence = self._explain()
+            self._explain = None
+
+    def __repr__(self) -> str:
+        return f"Match({self.event_id!r}, score={self.score:.3f}, cosine={self.cosine:.3f})"
 
 
 class EventIndex:
@@ -218,9 +246,14 @@ class EventIndex:
         shared = {t: w * centroid[t] * weigh.factor(t) / norm
                   for t, w in item.items() if t in centroid}
         similarity = sum(shared.values())
-        pair = self.scorer.score(features(marks, entry.marks, similarity))
-        terms = tuple(t for t, _ in heapq.nlargest(5, shared.items(), key=lambda kv: kv[1]))
-        return Match(entry.event_id, pair.p, similarity, terms, pair.evidence)
+        values = features(marks, entry.marks, similarity)
+
+        def explain() -> tuple[tuple[str, ...], tuple[str, ...]]:
+            top = heapq.nlargest(5, shared.items(), key=lambda kv: kv[1])
+            return tuple(t for t, _ in top), self.scorer.evidence(values)
+
+        return Match(entry.event_id, self.scorer.probability(values), similarity,
+                     explain=explain)
 
 
     def _weighted_norm(self, entry: Entry, weigh: _EventIdf) -> float:

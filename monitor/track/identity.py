@@ -107,7 +107,6 @@ class Marks:
     magnitude: float | None = None
     grams: frozenset[str] = frozenset()
     at: float = 0.0
-    source: str | None = None  # the configured source that published it
 
     @property
     def named_counties(self) -> frozenset[str]:
@@ -116,12 +115,12 @@ class Marks:
 
 
 def marks_of(title: str, text: str, *, prefecture: str | None, county: str | None,
-             incident: str | None, at: float, source: str | None = None) -> Marks:
+             incident: str | None, at: float) -> Marks:
     body = f"{title}\n{text}"
     return Marks(places=places_in(body), county=county, counties=counties_in(body),
                  prefecture=prefecture,
                  incident=incident if incident and incident != "无" else None,
-                 magnitude=magnitude_in(body), grams=title_grams(title), at=at, source=source)
+                 magnitude=magnitude_in(body), grams=title_grams(title), at=at)
 
 
 @dataclass(slots=True)
@@ -134,7 +133,6 @@ class EventMarks:
     incident: str | None = None
     magnitudes: set[float] = field(default_factory=set)
     grams: list[frozenset[str]] = field(default_factory=list)  # a few titles' bigrams
-    sources: set[str] = field(default_factory=set)
     first_seen: float = 0.0
     last_seen: float = 0.0
 
@@ -142,7 +140,7 @@ class EventMarks:
 MAX_TITLES = 8
 FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture",
             "prefecture_conflict", "shared_places", "incident_agree", "incident_conflict",
-            "gap_days", "magnitude_match", "magnitude_conflict", "new_source")
+            "gap_days", "magnitude_match", "magnitude_conflict")
 
 
 def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str, float]:
@@ -169,10 +167,6 @@ def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str
         "magnitude_conflict": float(item.magnitude is not None and bool(event.magnitudes)
                                     and all(abs(item.magnitude - m) >= 0.05
                                             for m in event.magnitudes)),
-        # Source diversity: one outlet rarely reports one matter twice within the window;
-        # a report from an outlet the event has not heard from is more likely another telling.
-        "new_source": float(item.source is not None and bool(event.sources)
-                            and item.source not in event.sources),
     }
 
 
@@ -206,11 +200,18 @@ class PairScorer:
         return cls(raw["weights"], raw["bias"])
 
     def score(self, values: dict[str, float]) -> PairScore:
+        return PairScore(self.probability(values), self.evidence(values))
+
+    def probability(self, values: dict[str, float]) -> float:
+        weights = self.weights
+        z = self.bias + sum(weights.get(k, 0.0) * v for k, v in values.items() if v)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def evidence(self, values: dict[str, float]) -> tuple[str, ...]:
+        """The three features that weighed most, as `name=value(contribution)`."""
         parts = {k: self.weights.get(k, 0.0) * v for k, v in values.items()}
-        z = self.bias + sum(parts.values())
-        p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
         top = sorted((k for k in parts if parts[k]), key=lambda k: -abs(parts[k]))[:3]
-        return PairScore(p, tuple(f"{k}={values[k]:g}({parts[k]:+.1f})" for k in top))
+        return tuple(f"{k}={values[k]:g}({parts[k]:+.1f})" for k in top)
 
 
 @cache

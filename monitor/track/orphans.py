@@ -18,6 +18,7 @@ from monitor.store.keys import Keys
 from monitor.track.grouping import Entry, EventIndex, Match
 from monitor.track.identity import Marks
 from monitor.track.policy import Policy
+from monitor.track.responses import response_cues
 from monitor.track.tracker import Tagged
 
 
@@ -66,6 +67,15 @@ class OrphanStore:
             await self._redis.hdel(self._keys.orphan_items, *old)
             await self._redis.zrem(self._keys.orphans, *old)
         return len(old)
+
+
+def waits_for_event(tagged: Tagged) -> bool:
+    """An official item that matched no open event is kept for the event it answers when it
+    is an answer (通报, 情况说明, 回复 …) or reports an incident (an earthquake bureau's
+    automatic report comes before any news): nothing official that may answer is dropped."""
+    item = tagged.item
+    return item.official and not item.reposts_own and bool(
+        response_cues(item) or (tagged.incident and tagged.incident != "无"))
 
 
 def best_for(entry: Entry, waiting: list[Tagged], policy: Policy) -> list[tuple[Tagged, Match]]:

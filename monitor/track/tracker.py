@@ -62,7 +62,7 @@ def to_index_entry(event: Event) -> Entry:
     marks = EventMarks(places=set(event.places), counties=set(event.counties),
                        prefecture=event.region,
                        incident=None if event.incident == "无" else event.incident,
-                       magnitudes=set(event.magnitudes), sources=set(event.sources),
+                       magnitudes=set(event.magnitudes),
                        grams=[title_grams(i.title) for i in event.items[:MAX_TITLES]],
                        first_seen=first, last_seen=last)
     return Entry(event.id, dict(event.centroid), event.region, event.incident, last, first,

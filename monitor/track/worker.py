@@ -19,9 +19,8 @@ from monitor.store.events import Change, Conflict, EventStore
 from monitor.store.items import ItemConsumer, StreamEntry
 from monitor.store.keys import GROUPING_LEASE_SECONDS, Keys
 from monitor.track.grouping import EventIndex
-from monitor.track.orphans import OrphanStore, best_for
+from monitor.track.orphans import OrphanStore, best_for, waits_for_event
 from monitor.track.policy import Policy
-from monitor.track.responses import response_cues
 from monitor.track.tagging import tag
 from monitor.track.tracker import Tagged, Tracker, to_index_entry
 
@@ -200,7 +199,7 @@ class EventsWorker:
 
     async def _skip(self, tagged: Tagged, result: BatchResult) -> None:
         """An official answer (通报, 情况说明 …) that matches no open event waits for one."""
-        if tagged.item.official and not tagged.item.reposts_own and response_cues(tagged.item):
+        if waits_for_event(tagged):
             await self.orphans.keep(tagged)
             result.orphaned += 1
             log.info("answer_kept_for_later", item_id=tagged.item.id, title=tagged.item.title)

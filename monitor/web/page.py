@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from aiohttp import web
@@ -36,6 +36,9 @@ from monitor.web.auth import (
     login,
     set_session_cookie,
 )
+
+if TYPE_CHECKING:
+    from monitor.web.reports import MonthLinks
 
 TEMPLATES = Path(__file__).with_name("templates")
 SourcesHealth = Callable[[], Awaitable[list[dict]]]
@@ -59,9 +62,9 @@ class PageDeps:
     outbox: Callable[[int], Awaitable[dict]] | None = None  # Notifier.status
     sources: SourcesHealth | None = None
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # Extra buttons above the tables, e.g. ("下载月度报表", "/api/reports/monthly"): the
-    # composition root adds the monthly export's download here when it is served.
-    downloads: list[tuple[str, str]] = field(default_factory=list)
+    # The monthly report's downloads and picture for the month of `now` (web/reports.py's
+    # month_links), when the composition root serves the report.
+    reports: Callable[[datetime], MonthLinks] | None = None
     secure_cookie: bool = False
 
 
@@ -117,7 +120,7 @@ async def duty_list(request: web.Request) -> web.Response:
     return _render(request, "list.html", rows=rows, rates=response_rates(month),
                    month=month_start, sources=await deps.sources() if deps.sources else None,
                    outbox=await deps.outbox(20) if deps.outbox else None,
-                   downloads=deps.downloads)
+                   reports=deps.reports(now) if deps.reports else None)
 
 
 async def event_page(request: web.Request) -> web.Response:

@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import json
 import tempfile
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 
@@ -21,11 +22,30 @@ from monitor.report.model import Report
 from monitor.report.period import PeriodError, parse_month
 from monitor.report.picture import write_png
 from monitor.report.tabular import PART_NAMES
+from monitor.track.workdays import CHINA_TZ
 
 HISTORY_KEY: web.AppKey[Engine] = web.AppKey("history", Engine)
 FORMATS = ("json", "xlsx", "csv", "png")
 _TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
           "csv": "text/csv; charset=utf-8", "png": "image/png"}
+
+
+@dataclasses.dataclass(frozen=True)
+class MonthLinks:
+    downloads: list[tuple[str, str]]  # (label, address) of the workbook downloads
+    picture: str  # the month's PNG
+
+
+def month_links(now: datetime) -> MonthLinks:
+    """This month's and last month's workbooks, and this month's picture, as the duty page
+    links them (months in Beijing time, as the report counts them)."""
+    this = now.astimezone(CHINA_TZ).date().replace(day=1)
+    last = (this - timedelta(days=1)).replace(day=1)
+    base = "/api/reports/monthly?month="
+    return MonthLinks(
+        downloads=[(f"下载本月报表（{this:%Y年%m月}，XLSX）", f"{base}{this:%Y-%m}&format=xlsx"),
+                   (f"下载上月报表（{last:%Y年%m月}，XLSX）", f"{base}{last:%Y-%m}&format=xlsx")],
+        picture=f"{base}{this:%Y-%m}&format=png")
 
 
 def add_report_routes(app: web.Application, history: Engine) -> None:

@@ -51,6 +51,9 @@ class RecordResponse(Versioned):
                                description="what was said, or its title")]
     publisher: Annotated[str, Field(default="", max_length=100,
                                     description="who responded, e.g. 市应急管理局")] = ""
+    principal_attended: bool | None = Field(
+        default=None, description="the principal leader (主要负责同志) took part, for the "
+        "official statistics table; omitted: not known")
 
 
 class LinkResponse(Versioned):

@@ -24,9 +24,8 @@ from pydantic import BaseModel, ValidationError
 
 from monitor.clock import Clock
 from monitor.domain.events import Event
-from monitor.domain.feedback import Correction
 from monitor.officers import Officer, Role
-from monitor.store.desk import FeedbackStore, IdempotencyStore
+from monitor.store.desk import IdempotencyStore
 from monitor.track.actions import ActionError, Actions, VersionConflict
 from monitor.web import requests as rq
 from monitor.web.auth import CSRF_FIELD, require
@@ -40,7 +39,6 @@ class Desk:
     actions: Actions
     clock: Clock
     idempotency: IdempotencyStore
-    feedback: FeedbackStore
     silencer: Any | None = None  # monitor.notify.Notifier
     labels: dict[str, tuple[str, ...]] | None = None  # allowed topic/incident/severity
 
@@ -109,7 +107,7 @@ async def _record(d: Desk, c: Call) -> dict:
         if c.idempotency_key else None
     return _event(await d.actions.record_response(
         c.event_id, c.officer.name, c.now, b.at, b.channel, b.link, note,
-        expected=b.version, response_id=response_id))
+        expected=b.version, response_id=response_id, principal_attended=b.principal_attended))
 
 
 async def _link(d: Desk, c: Call) -> dict:
@@ -152,14 +150,9 @@ async def _correct(d: Desk, c: Call) -> dict:
                                   f"{'、'.join(allowed)}")
     if value is None and b.field in ("topic", "incident"):
         raise FieldError("value", f"a {b.field} cannot be empty")
-    event, machine, text = await d.actions.correct(c.event_id, b.field, value,
-                                                   c.officer.name, c.now, b.reason, b.item_id,
-                                                   expected=b.version)
-    # After the save: a label is only kept for a correction that was applied.
-    await d.feedback.add(Correction(event_id=event.id, item_id=b.item_id, field=b.field,
-                                    machine=machine, officer_value=value,
-                                    officer=c.officer.name, at=c.now, reason=b.reason,
-                                    text=text))
+    # The labelled feedback is saved with the event (monitor.track.actions.correct).
+    event, _, _ = await d.actions.correct(c.event_id, b.field, value, c.officer.name, c.now,
+                                          b.reason, b.item_id, expected=b.version)
     return _event(event)
 
 

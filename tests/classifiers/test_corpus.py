@@ -99,8 +99,9 @@ def test_shipped_metrics_hold_their_measured_level():
     """A regression guard on the held-out figures of the shipped model (labels read, split
     by near-duplicate cluster). Below the issue's targets today: README says by how much."""
     m = model.read_metadata()["metrics"]
-    assert m["topic_messages_accuracy"] >= 0.80 and m["topic_messages_macro_f1"] >= 0.60
-    assert m["titles_relevant_precision"] >= 0.72 and m["titles_relevant_recall"] >= 0.62
+    assert m["topic_messages_accuracy"] >= 0.82 and m["topic_messages_macro_f1"] >= 0.68
+    assert m["titles_relevant_precision"] >= 0.72 and m["titles_relevant_recall"] >= 0.80
+    assert m["topic_written_macro_f1"] >= 0.84
     assert m["board_teddy_macro_f1"] >= 0.85
     assert m["topic_expected_calibration_error"] <= 0.08
     assert m["cec_incident_test_accuracy"] >= 0.97

@@ -243,3 +243,9 @@ def test_cec_severity_on_unseen_documents():
         wrong += [f"{key}: {got} ≠ {grade}"] if got != grade else []
     print(f"\nCEC severity agreement on unseen documents: {agree}/{n} = {agree / n:.3f}")
     assert n >= 30 and agree / n >= 0.90, wrong
+
+
+def test_a_death_spelt_with_compatibility_characters_is_still_read():
+    # ⽣ is the Kangxi radical that NFKC folds to 生: the hint is found after folding
+    assert assess("矿井透水3人丧⽣", is_incident=False).evidence == {"deaths": 3}
+    assert assess("今天天气晴朗，市民出游", is_incident=False).evidence == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 
@@ -32,15 +34,18 @@ def test_train_save_load_classify_on_a_small_slice(tmp_path):
     examples = _slice()
     cfg = TrainConfig(min_df=1, heads=("topic", "incident"))
     m = train.fit(examples, cfg, "clf-test", progress=False)
-    meta = m.save(tmp_path, {"config": {"subwords": cfg.subwords}})
+    meta = m.save(tmp_path, {"config": asdict(cfg)})
     assert (tmp_path / model.ARTIFACT_NAME).exists() and meta["version"] == "clf-test"
     loaded = model.load(tmp_path)
     clf = Classifier(loaded)
     [c] = clf.classify(["小规模纳税人增值税减免和个税专项附加扣除政策"])
     assert c.topic.label == "减税降费" and c.board is None and c.model_version == "clf-test"
     # a loaded model predicts exactly what the fitted one did
-    X = m.transform([tokenize.features(tokenize.raw_tokens(e.text), True) for e in examples[:20]])
+    X = m.transform(m.featurize([tokenize.raw_tokens(e.text) for e in examples[:20]]))
     np.testing.assert_allclose(m.proba("topic", X), loaded.proba("topic", X))
+    # and serves them from the same features it was trained on
+    raw = [tokenize.raw_tokens(e.text) for e in examples[:20]]
+    np.testing.assert_allclose(loaded.encode(raw).toarray(), X.toarray(), rtol=1e-5, atol=1e-7)
 
 
 def test_training_refuses_missing_data(tmp_path, capsys):
@@ -71,3 +76,41 @@ def test_batch_explanations_equal_the_plain_definition():
         for term, w in got[row]:
             assert weight_of[term] == pytest.approx(w, rel=1e-5)
     assert got[-1] == ()
+
+
+def test_threshold_for_recall_keeps_the_share_asked_and_no_more():
+    p = np.array([0.05, 0.10, 0.20, 0.30, 0.40, 0.60, 0.70, 0.90])
+    relevant = np.array([True, True, False, True, True, False, True, False])
+    t = train.threshold_for_recall(p, relevant, 0.8)  # 4 of the 5 relevant: up to 0.40
+    assert 0.40 < t < 0.60
+    called = p < t
+    assert called[relevant].sum() == 4 and called[~relevant].sum() == 1
+    assert train.threshold_for_recall(p, relevant, 1.0) > 0.70  # all five
+    assert train.threshold_for_recall(p, relevant, 0.2) == pytest.approx(0.075)  # the first only
+
+
+def test_relevance_threshold_decides_the_irrelevant_topic():
+    examples = _slice()
+    m = train.fit(examples, TrainConfig(min_df=1, heads=("topic",)), "clf-test", progress=False)
+    classes = list(m.heads["topic"].classes)
+    other = classes.index("其他政务")
+    m.relevance = ("其他政务", 0.3)  # any class of the slice serves as "the irrelevant one"
+    p = np.full((4, len(classes)), 0.01)
+    p[0, other] = 0.35  # reaches the threshold though another class is more probable
+    p[0, 0 if other else 1] = 0.6
+    p[1, other] = 0.29  # most probable, but under the threshold: the next class decides
+    p[1, 0 if other else 1] = 0.2
+    p[2, other] = 0.9
+    ranked = m.ranked("topic", p)
+    assert ranked[0, 0] == other and ranked[0, 1] == (0 if other else 1)
+    assert ranked[1, 0] == (0 if other else 1) and ranked[1, 1] == other
+    # decided relevant: the runner-up is the next most probable class, 无关 or not
+    a, b = [c for c in range(len(classes)) if c != other][:2]
+    q = np.full((2, len(classes)), 0.01)
+    q[0, [a, b, other]] = 0.5, 0.3, 0.05
+    q[1, [a, b, other]] = 0.5, 0.1, 0.25
+    assert m.ranked("topic", q)[:, :3].tolist() == [[a, b, other], [a, other, b]]
+    assert ranked[2, 0] == other
+    assert sorted(ranked[3]) == list(range(len(classes)))  # every class once, in any case
+    m.relevance = None
+    assert m.ranked("topic", p)[1, 0] == other  # plain argmax without a threshold

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from monitor.domain.events import EventStatus
+from monitor.domain.events import EventStatus, ItemRef
 from monitor.history import tables
 from monitor.history.archive import Archiver
 from monitor.history.consumer import HistoryConsumer
@@ -32,6 +32,9 @@ async def test_closed_events_leave_redis_after_the_period_once_archived(redis, k
     reopened = make_event("reopened", local("2026-09-01T09:00"), status=EventStatus.CLOSED)
     for event in (old, recent, active, reopened):
         await store.save(new(event))
+    await redis.rpush(keys.event_items("old"), ItemRef(  # its list of item references
+        id="news:1", source_id="news", title="t", link=None, published=old.first_seen,
+        official=False).model_dump_json())
     await consumer.run_once()
     # Changed after the history read it: the newer version is not archived yet.
     await store.save(changed(reopened, status=EventStatus.OPEN))
@@ -42,6 +45,7 @@ async def test_closed_events_leave_redis_after_the_period_once_archived(redis, k
     now = local("2026-11-01T00:00")  # old closed 09-04: 58 days; recent closed 10-23: 9 days
     assert await archiver.run_once(now) == 1
     assert await store.load("old") is None
+    assert not await redis.exists(keys.event_items("old"))  # nothing of it left behind
     assert await redis.zscore(keys.events_by_first_seen, "old") is None
     for kept in ("recent", "active", "reopened"):
         assert await store.load(kept) is not None, kept

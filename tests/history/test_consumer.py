@@ -5,12 +5,13 @@ Redis restarts — so the SQL history never double-counts and never falls behind
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from monitor.clock import FakeClock
-from monitor.domain.events import DeadlineState
+from monitor.domain.events import LEAD_REFS, Change, DeadlineState, ItemRef
 from monitor.history import tables
 from monitor.history.consumer import GROUP, HistoryConsumer
 from monitor.history.db import create_history_engine
@@ -193,3 +194,19 @@ async def until(condition, seconds: float = 10.0) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("condition not reached")
+
+
+async def test_the_history_holds_every_item_not_only_the_documents_lead(redis, keys, history):
+    store = EventStore(redis, keys, 86400)
+    event = make_event("viral", local("2026-11-02T09:00"))
+    refs = [ItemRef(id=f"news:{n}", source_id=f"s{n}", title=f"转载{n}", link=None,
+                    published=local("2026-11-02T09:00") + timedelta(minutes=n), official=False)
+            for n in range(LEAD_REFS + 5)]
+    await store.save(Change(event.model_copy(update={"items": refs[:LEAD_REFS],
+                                                     "item_count": len(refs)}),
+                            expected_version=-1, new_refs=refs))
+    await HistoryConsumer(redis, keys, store, HistoryWriter(history)).run_once()
+    with history.connect() as conn:
+        stored = conn.execute(sa.select(tables.items.c.item_id)
+                              .where(tables.items.c.event_id == "viral")).scalars().all()
+    assert sorted(stored) == sorted(r.id for r in refs)

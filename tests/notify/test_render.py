@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.severity import assess
-from monitor.domain.alerts import AlertIntent, AlertKind, DeadlineView
+from monitor.domain.alerts import AlertIntent, AlertKind, DeadlineView, OperationsView
 from monitor.notify.config import Platform
 from monitor.notify.render import LIMITS, compose, md_escape, render, safe_url, slack_escape
 
@@ -59,6 +59,16 @@ CASES = {
         summary_lines=("【重大】昆明市五华区一化工厂爆炸：5小时时限已超时",
                        "【一般】大理洱海蓝藻：48小时时限剩余 20小时")),
 }
+OUTBOX_STUCK = OperationsView(
+    status="firing", alertname="YqOutboxStuck", severity="critical", summary="告警发件箱停滞",
+    description="3 alerts wait in the outbox and no robot took a message for 15 minutes; "
+                "see `monitor outbox`.", instance="monitor:8080", starts_at=SEEN)
+CASES["operations"] = AlertIntent(key="ops:4f2a:firing", kind=AlertKind.OPERATIONS, at=NOW,
+                                  title=OUTBOX_STUCK.summary, operations=OUTBOX_STUCK)
+CASES["operations_resolved"] = AlertIntent(
+    key="ops:4f2a:resolved", kind=AlertKind.OPERATIONS, at=NOW, title=OUTBOX_STUCK.summary,
+    operations=OUTBOX_STUCK.model_copy(update={"status": "resolved",
+                                               "ends_at": SEEN + timedelta(minutes=95)}))
 
 
 def _golden(name: str, payload: dict) -> None:
@@ -101,6 +111,13 @@ def test_chinese_wording_per_kind() -> None:
     assert "回应渠道：政府网站" in texts["response_detected"]
     assert "今日超时 1" in texts["daily_summary"]
     assert "/events/evt-0042" in texts["new_event"]
+    assert texts["operations"].startswith("【运维告警】告警发件箱停滞")
+    assert "状态：告警中" in texts["operations"] and "告警：YqOutboxStuck（critical）" in \
+        texts["operations"]
+    assert "实例：monitor:8080" in texts["operations"] and "恢复" not in texts["operations"]
+    assert texts["operations_resolved"].startswith("【运维告警已恢复】告警发件箱停滞")
+    assert "恢复：11月23日 15:40（持续 1小时35分钟）" in texts["operations_resolved"]
+    assert "/events/" not in texts["operations"]  # about the service, not an event
 
 
 @pytest.mark.parametrize("source, shown", [

@@ -53,3 +53,8 @@ def test_nested_routes_kind_region_and_names():
 
 def test_severity_at_least_needs_a_known_severity():
     assert route(SHIPPED, _intent(topic="生态环境", severity="未知")).receivers == ("environment",)
+
+
+def test_shipped_routes_send_operations_alerts_by_their_own_route():
+    routed = route(SHIPPED, _intent(kind=AlertKind.OPERATIONS, title="告警发件箱停滞"))
+    assert routed.routes == ("operations",) and routed.receivers == ("office",)

@@ -91,14 +91,17 @@ async def test_csv(sample_history, tmp_path):
                    for rule, expected in RULES.items()}
     with (tmp_path / "monthly-2026-11-official.csv").open(encoding="utf-8-sig") as f:
         assert [int(r[2]) for r in list(csv.reader(f))[1:]] == OFFICIAL
-    assert len([p for p in written if p.suffix == ".csv"]) == 8
+    assert len([p for p in written if p.suffix == ".csv"]) == 9
+    with (tmp_path / "monthly-2026-11-official-events.csv").open(encoding="utf-8-sig") as f:
+        pairs = list(csv.reader(f))[1:]
+    assert len(pairs) == sum(OFFICIAL)  # each counted event on a row of its own
 
 
 async def test_xlsx(sample_history, tmp_path):
     export(sample_history, NOVEMBER, "xlsx", tmp_path)
     book = load_workbook(tmp_path / "monthly-2026-11.xlsx")
     assert book.sheetnames == ["按规则", "按主题", "按等级", "按地区", "按牵头单位", "逐月",
-                               "事件清单", "回应解读", "图表"]
+                               "事件清单", "回应解读", "回应解读明细", "图表"]
     sheet = book["按规则"]
     assert sheet.freeze_panes == "A4"
     assert [c.value for c in sheet[3]][:3] == ["规则", "规则名称", "截止数"]

@@ -60,7 +60,7 @@ async def test_the_monthly_report_as_json_and_as_a_workbook(client):
      "format must be one of json, xlsx, csv, png, not 'pdf'"),
     ({"month": "2026-11", "format": "csv", "part": "x"}, "part",
      "part must be one of rules, by-topic, by-severity, by-region, by-lead-unit, months, "
-     "events, official, not 'x'"),
+     "events, official, official-events, not 'x'"),
 ])
 async def test_bad_requests_are_told_what_is_wrong(client, params, parameter, message):
     answer = await client.get("/api/reports/monthly", params=params)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
+from monitor.domain.events import Conflict, EventStatus, ResponseChannel
 from monitor.domain.events import DeadlineState as S
-from monitor.domain.events import EventStatus, ResponseChannel
-from monitor.track.actions import ActionError, Actions
+from monitor.domain.feedback import Correction
+from monitor.store.desk import FeedbackStore
+from monitor.track.actions import ActionError, Actions, VersionConflict
 from tests.notify.conftest import base_config, make_notifier, robots  # noqa: F401
 from tests.track.conftest import T0, make_item
 
@@ -91,3 +94,52 @@ async def test_acknowledging_and_closing_stop_the_reminders(pipeline, robots,  #
     await actions.close(first, "值班员张三", now)
     await actions.no_response_needed(second, "值班员张三", now, "重复留言")
     assert await notifier.quiet.states({first, second}) == ({first}, {first, second})
+
+
+async def test_a_correction_and_its_label_are_saved_in_one_step(pipeline):
+    """The labelled feedback goes in the event's own save: a correction that is applied has
+    its label, and one whose save fails (another save came first) leaves none."""
+    worker, actions, (first, _) = await two_events(pipeline)
+    feedback = FeedbackStore(pipeline.redis, pipeline.keys)
+    now = pipeline.clock.now()
+    before = await worker.store.load(first)
+    event, machine, _ = await actions.correct(first, "topic", "经济发展", "值班员张三", now,
+                                              "税费政策属经济发展", expected=before.version)
+    [label] = await feedback.all()
+    assert (label["event_id"], label["field"], label["machine"], label["officer_value"],
+            label["officer"], label["text"], label["item_id"]) == (
+        first, "topic", before.topic, "经济发展", "值班员张三", before.title, "")
+    assert machine == before.topic and event.version == before.version + 1
+
+    save = worker.store.save
+
+    async def overtaken(change):
+        """Another process saves the event between this action's read and its save."""
+        current = await worker.store.load(first)
+        await save(worker.tracker.finish(current, now, current.version))
+        await save(change)
+
+    worker.store.save = overtaken
+    with pytest.raises(VersionConflict):
+        await actions.correct(first, "topic", "社会治安", "值班员张三", now, "改判",
+                              expected=event.version)
+    assert len(await feedback.all()) == 1  # the failed save wrote no label
+    assert (await worker.store.load(first)).topic == "经济发展"
+
+
+async def test_a_conflicting_save_writes_neither_event_nor_label(pipeline):
+    worker, _, (first, _) = await two_events(pipeline)
+    event = await worker.store.load(first)
+    label = Correction(event_id=first, item_id=None, field="severity", machine=None,
+                       officer_value="较大", officer="值班员张三", at=pipeline.clock.now())
+    stale = worker.tracker.finish(event.model_copy(update={"severity": "较大"}),
+                                  pipeline.clock.now(), event.version - 1)
+    with pytest.raises(Conflict):
+        await worker.store.save(replace(stale, feedback=[label]))
+    assert await FeedbackStore(pipeline.redis, pipeline.keys).all() == []
+    assert (await worker.store.load(first)).version == event.version
+    fresh = worker.tracker.finish(event.model_copy(update={"severity": "较大"}),
+                                  pipeline.clock.now(), event.version)
+    await worker.store.save(replace(fresh, feedback=[label, label]))
+    assert [x["officer_value"] for x in await FeedbackStore(pipeline.redis,
+                                                            pipeline.keys).all()] == ["较大"] * 2

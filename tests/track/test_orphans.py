@@ -78,3 +78,23 @@ async def test_answers_waiting_longer_than_the_retention_are_forgotten(pipeline)
     assert await worker.orphans.trim(NOTICE.published.timestamp() + retention - 1) == 0
     assert await worker.orphans.trim(NOTICE.published.timestamp() + retention + 1) == 1
     assert await worker.orphans.all() == []
+
+
+QUAKE_REPORT = make_item(4, "云南大理州漾濞县发生5.2级地震",
+                         "中国地震台网正式测定：11月16日10时30分在云南大理州漾濞县发生5.2级地震，"
+                         "震源深度10千米。", hours=0.5, source="cenc", official=True,
+                         channel="website")
+QUAKE_NEWS = make_item(5, "漾濞5.2级地震 大理市区震感明显",
+                       "16日上午，大理州漾濞县发生5.2级地震，大理市区震感明显，暂无人员伤亡报告。",
+                       hours=1.0, source="outlet")
+
+
+async def test_an_official_incident_report_without_answer_words_also_waits(pipeline):
+    """An earthquake bureau's automatic report names no 通报 or 回应, and comes before the
+    news: it is an authoritative release, kept and attached like any answer."""
+    worker = await pipeline.worker()
+    await pipeline.feed(worker, QUAKE_REPORT, UNRELATED)
+    assert [i.id for i in await worker.orphans.all()] == [QUAKE_REPORT.id]
+    await pipeline.feed(worker, QUAKE_NEWS)
+    [event] = await worker.store.load_many(await worker.store.active_ids(0))
+    assert [r.id for r in event.responses] == [f"r-{QUAKE_REPORT.id}"]

@@ -201,3 +201,63 @@ def test_docker_compose_config_passes():
                           capture_output=True, text=True,
                           env={"GRAFANA_ADMIN_PASSWORD": "x", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
+
+
+def test_alertmanager_sends_the_token_the_monitor_expects():
+    """Alertmanager reads the bearer token from the compose secret made of the same variable
+    the monitors read (MONITOR_ALERTMANAGER_TOKEN)."""
+    am = SERVICES["alertmanager"]
+    config = next(c.split("=", 1)[1] for c in am["command"] if c.startswith("--config.file="))
+    receivers = yaml.safe_load(mounted("alertmanager", config).read_text())["receivers"]
+    [hook] = [w for r in receivers for w in r.get("webhook_configs", [])]
+    assert hook["url"].endswith("/alertmanager/webhook") and hook["send_resolved"]
+    auth = hook["http_config"]["authorization"]
+    assert auth["type"] == "Bearer"
+    [secret] = am["secrets"]
+    assert auth["credentials_file"] == f"/run/secrets/{secret}"
+    variable = COMPOSE["secrets"][secret]["environment"]
+    assert variable == "MONITOR_ALERTMANAGER_TOKEN"
+    for name in MONITORS:
+        assert SERVICES[name]["environment"][variable] == f"${{{variable}:-}}"
+    assert load_settings(MONITOR_ALERTMANAGER_TOKEN="t").alertmanager_token.get_secret_value() \
+        == "t"
+
+
+def test_rsshub_is_optional_internal_and_has_its_own_cache():
+    rsshub, cache = SERVICES["rsshub"], SERVICES["rsshub-redis"]
+    assert rsshub["profiles"] == ["rsshub"] and cache["profiles"] == ["rsshub"]
+    assert rsshub["image"].startswith("diygod/rsshub:")
+    assert "ports" not in rsshub and "ports" not in cache  # the compose network only
+    env = rsshub["environment"]
+    assert env["CACHE_TYPE"] == "redis"
+    assert env["REDIS_URL"].split("/")[2].split(":")[0] == "rsshub-redis"
+    assert cache["image"].startswith("redis:7")
+    assert rsshub["depends_on"]["rsshub-redis"]["condition"] == "service_healthy"
+    assert not any("rsshub" in str(SERVICES[m].get("depends_on", {})) for m in MONITORS)
+
+
+def test_the_monitors_reach_rsshub_when_the_profile_is_on():
+    """Compose cannot set a variable by profile: the monitors pass RSSHUB_URL through, the
+    file's header says to set it to the rsshub service with the profile, and that address
+    is one the settings accept (as is the empty value without it)."""
+    for name in MONITORS:
+        assert SERVICES[name]["environment"]["RSSHUB_URL"] == "${RSSHUB_URL:-}"
+    header = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    assert "RSSHUB_URL=http://rsshub:1200 docker compose --profile rsshub up -d" in header
+    assert "RSSHUB_URL=http://rsshub:1200 docker compose --profile rsshub up -d" in \
+        (ROOT / "README.md").read_text(encoding="utf-8")
+    assert load_settings(RSSHUB_URL="http://rsshub:1200").rsshub_bases == ["http://rsshub:1200"]
+    assert load_settings(RSSHUB_URL="").rsshub_bases == []
+
+
+def test_a_monitor_listening_beyond_loopback_finds_its_officers_on_a_volume():
+    """Start-up refuses a non-loopback bind with no officer named: the compose services must
+    read the officers file from a volume that `docker compose run … officers add` writes."""
+    anchor = COMPOSE["x-monitor"]
+    env = anchor["environment"]
+    assert env["MONITOR_HTTP_HOST"] == "0.0.0.0"
+    officers = PurePosixPath(env["MONITOR_OFFICERS"])
+    mounts = [PurePosixPath(v.split(":")[1]) for v in anchor["volumes"]]
+    assert any(m in officers.parents for m in mounts), (officers, mounts)
+    owned = " ".join(args for instruction, args in dockerfile() if instruction == "RUN")
+    assert all("chown monitor:monitor" in owned and str(m) in owned for m in mounts)

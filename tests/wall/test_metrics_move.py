@@ -235,3 +235,24 @@ async def test_an_unreadable_event_is_counted_and_the_scrape_still_answers(wall,
         await redis.hset(keys.event("ev-broken"), "json", '{"id": "ev-broken"}')
         await wall.refresh(refresher)
     assert wall.value("yq_wall_refresh_errors_total") == 1
+
+
+async def test_poll_lag_shows_how_late_the_polls_are(wall, pipeline, redis):
+    """yq_poll_lag_seconds: how far behind schedule the most overdue source is, by the
+    injected clock; back to 0 once every source has been polled and nothing is due."""
+    async with open_collector(wall.settings, wall.feeds, redis, pipeline.clock,
+                              wall.metrics) as collector:
+        first = await collector.sources.next_due()  # start() spreads the first polls
+        assert await collector.scheduler.observe_lag() < 0
+        assert wall.value("yq_poll_lag_seconds") == 0
+        pipeline.clock.advance(15 * 60)  # the service was stuck for a quarter of an hour
+        await collector.scheduler.run_once()
+        late = pipeline.clock.now().timestamp() - first
+        assert wall.value("yq_poll_lag_seconds") == pytest.approx(late)
+        assert late > 14 * 60
+        await collector.scheduler.run_once()  # on time now: the next polls are ahead
+        assert wall.value("yq_poll_lag_seconds") == 0
+        due = await collector.sources.next_due()  # the next poll (600 s on, with jitter)
+        pipeline.clock.advance(due - pipeline.clock.now().timestamp() + 30)
+        await collector.scheduler.observe_lag()
+        assert wall.value("yq_poll_lag_seconds") == pytest.approx(30)

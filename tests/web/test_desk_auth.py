@@ -4,7 +4,9 @@ check-config's warning about loopback links."""
 
 from __future__ import annotations
 
+import os
 import re
+import time
 
 import jsonschema
 import pytest
@@ -228,3 +230,26 @@ def test_monitor_run_refuses_a_public_bind_without_officers(tmp_path, monkeypatc
     monkeypatch.setenv("MONITOR_TRACKING", str(root / "tracking.yaml"))
     assert main(["run", "--feeds", str(root / "feeds.yaml")]) == 2
     assert "names no officer: add one with `monitor officers add" in capsys.readouterr().err
+
+
+async def test_the_list_links_the_months_report_and_shows_its_picture(desk, http):
+    # the test clock is 2026-11-16 (Beijing): this month and the one before
+    async with http.get(desk.url("/")) as response:
+        page = await response.text()
+    assert 'href="/api/reports/monthly?month=2026-11&amp;format=xlsx"' in page
+    assert 'href="/api/reports/monthly?month=2026-10&amp;format=xlsx"' in page
+    assert 'src="/api/reports/monthly?month=2026-11&amp;format=png"' in page
+
+
+def test_officers_follow_their_file_without_a_restart(tmp_path):
+    path = tmp_path / "officers.yaml"
+    first = issue_token(path, "值班员张三", Role.OFFICER, create=True)
+    officers = Officers.from_path(path)
+    assert officers.check(first).name == "值班员张三"
+    rotated = issue_token(path, "值班员张三")  # an admin rotates the token meanwhile
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1))  # even within one mtime tick
+    assert officers.check(first) is None and officers.check(rotated).name == "值班员张三"
+    added = issue_token(path, "科长李四", Role.ADMIN, create=True)
+    assert officers.check(added).role is Role.ADMIN and len(officers) == 2
+    path.write_text("officers: [{name: 坏}]\n", encoding="utf-8")  # broken meanwhile
+    assert officers.check(rotated).name == "值班员张三"  # the last good file stays in force

@@ -64,8 +64,9 @@ async def test_a_recorded_response_meets_the_deadline(desk, http):
     at = (T0 + timedelta(hours=2)).isoformat()
     event = await act(http, desk, desk.mine_id, "responses", channel="微博/微信", at=at,
                       link="https://weibo.com/zt/1", text="镇雄县通报透水事故情况",
-                      publisher="镇雄县人民政府")
+                      publisher="镇雄县人民政府", principal_attended=False)
     [response] = event["responses"]
+    assert response["principal_attended"] is False  # kept for the official table
     assert (response["recorded_by"], response["note"]) == (OFFICER,
                                                            "镇雄县人民政府：镇雄县通报透水事故情况")
     five_hours = next(d for d in event["deadlines"] if d["rule"] == "authoritative_info_5h")
@@ -128,6 +129,7 @@ async def test_merge_saves_both_events_and_split_undoes_it(desk, http):
     assert officer_entries(new) == [("split_from", f"{desk.message_id}: 1 items 不是同一事项")]
     rest = await desk.worker.store.load(desk.message_id)
     assert [i.id for i in rest.items] != [mine_item] and rest.item_count == 1
+    assert mine_item not in {r.id for r in await desk.worker.store.item_refs(rest)}  # listed once
     assert [h.what for h in rest.history if h.who == OFFICER] == ["merged", "split_out"]
 
 
