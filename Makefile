@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench check-config clean
+.PHONY: run test demo install bench check-config clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is needed (set PYTHON=...)")'
@@ -20,6 +20,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The whole service offline on the shipped scenarios, in about a minute (see README).
+demo: $(STAMP)
+	$(VENV)/bin/monitor demo
 
 check-config: $(STAMP)
 	$(VENV)/bin/monitor check-config

@@ -25,6 +25,7 @@ from monitor.config import (
     load_settings,
     resolve_routes,
 )
+from monitor.demo.cli import register as register_demo
 from monitor.errors import ConfigError, FetchError, MonitorError
 from monitor.logs import configure
 from monitor.models import FetchJob, Item
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_officers(sub)
     register_wall(sub)
     register_report(sub)
+    register_demo(sub)
     return parser
 
 

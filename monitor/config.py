@@ -7,6 +7,7 @@ with the file, the line and the field, all at once, so an operator fixes the fil
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -288,10 +289,32 @@ class Settings(BaseSettings):
         return [g.strip() for g in self.consumer_groups.split(",") if g.strip()]
 
 
+def env_file() -> Path | None:
+    """The env file every `monitor` command reads under the environment: $MONITOR_ENV_FILE,
+    else `.env` in the working directory if there is one. So `monitor outbox`, `monitor
+    sources` … started beside `make run` see the service's settings without repeating them."""
+    named = os.environ.get("MONITOR_ENV_FILE")
+    if named:
+        if not Path(named).is_file():
+            raise ConfigError([f"environment MONITOR_ENV_FILE: {named} does not exist"])
+        return Path(named)
+    return Path(".env") if Path(".env").is_file() else None
+
+
+def environment() -> dict[str, str]:
+    """The process environment over the env file's values (the environment wins)."""
+    from dotenv import dotenv_values  # pydantic-settings' own env-file reader
+
+    path = env_file()
+    values = dotenv_values(path) if path else {}
+    return {**{k: v for k, v in values.items() if v is not None}, **os.environ}
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment (and overrides); ConfigError names the variable."""
+    """Settings from the environment and the env file (and overrides); ConfigError names
+    the variable."""
     try:
-        return Settings(**overrides)
+        return Settings(_env_file=env_file(), **overrides)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

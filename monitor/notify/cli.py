@@ -19,6 +19,7 @@ from monitor.config import load_settings
 from monitor.errors import ConfigError
 from monitor.logs import configure
 from monitor.notify.config import NotifyConfig, Route, load_notify_config
+from monitor.notify.outbox import Record
 from monitor.notify.render import CHINA
 from monitor.notify.statusview import typed_status
 
@@ -45,9 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def robots_for(config: NotifyConfig, name: str) -> list[str]:
-    """A robot id, or the receivers of the route with that name."""
-    if any(r.id == name for r in config.robots):
-        return [name]
+    """The receivers of the route with that name ("default": the top route), else the robot
+    with that id. A route wins over a robot of the same name: the test is of the route."""
     found: list[Route] = []
 
     def walk(node: Route) -> None:
@@ -59,6 +59,8 @@ def robots_for(config: NotifyConfig, name: str) -> list[str]:
     walk(config.route)
     if found and found[0].receivers:
         return list(found[0].receivers)
+    if any(r.id == name for r in config.robots):
+        return [name]
     robots = ", ".join(r.id for r in config.robots) or "none"
     raise ConfigError([f"no robot or route named {name!r} (robots: {robots})"
                        + (f"; route {name!r} has no receivers" if found else "")])
@@ -71,27 +73,53 @@ def _setup(args: argparse.Namespace):
 
 
 def cmd_notify_test(args: argparse.Namespace) -> int:
-    _, config = _setup(args)
+    settings, config = _setup(args)
     robots = robots_for(config, args.route)
-    return asyncio.run(_send_tests(config, robots))
+    if robots != [args.route]:
+        print(f"route {args.route}: robots {', '.join(robots)}")
+    return asyncio.run(_send_tests(settings, config, robots))
 
 
-async def _send_tests(config: NotifyConfig, robots: list[str]) -> int:
+async def _send_tests(settings, config: NotifyConfig, robots: list[str]) -> int:
     import aiohttp
 
     from monitor.notify.notifier import send_test
 
     failures = 0
+    records = []
     async with aiohttp.ClientSession() as session:
         for robot_id in robots:
             target = config.targets[robot_id]
-            answer = await send_test(config, robot_id, SystemClock().now(), session)
+            now = SystemClock().now()
+            answer = await send_test(config, robot_id, now, session)
             failures += not answer.delivered
             print(f"{robot_id} ({target.robot.platform}, {target.robot.name}): "
                   f"{answer.outcome} ({answer.reason}) {answer.detail}")
             if answer.status:
                 print(f"  HTTP {answer.status}: {answer.body.strip()[:500]}")
+            records.append(Record(f"test:{robot_id}:{int(now.timestamp())}", robot_id,
+                                  str(target.robot.platform), ["test"], str(answer.outcome),
+                                  str(answer.reason), now.timestamp(), answer.detail,
+                                  answer.status, "测试消息 (monitor notify test)"))
+    await _log_tests(settings, records)
     return 1 if failures else 0
+
+
+async def _log_tests(settings, records: list) -> None:
+    """The answers in the delivery log, so `monitor outbox` shows the test beside the
+    alerts; a test still counts when Redis cannot be reached (it says so)."""
+    from monitor.app import open_redis
+    from monitor.errors import MonitorError
+    from monitor.notify.outbox import Outbox
+    from monitor.store.keys import Keys
+
+    try:
+        async with open_redis(settings) as redis:
+            outbox = Outbox(redis, Keys(settings.key_prefix))
+            for record in records:
+                await outbox.log(record)
+    except (MonitorError, OSError) as exc:
+        print(f"(not written to the delivery log shown by `monitor outbox`: {exc})")
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:

@@ -8,7 +8,6 @@ is *not configured*: the service still starts, says so once, and routes around i
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import time
@@ -27,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.config import Duration
+from monitor.config import Duration, environment
 from monitor.domain.alerts import AlertKind
 from monitor.errors import ConfigError
 from monitor.urlcheck import http_address, listen_url
@@ -256,7 +255,7 @@ def load_notify_config(path: Path | None = None, env: dict[str, str] | None = No
                        public_url: str | None = None) -> NotifyConfig:
     """Read notify.yaml (or $MONITOR_NOTIFY), check it, and fill secrets from the environment
     and $MONITOR_SECRETS_FILE. Raises ConfigError with file:line: field messages."""
-    env = dict(os.environ if env is None else env)
+    env = dict(environment() if env is None else env)
     path = notify_path(path, env)
     config = load_yaml_model(path, NotifyConfig,
                              checks=(duplicate_ids("robots"), _known_receivers))

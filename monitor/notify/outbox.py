@@ -283,6 +283,12 @@ class Outbox:
         added, _ = await pipe.execute()
         return int(added)
 
+    async def log(self, record: Record) -> None:
+        """Add a line to the delivery log alone (a test message sent outside the outbox)."""
+        pipe = self._r.pipeline(transaction=True)
+        self._log(pipe, record)
+        await pipe.execute()
+
     def _log(self, pipe, record: Record) -> None:
         pipe.lpush(self._k.notify_recent, record.dumps())
         pipe.ltrim(self._k.notify_recent, 0, NOTIFY_RECENT - 1)

@@ -89,3 +89,35 @@ async def test_outbox_lists_pending_failed_and_recent(notify_file, robots, capsy
     out = capsys.readouterr().out
     assert "requeued 1 refused alert(s): office|e2:new" in out
     assert "FAILED (0)" in out
+
+
+async def test_notify_test_of_a_route_goes_to_its_robots_and_shows_in_the_outbox(
+        tmp_path, notify_file, robots, capsys, monkeypatch):
+    config = base_config(robots)
+    # a route named like a robot: the route is what is tested
+    config["route"]["routes"].append({"name": "spare", "match": {"topic": ["演练"]},
+                                      "receivers": ["ops", "archive"]})
+    notify_file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    assert await run("notify", "test", "spare") == 0
+    out = capsys.readouterr().out
+    assert "route spare: robots ops, archive" in out
+    assert robots.texts("ops") and robots.texts("archive") and not robots.texts("spare")
+    assert await run("outbox") == 0
+    recent = capsys.readouterr().out.split("RECENT")[1].split("ROBOTS")[0]
+    assert "ops" in recent and "archive" in recent and "monitor notify test" in recent
+
+
+async def test_commands_read_the_env_file_of_the_service(tmp_path, notify_file, robots,
+                                                        capsys, monkeypatch, redis_url,
+                                                        key_prefix):
+    """`monitor outbox` beside a service configured in .env needs nothing repeated."""
+    env = tmp_path / "service.env"
+    env.write_text(f"MONITOR_NOTIFY={notify_file}\nREDIS_URL={redis_url}\n"
+                   f"MONITOR_KEY_PREFIX={key_prefix}\n", encoding="utf-8")
+    for name in ("MONITOR_NOTIFY", "REDIS_URL", "MONITOR_KEY_PREFIX"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("MONITOR_ENV_FILE", str(env))
+    assert await run("notify", "test", "ops") == 0
+    assert await run("outbox") == 0
+    recent = capsys.readouterr().out.split("RECENT")[1]
+    assert "ops" in recent and "monitor notify test" in recent
