@@ -10,6 +10,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from monitor.demo.local import LocalServer
 from monitor.track.workdays import CHINA_TZ
 
 KEY = "demo"
@@ -21,32 +22,22 @@ class Message:
     text: str
 
 
-class PrintingRobot:
+class PrintingRobot(LocalServer):
     def __init__(self, now: Callable[[], datetime], show: Callable[[str], None] = print,
                  ) -> None:
+        super().__init__()
         self._now = now
         self._show = show
-        self._runner: web.AppRunner | None = None
-        self.port = 0
         self.messages: list[Message] = []
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/cgi-bin/webhook/send?key={KEY}"
 
-    async def start(self) -> PrintingRobot:
+    def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/cgi-bin/webhook/send", self._send)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
+        return app
 
     async def _send(self, request: web.Request) -> web.Response:
         if request.query.get("key") != KEY:

@@ -8,16 +8,16 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from monitor.demo.local import LocalServer
 from monitor.demo.scenarios import Entry, Feed
 from monitor.track.workdays import CHINA_TZ
 
 
-class FeedSite:
+class FeedSite(LocalServer):
     def __init__(self, feeds: list[Feed]) -> None:
+        super().__init__()
         self._feeds = {f.id: f for f in feeds}
         self._published: dict[str, list[Entry]] = {f.id: [] for f in feeds}
-        self._runner: web.AppRunner | None = None
-        self.port = 0
         self.requests = 0
 
     def url(self, feed_id: str) -> str:
@@ -26,19 +26,10 @@ class FeedSite:
     def publish(self, entry: Entry) -> None:
         self._published[entry.feed_id].append(entry)
 
-    async def start(self) -> FeedSite:
+    def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/feeds/{feed}.xml", self._feed)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
+        return app
 
     async def _feed(self, request: web.Request) -> web.Response:
         self.requests += 1
