@@ -73,29 +73,20 @@ def _event(event: Event) -> dict:
     return {"event": event.model_dump(mode="json")}
 
 
-async def _acknowledge(d: Desk, c: Call) -> dict:
-    return _event(await d.actions.acknowledge(c.event_id, c.officer.name, c.now, c.body.note,
-                                              expected=c.body.version))
+def _status_change(action: str, words: str) -> Callable[[Desk, Call], Awaitable[dict]]:
+    """The actions that change an event's status with the officer's words: one shape."""
+    async def handler(d: Desk, c: Call) -> dict:
+        act = getattr(d.actions, action)
+        return _event(await act(c.event_id, c.officer.name, c.now, getattr(c.body, words),
+                                expected=c.body.version))
+    return handler
 
 
-async def _escalate(d: Desk, c: Call) -> dict:
-    return _event(await d.actions.escalate(c.event_id, c.officer.name, c.now, c.body.reason,
-                                           expected=c.body.version))
-
-
-async def _no_response(d: Desk, c: Call) -> dict:
-    return _event(await d.actions.no_response_needed(c.event_id, c.officer.name, c.now,
-                                                     c.body.reason, expected=c.body.version))
-
-
-async def _close(d: Desk, c: Call) -> dict:
-    return _event(await d.actions.close(c.event_id, c.officer.name, c.now, c.body.reason,
-                                        expected=c.body.version))
-
-
-async def _reopen(d: Desk, c: Call) -> dict:
-    return _event(await d.actions.reopen(c.event_id, c.officer.name, c.now, c.body.reason,
-                                         expected=c.body.version))
+_acknowledge = _status_change("acknowledge", "note")
+_escalate = _status_change("escalate", "reason")
+_no_response = _status_change("no_response_needed", "reason")
+_close = _status_change("close", "reason")
+_reopen = _status_change("reopen", "reason")
 
 
 async def _record(d: Desk, c: Call) -> dict:
