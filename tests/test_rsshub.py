@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,17 @@ import yaml
 
 from monitor.cli import main
 from monitor.config import load_settings, resolve_routes
+from monitor.domain.events import DeadlineState
+from monitor.history.consumer import HistoryConsumer
+from monitor.history.writer import HistoryWriter
 from monitor.models import Item
+from monitor.report.build import build_report
+from monitor.report.period import parse_month
 from tests.fakesite import Document
 from tests.helpers import feeds
+from tests.history.conftest import history, history_url  # noqa: F401 (fixtures)
 from tests.test_collect import collector_for, poll_all
+from tests.track.conftest import pipeline  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.redis
 
@@ -150,3 +158,31 @@ async def test_a_boards_answered_list_gives_answers(rsshub, settings, redis, clo
     titles = sorted(i.title for i in outcome.new_items)
     assert titles == ["答复：昆明市盘龙区某小区物业擅自提高物业费"] * 2  # never "答复：答复："
     assert all(i.official and i.published == clock.now() for i in outcome.new_items)
+
+
+@pytest.mark.sql
+async def test_a_weibo_post_through_rsshub_answers_and_counts_under_weibo(
+        rsshub, settings, redis, clock, rng, pipeline, history):  # noqa: F811
+    """End to end: the news of an explosion, then the emergency bureau's 情况通报 posted on
+    Weibo and read through the fake RSSHub; the event's 48 h deadline is met by the post, and
+    the month's official table counts it under 微博微信."""
+    post = next(i for i in (await collect(rsshub, settings, redis, clock, rng,
+                                          [rsshub.url("")]))["yn-yjgl-weibo"]
+                if i.title.startswith("【情况通报】"))
+    news = Item(id="outlet:1", source_id="outlet", source_name="outlet",
+                title="会泽县者海镇一化工厂发生爆炸", summary="曲靖市会泽县者海镇一化工厂发生爆炸，有人员伤亡。",
+                link="http://example.cn/1", published=post.published - timedelta(hours=2),
+                fetched=post.published, official=False, channel="news")
+    pipeline.clock.set(news.published)
+    worker = await pipeline.worker()
+    await pipeline.feed(worker, news, post)  # the collector put the post on the stream too
+    event_id = (await worker.store.item_applied([news.id]))[news.id]
+    event = await worker.store.load(event_id)
+    # the post, and the WeChat article about the same explosion, both answer it
+    assert f"r-{post.id}" in [r.id for r in event.responses]
+    [deadline] = [d for d in event.deadlines if d.rule == "response_48h"]
+    assert (deadline.state, deadline.met_at) == (DeadlineState.MET, post.published)
+    await HistoryConsumer(pipeline.redis, pipeline.keys, worker.store,
+                          HistoryWriter(history)).run_once()
+    lines = {line.label: line for line in build_report(history, parse_month("2026-11")).official}
+    assert lines["4. 微博微信回应事件数"].event_ids == [event_id]
