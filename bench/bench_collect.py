@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import os
 import subprocess
 import sys
 import time
@@ -26,12 +25,14 @@ sys.path.insert(0, str(ROOT))
 
 import feedparser  # noqa: E402
 
+from bench.benchredis import redis_url  # noqa: E402
 from monitor.app import open_collector  # noqa: E402
 from monitor.clock import FakeClock  # noqa: E402
 from monitor.config import FeedsFile, load_settings  # noqa: E402
 from monitor.logs import configure  # noqa: E402
 from monitor.metrics import Metrics  # noqa: E402
-from monitor.store.embedded import EmbeddedRedis, connect  # noqa: E402
+from monitor.store.embedded import connect  # noqa: E402
+from monitor.store.keys import delete_prefix  # noqa: E402
 
 SITE = """
 import asyncio, sys
@@ -101,9 +102,7 @@ async def bench(redis_url: str, port: int, args: argparse.Namespace) -> None:
               f"items/s wall, {ours:,.0f} items per CPU-second; CPU {cpu / new * 1000:.3f}s per "
               f"1,000 items")
     finally:
-        keys = [k async for k in redis.scan_iter(match=f"{settings.key_prefix}*", count=1000)]
-        for start in range(0, len(keys), 1000):
-            await redis.delete(*keys[start:start + 1000])
+        await delete_prefix(redis, settings.key_prefix)
         await redis.aclose()
 
     from tests.fakesite import rss
@@ -131,18 +130,12 @@ async def main() -> None:
     args = parser.parse_args()
     configure("console", "warning")
     site, port = start_site(args.conditional, args.feeds)
-    embedded = None
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        embedded = EmbeddedRedis(ROOT / "var" / "bench-redis")
-        redis_url = await embedded.start()
-    print(f"redis: {redis_url}; fake site: 127.0.0.1:{port}; concurrency {args.concurrency}")
     try:
-        await bench(redis_url, port, args)
+        async with redis_url(ROOT / "var" / "bench-redis") as url:
+            print(f"redis: {url}; fake site: 127.0.0.1:{port}; concurrency {args.concurrency}")
+            await bench(url, port, args)
     finally:
         site.terminate()
-        if embedded:
-            await embedded.stop()
 
 
 if __name__ == "__main__":

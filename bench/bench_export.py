@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.benchredis import redis_url  # noqa: E402
 from monitor.domain.events import (  # noqa: E402
     Change,
     Deadline,
@@ -50,9 +51,9 @@ from monitor.history.rows import utc  # noqa: E402
 from monitor.history.writer import HistoryWriter  # noqa: E402
 from monitor.report.export import export  # noqa: E402
 from monitor.report.period import parse_month, parse_year  # noqa: E402
-from monitor.store.embedded import EmbeddedRedis, connect  # noqa: E402
+from monitor.store.embedded import connect  # noqa: E402
 from monitor.store.events import EventStore  # noqa: E402
-from monitor.store.keys import Keys  # noqa: E402
+from monitor.store.keys import Keys, delete_prefix  # noqa: E402
 from monitor.track.workdays import CHINA_TZ  # noqa: E402
 
 TOPICS = ["减税降费", "金融安全", "生态环境", "脱贫攻坚", "教育改革", "食品药品", "卫生健康",
@@ -147,26 +148,18 @@ async def main() -> None:
     rng = random.Random(2026)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        server = None
-        url = os.environ.get("REDIS_URL")
-        if not url:
-            server = EmbeddedRedis(tmp_path / "redis")
-            url = await server.start()
-        redis = connect(url)
-        keys = Keys(f"bench-export:{uuid.uuid4().hex[:8]}:")
-        db_url, schema = database(args.database_url, tmp_path)
-        engine = open_history(db_url)
-        try:
-            await run(args, rng, redis, keys, engine, tmp_path)
-        finally:
-            engine.dispose()
-            drop_schema(args.database_url, schema)
-            found = [k async for k in redis.scan_iter(match=f"{keys.prefix}*", count=5000)]
-            for n in range(0, len(found), 1000):
-                await redis.delete(*found[n:n + 1000])
-            await redis.aclose()
-            if server is not None:
-                await server.stop()
+        async with redis_url(tmp_path / "redis") as url:
+            redis = connect(url)
+            keys = Keys(f"bench-export:{uuid.uuid4().hex[:8]}:")
+            db_url, schema = database(args.database_url, tmp_path)
+            engine = open_history(db_url)
+            try:
+                await run(args, rng, redis, keys, engine, tmp_path)
+            finally:
+                engine.dispose()
+                drop_schema(args.database_url, schema)
+                await delete_prefix(redis, keys.prefix)
+                await redis.aclose()
 
 
 async def run(args, rng, redis, keys, engine, tmp_path: Path) -> None:

@@ -30,13 +30,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.benchredis import redis_url  # noqa: E402
 from monitor.clock import SystemClock  # noqa: E402
 from monitor.domain.alerts import AlertIntent, AlertKind  # noqa: E402
 from monitor.logs import configure  # noqa: E402
 from monitor.notify.config import NotifyConfig  # noqa: E402
 from monitor.notify.notifier import Notifier  # noqa: E402
-from monitor.store.embedded import EmbeddedRedis, connect  # noqa: E402
-from monitor.store.keys import Keys  # noqa: E402
+from monitor.store.embedded import connect  # noqa: E402
+from monitor.store.keys import Keys, delete_prefix  # noqa: E402
 
 ROBOT = """
 import asyncio, json, sys, time
@@ -143,9 +144,7 @@ async def bench(redis_url: str, robot_url: str, receipts: Path, alerts: int, bur
         stop.set()
         await runner
         await notifier.aclose()
-        found = [k async for k in redis.scan_iter(match=f"{keys.prefix}*", count=1000)]
-        if found:
-            await redis.delete(*found)
+        await delete_prefix(redis, keys.prefix)
         await redis.aclose()
 
 
@@ -162,21 +161,15 @@ async def main() -> None:
         robot = subprocess.Popen([sys.executable, "-c", ROBOT.format(root=str(ROOT),
                                                                      receipts=str(receipts))],
                                  stdout=subprocess.PIPE, text=True)
-        embedded = None
         try:
             robot_url = robot.stdout.readline().strip()
-            url = os.environ.get("REDIS_URL")
-            if not url:
-                embedded = EmbeddedRedis(Path(tmp) / "redis")
-                url = await embedded.start()
-            print(f"Redis: {'REDIS_URL' if embedded is None else 'embedded (AOF everysec)'}; "
-                  f"robot: fake generic webhook in its own process")
-            await bench(url, robot_url, receipts, args.alerts, args.burst, args.rate)
+            async with redis_url(Path(tmp) / "redis") as url:
+                where = "REDIS_URL" if os.environ.get("REDIS_URL") else "embedded (AOF everysec)"
+                print(f"Redis: {where}; robot: fake generic webhook in its own process")
+                await bench(url, robot_url, receipts, args.alerts, args.burst, args.rate)
         finally:
             robot.terminate()
             robot.wait()
-            if embedded:
-                await embedded.stop()
 
 
 if __name__ == "__main__":

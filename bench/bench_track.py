@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import statistics
 import sys
@@ -23,13 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.benchredis import redis_url  # noqa: E402
 from monitor.clock import SystemClock  # noqa: E402
 from monitor.domain.events import Change, Event  # noqa: E402
 from monitor.logs import configure  # noqa: E402
 from monitor.models import Item  # noqa: E402
-from monitor.store.embedded import EmbeddedRedis, connect  # noqa: E402
+from monitor.store.embedded import connect  # noqa: E402
 from monitor.store.items import ItemStore, ensure_groups  # noqa: E402
-from monitor.store.keys import Keys  # noqa: E402
+from monitor.store.keys import Keys, delete_prefix  # noqa: E402
 from monitor.track.grouping import EventIndex, idf_table, normalise  # noqa: E402
 from monitor.track.identity import Marks, title_grams  # noqa: E402
 from monitor.track.policy import default_policy  # noqa: E402
@@ -132,9 +132,7 @@ async def bench_worker(redis_url: str, rng: random.Random, words: list[str]) -> 
         lags = await run_with_timers(worker, clock, redis, keys, policy, len(items))
         print_lags(lags)
     finally:
-        keys_found = [k async for k in redis.scan_iter(match=f"{keys.prefix}*", count=5000)]
-        for start in range(0, len(keys_found), 1000):
-            await redis.delete(*keys_found[start:start + 1000])
+        await delete_prefix(redis, keys.prefix)
         await redis.aclose()
 
 
@@ -208,16 +206,8 @@ async def main() -> None:
     rng = random.Random(11)
     words = vocabulary(rng)
     bench_grouping(rng, words)
-    embedded = None
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        embedded = EmbeddedRedis(ROOT / "var" / "bench-redis")
-        url = await embedded.start()
-    try:
+    async with redis_url(ROOT / "var" / "bench-redis") as url:
         await bench_worker(url, rng, words)
-    finally:
-        if embedded:
-            await embedded.stop()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ prints the time of one refresh, the /metrics body size, and the series count.
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import sys
 import time
@@ -22,14 +21,15 @@ sys.path.insert(0, str(ROOT))
 
 from prometheus_client import generate_latest  # noqa: E402
 
+from bench.benchredis import redis_url  # noqa: E402
 from monitor.clock import SystemClock  # noqa: E402
 from monitor.config import load_feeds  # noqa: E402
 from monitor.domain.events import Event  # noqa: E402
 from monitor.logs import configure  # noqa: E402
 from monitor.metrics import Metrics  # noqa: E402
-from monitor.store.embedded import EmbeddedRedis, connect  # noqa: E402
+from monitor.store.embedded import connect  # noqa: E402
 from monitor.store.events import EventStore  # noqa: E402
-from monitor.store.keys import Keys  # noqa: E402
+from monitor.store.keys import Keys, delete_prefix  # noqa: E402
 from monitor.store.sources import SourceStore  # noqa: E402
 from monitor.track.grouping import EventIndex  # noqa: E402
 from monitor.track.policy import default_policy  # noqa: E402
@@ -75,25 +75,15 @@ async def bench(url: str, size: int) -> None:
               f"(max {max(times) * 1000:,.0f} ms); /metrics {len(body) / 1024:,.0f} KiB, "
               f"{series:,} series")
     finally:
-        keys_left = [k async for k in redis.scan_iter(match=f"{keys.prefix}*", count=1000)]
-        for i in range(0, len(keys_left), 1000):
-            await redis.delete(*keys_left[i:i + 1000])
+        await delete_prefix(redis, keys.prefix)
         await redis.aclose()
 
 
 async def main() -> None:
     configure("console", "warning")
-    embedded = None
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        embedded = EmbeddedRedis(ROOT / "var" / "bench-redis")
-        url = await embedded.start()
-    try:
+    async with redis_url(ROOT / "var" / "bench-redis") as url:
         for size in SIZES:
             await bench(url, size)
-    finally:
-        if embedded:
-            await embedded.stop()
 
 
 if __name__ == "__main__":

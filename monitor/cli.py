@@ -34,7 +34,7 @@ from monitor.notify.cli import register as register_notify
 from monitor.officers_cli import register as register_officers
 from monitor.report.cli import register as register_report
 from monitor.store.items import ItemStore
-from monitor.store.keys import Keys
+from monitor.store.keys import Keys, delete_prefix
 from monitor.store.sources import SourceState, SourceStore
 from monitor.track.cli import register as register_track
 from monitor.track.policy import load_policy
@@ -352,7 +352,7 @@ async def _replay(settings: Settings, policy, items: list[Item], args: argparse.
                                   speed=args.speed)
         finally:
             if not args.keep:
-                await _delete_prefix(redis, keys.prefix)
+                await delete_prefix(redis, keys.prefix)
     for line in summary_lines(result):
         print(line)
     if args.report:
@@ -361,17 +361,6 @@ async def _replay(settings: Settings, policy, items: list[Item], args: argparse.
     if args.keep:
         print(f"kept Redis keys under {keys.prefix}")
     return 0
-
-
-async def _delete_prefix(redis, prefix: str) -> None:
-    batch = []
-    async for key in redis.scan_iter(match=f"{prefix}*", count=1000):
-        batch.append(key)
-        if len(batch) >= 1000:
-            await redis.delete(*batch)
-            batch.clear()
-    if batch:
-        await redis.delete(*batch)
 
 
 def _local_ts(ts: float) -> str:

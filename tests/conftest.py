@@ -17,7 +17,7 @@ from monitor.clock import FakeClock
 from monitor.config import Settings, load_settings
 from monitor.logs import configure
 from monitor.store.embedded import EmbeddedRedis, connect
-from monitor.store.keys import Keys
+from monitor.store.keys import Keys, delete_prefix
 from tests.fakesite import FakeSite
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -55,9 +55,7 @@ def key_prefix() -> str:
 async def redis(redis_url: str, key_prefix: str) -> AsyncIterator[aioredis.Redis]:
     client = connect(redis_url)
     yield client
-    keys = [k async for k in client.scan_iter(match=f"{key_prefix}*", count=1000)]
-    if keys:
-        await client.delete(*keys)
+    await delete_prefix(client, key_prefix)
     await client.aclose()
 
 

@@ -219,3 +219,18 @@ class Keys:
 NOTIFY_KEEP_SECONDS = 30 * 86400
 # How many delivery records `monitor outbox` and the API can show.
 NOTIFY_RECENT = 500
+
+
+async def delete_prefix(redis, prefix: str, batch: int = 1000) -> int:
+    """Delete every key under `prefix` (a deployment, a replay, a test), a batch at a time
+    so a large keyspace neither blocks Redis nor fills memory; how many were deleted."""
+    found: list = []
+    deleted = 0
+    async for key in redis.scan_iter(match=f"{prefix}*", count=batch):
+        found.append(key)
+        if len(found) >= batch:
+            deleted += await redis.delete(*found)
+            found.clear()
+    if found:
+        deleted += await redis.delete(*found)
+    return deleted

@@ -12,7 +12,7 @@ from monitor.history.consumer import HistoryConsumer
 from monitor.history.writer import HistoryWriter
 from monitor.store.embedded import connect
 from monitor.store.events import EventStore
-from monitor.store.keys import Keys
+from monitor.store.keys import Keys, delete_prefix
 from monitor.track.policy import default_policy
 from monitor.track.replay import SAMPLE, read_items, replay
 from tests.history.conftest import history, history_url  # noqa: F401 (fixtures)
@@ -27,9 +27,7 @@ def sample_events(redis_url) -> list[Event]:
             result = await replay(client, keys, default_policy(), read_items(SAMPLE))
             return result.events
         finally:
-            found = [k async for k in client.scan_iter(match="report-sample:*")]
-            if found:
-                await client.delete(*found)
+            await delete_prefix(client, keys.prefix)
             await client.aclose()
 
     return asyncio.run(run())
