@@ -181,12 +181,6 @@ def _containment(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a) if a else 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class PairScore:
-    p: float
-    evidence: tuple[str, ...]  # the features that weighed most, with their values
-
-
 class PairScorer:
     """p(item reports the event's matter) = logistic(w · features + b)."""
 
@@ -198,9 +192,6 @@ class PairScorer:
     def from_file(cls, path: Path = SCORER_PATH) -> PairScorer:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return cls(raw["weights"], raw["bias"])
-
-    def score(self, values: dict[str, float]) -> PairScore:
-        return PairScore(self.probability(values), self.evidence(values))
 
     def probability(self, values: dict[str, float]) -> float:
         weights = self.weights
