@@ -24,6 +24,7 @@ from monitor.notify.notifier import Notifier
 from monitor.notify.statusview import typed_status
 from monitor.track.readmodel import ReadModel
 from monitor.track.replay import event_report
+from monitor.web.archived import archived_event
 from monitor.web.auth import authenticate
 from monitor.web.desk import DeskApp
 
@@ -100,6 +101,8 @@ async def one_event(request: web.Request) -> web.Response:
     read = request.app[READ_KEY]
     event = await read.event(request.match_info["event_id"])
     if event is None:
+        if archived := await archived_event(request.app, request.match_info["event_id"]):
+            return web.json_response(archived, dumps=_dumps)
         raise web.HTTPNotFound(text=f"no event {request.match_info['event_id']}")
     return web.json_response({**event_report(event, await read.items_of(event)), "history": [
         h.model_dump(mode="json") for h in event.history]}, dumps=_dumps)

@@ -17,7 +17,9 @@ REF = "#/components/schemas/{model}"
 READS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("get", "/api/events", "Open events, most urgent first (?days=N: all first seen in the "
                            "last N days)", ("limit", "days")),
-    ("get", "/api/events/{event_id}", "One event with its history", ()),
+    ("get", "/api/events/{event_id}", "One event with its history (an event archived out "
+                                      "of Redis is read from the SQL history, with "
+                                      "`archived: true`)", ()),
     ("get", "/api/orphans", "Official answers waiting for their event", ("limit",)),
     ("get", "/api/outbox", "Alert deliveries: pending, failed, recent; robots; silences",
      ("limit",)),

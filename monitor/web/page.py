@@ -28,6 +28,7 @@ from monitor.domain.events import (
     ResponseChannel,
 )
 from monitor.track.readmodel import ReadModel
+from monitor.web.archived import archived_event
 from monitor.web.auth import (
     AUTH_KEY,
     OFFICER_KEY,
@@ -127,6 +128,8 @@ async def event_page(request: web.Request) -> web.Response:
     deps = request.app[PAGE_KEY]
     event = await deps.read.event(request.match_info["event_id"])
     if event is None:
+        if archived := await archived_event(request.app, request.match_info["event_id"]):
+            return _render(request, "archived.html", event=archived)
         return _render(request, "missing.html", status=404,
                        event_id=request.match_info["event_id"])
     items = await deps.read.items_of(event)
@@ -201,9 +204,11 @@ def evidence(event: Event, items: list[ItemRef]) -> dict:
             "places": event.places[:12], "counties": event.counties}
 
 
-def _local(value: datetime | None, fmt: str = "%m月%d日 %H:%M") -> str:
+def _local(value: datetime | str | None, fmt: str = "%m月%d日 %H:%M") -> str:
     if value is None:
         return "—"
+    if isinstance(value, str):  # an archived event's times, as the history API gives them
+        value = datetime.fromisoformat(value)
     from monitor.collect.normalize import CHINA_TZ
 
     return value.astimezone(CHINA_TZ).strftime(fmt)
