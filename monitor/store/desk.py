@@ -22,6 +22,7 @@ class Session:
     id: str
     officer: str
     csrf: str
+    token_id: str = ""  # the officer's token at sign-in: a rotated token ends the session
 
 
 class SessionStore:
@@ -29,11 +30,13 @@ class SessionStore:
         self._r = redis
         self._k = keys
 
-    async def open(self, officer: str) -> Session:
-        session = Session(secrets.token_urlsafe(32), officer, secrets.token_urlsafe(24))
+    async def open(self, officer: str, token_id: str) -> Session:
+        session = Session(secrets.token_urlsafe(32), officer, secrets.token_urlsafe(24),
+                          token_id)
         key = self._k.desk_session(session.id)
         async with self._r.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"officer": officer, "csrf": session.csrf})
+            pipe.hset(key, mapping={"officer": officer, "csrf": session.csrf,
+                                    "token_id": token_id})
             pipe.expire(key, SESSION_SECONDS)
             await pipe.execute()
         return session
@@ -44,7 +47,8 @@ class SessionStore:
         raw = await self._r.hgetall(self._k.desk_session(session_id))
         if not raw:
             return None
-        return Session(session_id, raw[b"officer"].decode(), raw[b"csrf"].decode())
+        return Session(session_id, raw[b"officer"].decode(), raw[b"csrf"].decode(),
+                       raw.get(b"token_id", b"").decode())
 
     async def close(self, session_id: str) -> None:
         await self._r.delete(self._k.desk_session(session_id))

@@ -95,16 +95,33 @@ def require(request: web.Request, role: Role) -> Officer:
 async def _identify(request: web.Request, auth: Auth) -> tuple[Officer | None, Session | None]:
     token = _bearer(request)
     if token is not None:
-        officer = auth.officers.check(token)
-        if officer is None:
-            log.warning("token_refused", client=request.remote, path=request.path)
-            raise AuthError(401, "the bearer token is not valid (unknown, rotated or "
-                                 "mistyped); ask an admin for a new one")
-        return officer, None
+        return await _check_bearer(request, auth, token), None
     session = await auth.sessions.find(request.cookies.get(SESSION_COOKIE, ""))
     if session is None:
         return None, None
-    return auth.officers.by_name(session.officer), session
+    officer = auth.officers.by_name(session.officer)
+    if officer is None or officer.token_id != session.token_id:
+        # Removed, or the token was rotated (perhaps because it leaked): sign in again.
+        await auth.sessions.close(session.id)
+        log.info("session_ended", officer=session.officer, reason="token rotated or removed")
+        return None, None
+    return officer, session
+
+
+async def _check_bearer(request: web.Request, auth: Auth, token: str) -> Officer:
+    """The token's officer; wrong tokens count toward the same per-address limit as the
+    login form's, so neither door can be used to guess."""
+    client = request.remote or "unknown"
+    if await auth.sessions.failures(client) >= LOGIN_FAILURES_ALLOWED:
+        log.warning("token_throttled", client=client, path=request.path)
+        raise AuthError(429, "too many refused tokens from this address; wait 15 minutes")
+    officer = auth.officers.check(token)
+    if officer is None:
+        failures = await auth.sessions.failed(client)
+        log.warning("token_refused", client=client, path=request.path, failures=failures)
+        raise AuthError(401, "the bearer token is not valid (unknown, rotated or "
+                             "mistyped); ask an admin for a new one")
+    return officer
 
 
 def _bearer(request: web.Request) -> str | None:
@@ -155,7 +172,7 @@ async def login(request: web.Request, token: str) -> Session | None:
         log.warning("login_failed", client=client, failures=failures)
         return None
     log.info("login", officer=officer.name, client=client)
-    return await auth.sessions.open(officer.name)
+    return await auth.sessions.open(officer.name, officer.token_id)
 
 
 def set_session_cookie(response: web.StreamResponse, session: Session, secure: bool) -> None:

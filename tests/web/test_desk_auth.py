@@ -19,7 +19,7 @@ from monitor.cli import loopback_links_warning
 from monitor.config import load_settings
 from monitor.errors import ConfigError
 from monitor.officers import Officers, OfficersFile, Role, issue_token, load_officers
-from monitor.web.auth import _open
+from monitor.web.auth import AUTH_KEY, _open
 from monitor.web.write import ROUTES
 from tests.web.conftest import write_officers
 
@@ -73,6 +73,33 @@ async def test_failed_logins_are_refused_then_throttled_and_never_logged(desk, h
     status, _, page = await login(http, desk, desk.tokens["officer"])
     assert status == 429 and "15 minutes" in page
     assert "guess" not in caplog.text
+
+
+async def test_refused_bearer_tokens_are_throttled_like_the_login_form(desk, http, caplog):
+    for _ in range(5):
+        async with http.get(desk.url("/api/events"),
+                            headers={"Authorization": "Bearer abcdef012345.guess"}) as response:
+            assert response.status == 401
+    async with http.get(desk.url("/api/events"), headers=desk.auth()) as response:
+        assert response.status == 429 and "15 minutes" in await response.text()
+    assert "guess" not in caplog.text
+
+
+async def test_rotating_a_token_ends_the_sessions_signed_in_with_the_old_one(desk, http,
+                                                                          tmp_path):
+    path = tmp_path / "officers.yaml"  # the file the desk fixture wrote
+    desk.server.app[AUTH_KEY].officers = Officers.from_path(path)
+    await login(http, desk, desk.tokens["officer"])
+    async with http.get(desk.url(f"/events/{desk.mine_id}")) as response:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', await response.text()).group(1)
+    issue_token(path, "值班员张三")  # rotated, say because the old one leaked
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1))
+    version = (await desk.worker.store.load(desk.mine_id)).version
+    async with http.post(desk.url(f"/api/events/{desk.mine_id}/acknowledge"),
+                         data={"version": version, "csrf": csrf},
+                         allow_redirects=False) as response:
+        assert response.status == 401
+    assert (await desk.worker.store.load(desk.mine_id)).version == version
 
 
 async def test_reads_beyond_loopback_need_a_signed_in_officer():
