@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.clock import Clock, SystemClock, sleep_or_stop
 from monitor.collect.fetcher import Fetcher
+from monitor.collect.health import source_health
 from monitor.collect.poller import Backoff, Poller
 from monitor.collect.scheduler import Scheduler, worker_name
 from monitor.config import FeedsFile, Settings
@@ -175,7 +176,7 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
         read = ReadModel(worker.store, worker.orphans)
         notifier.set_summary_source(summary_source(read))
         desk = build_desk(settings, redis, officers, worker, notifier, read, clock,
-                          sources_health(feeds, collector.sources))
+                          sources_health(feeds, collector.sources, clock))
         refresher = wall.refresher(read, collector.sources, feeds, redis,
                                    Keys(settings.key_prefix), clock)
         web_app = build_app(redis, metrics, read, notifier, clock, desk,
@@ -264,25 +265,20 @@ def officer_labels() -> dict[str, tuple[str, ...]]:
     return {"topic": tax.topics, "incident": tax.incidents, "severity": tax.severities}
 
 
-def sources_health(feeds: FeedsFile, store: SourceStore):
-    """For the page: each source's state (failing, silent, decode-suspect or ok)."""
-    names = {s.id: s.name for s in feeds.sources}
+def sources_health(feeds: FeedsFile, store: SourceStore, clock: Clock):
+    """For the page: each source's health (monitor/collect/health.py) on the service clock."""
+    sources = {s.id: s for s in feeds.sources}
 
     async def rows() -> list[dict]:
-        states = await store.load_many(names)
-        return [{"id": sid, "name": names[sid], "state": _health(st),
-                 "last_success": _dt(st.last_success), "detail": st.last_error[:120]}
+        states = await store.load_many(sources)
+        now = clock.now().timestamp()
+        return [{"id": sid, "name": sources[sid].name,
+                 "state": source_health(st, sources[sid].interval, now).value,
+                 "last_success": _dt(st.last_success),
+                 "last_new_item": _dt(st.last_new_item_at), "detail": st.last_error[:120]}
                 for sid, st in states.items()]
 
     return rows
-
-
-def _health(state) -> str:
-    if state.decode_suspect:
-        return "decode_suspect"
-    if state.failing:
-        return "failing"
-    return "silent" if state.last_poll and not state.items_total else "ok"
 
 
 def _dt(ts: float):

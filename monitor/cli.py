@@ -12,7 +12,7 @@ from pathlib import Path
 
 import structlog
 
-from monitor.clock import SystemClock
+from monitor.clock import Clock, SystemClock
 from monitor.collect.fetcher import Fetcher
 from monitor.collect.normalize import CHINA_TZ, printable, to_item
 from monitor.collect.parse import parse
@@ -271,7 +271,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return asyncio.run(_print_sources(settings, feeds))
 
 
-async def _print_sources(settings: Settings, feeds: FeedsFile) -> int:
+async def _print_sources(settings: Settings, feeds: FeedsFile,
+                         clock: Clock | None = None) -> int:
     from monitor.app import open_redis
 
     async with open_redis(settings) as redis:
@@ -280,27 +281,30 @@ async def _print_sources(settings: Settings, feeds: FeedsFile) -> int:
         states = await store.load_many(ids)
         holders = await store.lease_holders(ids)
     rows = [("SOURCE", "STATE", "LAST SUCCESS", "NEXT POLL", "ITEMS", "LAST ERROR")]
+    now = (clock or SystemClock()).now().timestamp()
     print("times are Beijing time (UTC+8)")
     for source in feeds.sources:
-        rows.append(_source_row(source.id, states[source.id], holders[source.id]))
+        rows.append(_source_row(source, states[source.id], holders[source.id], now))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])
     return 0
 
 
-def _source_row(source_id: str, state: SourceState, holder: str | None) -> tuple[str, ...]:
+def _source_row(source: Source, state: SourceState, holder: str | None,
+                now: float) -> tuple[str, ...]:
+    from monitor.collect.health import SourceHealth, source_health
+
+    health = source_health(state, source.interval, now)
     if holder:
         status = "polling"
     elif not state.last_poll:
         status = "never polled"
-    elif state.decode_suspect:
-        status = "decode_suspect"
-    elif state.failing:
-        status = f"failing x{state.failures}"
+    elif health in (SourceHealth.FAILING, SourceHealth.SILENT) and state.failures:
+        status = f"{health.value} x{state.failures}"
     else:
-        status = "ok"
-    return (source_id, status, _local_ts(state.last_success), _local_ts(state.next_poll),
+        status = health.value  # ok, silent, quiet (nothing new for a week), decode_suspect
+    return (source.id, status, _local_ts(state.last_success), _local_ts(state.next_poll),
             str(state.items_total), printable(state.last_error) or "-")
 
 

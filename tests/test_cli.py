@@ -69,12 +69,19 @@ async def test_sources_table_shows_state_and_last_error(feeds_file, capsys, sett
                               rng) as collector:
         clock.advance(61)
         await collector.scheduler.run_once()
-    assert await _cli("sources", "--feeds", str(feeds_file)) == 0
+    from monitor.cli import _print_sources
+
+    await _print_sources(settings, load_feeds(feeds_file), clock)  # on the test's clock
     lines = capsys.readouterr().out.splitlines()
     good = next(line for line in lines if line.startswith("good "))
     down = next(line for line in lines if line.startswith("down "))
     assert " ok " in good and " 2 " in good
     assert "failing x1" in down and "404 Not Found; check the address" in down
+    clock.advance(3 * 900 + 1)  # three intervals without a successful poll
+    await _print_sources(settings, load_feeds(feeds_file), clock)
+    good = next(line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("good "))
+    assert " silent " in good
 
 
 ROOT = Path(__file__).resolve().parents[1]

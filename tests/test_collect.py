@@ -46,9 +46,13 @@ async def test_feed_formats_become_items_once(builder, site, settings, redis, ke
         item = first["s1"].new_items[0]
         assert item.official and item.channel == "press_conference" and item.region == "昆明"
         assert item.published.utcoffset() is not None
+        first_at = clock.now().timestamp()
         clock.advance(700)
         second = await c.scheduler.run_once()
         assert [o.new_items for o in second] == [[]]
+        state = await c.sources.load("s1")  # what the page's "quiet" test reads
+        assert state.last_new_item_at == state.first_success == first_at
+        assert state.last_success == clock.now().timestamp()
     consumer = ItemConsumer(redis, keys, "track", "t1")
     entries = await consumer.read()
     assert len(entries) == 2

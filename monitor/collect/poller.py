@@ -109,7 +109,8 @@ class Poller:
         state = replace(state, failures=0, last_error="", last_error_reason="", last_success=ts,
                         last_poll=ts, next_poll=ts + delay,
                         items_total=state.items_total + len(new),
-                        last_new_items=len(new))
+                        last_new_items=len(new), first_success=state.first_success or ts,
+                        last_new_item_at=ts if new else state.last_new_item_at)
         (log.info if new else log.debug)("source_polled", source_id=source.id, outcome=outcome,
                                          entries=len(items), new_items=len(new))
         return PollOutcome(source.id, outcome, state, len(items), new)

@@ -55,6 +55,8 @@ class SourceState:
     last_modified: str = ""
     items_total: int = 0
     last_new_items: int = 0
+    first_success: float = 0.0
+    last_new_item_at: float = 0.0  # when a poll last brought a new item
 
     @classmethod
     def from_hash(cls, raw: dict) -> SourceState:

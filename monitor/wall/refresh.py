@@ -15,12 +15,13 @@ import redis.asyncio as aioredis
 import structlog
 
 from monitor.clock import Clock
+from monitor.collect.health import silent
 from monitor.config import Source
 from monitor.store.sources import SourceStore
 from monitor.store.streams import group_backlogs
 from monitor.track.readmodel import ReadModel
 from monitor.wall.metrics import DEADLINE_STATES, WallMetrics
-from monitor.wall.snapshot import EventCounts, Labels, count_events, month_start, silent
+from monitor.wall.snapshot import EventCounts, Labels, count_events, month_start
 
 log = structlog.get_logger("monitor.wall")
 

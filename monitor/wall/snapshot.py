@@ -14,10 +14,8 @@ from datetime import datetime
 
 from monitor.collect.normalize import CHINA_TZ
 from monitor.domain.events import OWED_STATES, DeadlineState, Event
-from monitor.store.sources import SourceState
 from monitor.wall.metrics import OTHER, UNGRADED
 
-SILENT_INTERVALS = 3
 SETTLED = (DeadlineState.MET, DeadlineState.MET_LATE, DeadlineState.MISSED)
 COUNTED = frozenset({*OWED_STATES, DeadlineState.MET, DeadlineState.MET_LATE})
 WINDOWS = ((0, "overdue"), (3600, "1h"), (6 * 3600, "6h"), (24 * 3600, "24h"))
@@ -96,17 +94,6 @@ def on_time_ratios(deadlines: Mapping[tuple[str, str], int],
         met = deadlines.get((rule, DeadlineState.MET.value), 0)
         ratios[rule] = met / settled if settled else 1.0
     return ratios
-
-
-def silent(state: SourceState, interval: float, now: float) -> bool:
-    """No successful poll for more than three intervals. A source never polled is not
-    silent (the scheduler has not reached it); one that never succeeded is, after three
-    failed polls."""
-    if not state.last_poll:
-        return False
-    if not state.last_success:
-        return state.failures >= SILENT_INTERVALS
-    return now - state.last_success > SILENT_INTERVALS * interval
 
 
 @dataclass(frozen=True)

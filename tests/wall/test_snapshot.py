@@ -8,13 +8,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from monitor.domain.events import Deadline, DeadlineState, Event, EventStatus
-from monitor.store.sources import SourceState
 from monitor.wall.snapshot import (
     Labels,
     count_events,
     month_start,
     on_time_ratios,
-    silent,
     time_left_window,
 )
 
@@ -79,15 +77,3 @@ def test_time_left_windows(left, window):
 def test_on_time_ratio_counts_met_among_settled():
     assert on_time_ratios({("r", "met"): 3, ("r", "missed"): 1, ("r", "pending"): 9},
                           ["r"]) == {"r": 0.75}
-
-
-@pytest.mark.parametrize("state, is_silent", [
-    (SourceState(), False),  # never polled: the scheduler has not reached it
-    (SourceState(last_poll=2900, last_success=2900), False),
-    (SourceState(last_poll=2900, last_success=1500, failures=2), False),  # 1500 s < 3 × 600
-    (SourceState(last_poll=3000, last_success=1000, failures=3), True),
-    (SourceState(last_poll=3000, failures=2), False),
-    (SourceState(last_poll=3000, failures=3), True),
-])
-def test_silent_after_three_intervals_without_success(state, is_silent):
-    assert silent(state, 600, now=3000) is is_silent

@@ -219,25 +219,35 @@ async def test_the_list_in_wall_mode_and_a_missing_event(desk, http):
         assert response.status == 404 and "未找到事件" in await response.text()
 
 
-async def test_the_page_names_failing_silent_and_decode_suspect_sources(redis, keys):
+async def test_the_page_names_failing_silent_quiet_and_decode_suspect_sources(redis, keys):
     from monitor.app import sources_health
+    from monitor.clock import FakeClock
     from monitor.config import FeedsFile
     from monitor.store.sources import SourceState, SourceStore
 
     feeds = FeedsFile.model_validate({"sources": [
-        {"id": f"s{n}", "name": f"站点{n}", "kind": "rss", "url": f"http://example.cn/{n}"}
-        for n in range(4)]})
+        {"id": f"s{n}", "name": f"站点{n}", "kind": "rss", "url": f"http://example.cn/{n}",
+         "interval": "10m"} for n in range(5)]})
+    clock = FakeClock()
+    now, day = clock.now().timestamp(), 86400
     store = SourceStore(redis, keys)
-    states = {"s0": SourceState(last_poll=10, last_success=10, items_total=3),
-              "s1": SourceState(last_poll=10, failures=2, last_error="HTTP 500"),
-              "s2": SourceState(last_poll=10, last_success=10, items_total=0),
-              "s3": SourceState(last_poll=10, failures=1, last_error_reason="decode_suspect")}
+    states = {"s0": SourceState(last_poll=now, last_success=now, items_total=3,
+                                first_success=now - 9 * day, last_new_item_at=now - 600),
+              "s1": SourceState(last_poll=now, last_success=now - 60, failures=1,
+                                last_error="HTTP 500"),
+              "s2": SourceState(last_poll=now, last_success=now - 3600, failures=6,
+                                last_error="timed out"),
+              "s3": SourceState(last_poll=now, failures=1, last_error_reason="decode_suspect"),
+              "s4": SourceState(last_poll=now, last_success=now, items_total=30,
+                                first_success=now - 30 * day, last_new_item_at=now - 9 * day)}
     for source_id, state in states.items():
         await redis.hset(keys.source_state(source_id), mapping=state.to_hash())
-    rows = await sources_health(feeds, store)()
+    rows = await sources_health(feeds, store, clock)()
     assert {r["id"]: r["state"] for r in rows} == {
-        "s0": "ok", "s1": "failing", "s2": "silent", "s3": "decode_suspect"}
+        "s0": "ok", "s1": "failing", "s2": "silent", "s3": "decode_suspect", "s4": "quiet"}
     assert next(r for r in rows if r["id"] == "s1")["detail"] == "HTTP 500"
+    assert next(r for r in rows if r["id"] == "s4")["last_new_item"].timestamp() == \
+        now - 9 * day
 
 
 async def test_unknown_paths_and_methods_stay_404_and_405(desk, http):
