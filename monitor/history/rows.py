@@ -22,19 +22,22 @@ LEAD_UNITS = {
 }
 GENERAL_OFFICE = "省政府办公厅"
 
-# Officers' actions that correct the machine, kept as labels for training and evaluation.
+# Officers' actions that correct the machine, kept as labels for training and evaluation:
+# the history verbs monitor/track/actions.py (and the tracker's merge) write.
 FEEDBACK = {
     "merged_into": "grouping",
-    "merged_in": "grouping",
+    "merged": "grouping",
+    "split_out": "grouping",
     "response_linked": "response_match",
     "response_unlinked": "response_match",
-    "no_response_needed": "needs_response",
-    "severity_set": "severity",
-    "topic_set": "topic",
-    "region_set": "region",
+    "marked_no_response_needed": "needs_response",
+    "corrected_severity": "severity",
+    "corrected_topic": "topic",
+    "corrected_incident": "incident",
+    "corrected_region": "region",
 }
 _MACHINE = ("system", "timer")
-_FINAL_VERBS = frozenset({"closed", "no_response_needed", "merged_into"})
+_FINAL_VERBS = frozenset({"closed", "marked_no_response_needed", "merged_into"})
 
 
 def utc(when: datetime | None) -> datetime | None:
