@@ -159,7 +159,15 @@ class Tracker:
             at=now, who=self.who, what="response_detected",
             why=f"{response.channel.value}: {item.title} (p {match.score:.2f}; "
                 f"{'; '.join(match.evidence)}; terms {'、'.join(response.matched_terms[:6])})"))
-        return self.finish(event, now, before, item_ids=[item.id])
+        # An official 通报 or a press conference often gives the latest, most authoritative
+        # toll: the grade follows it as it follows the news.
+        previously_needed = event.needs_response
+        raised_from = _raise_severity(event, tagged)
+        if raised_from is not None:
+            _note_raise(event, raised_from, now, self.who)
+            event.needs_response = needs_response(event, self.policy)
+        return self.finish(event, now, before, item_ids=[item.id], raised_from=raised_from,
+                           now_needs_response=event.needs_response and not previously_needed)
 
     def _take_item(self, event: Event, tagged: Tagged, match: Match | None, now: datetime,
                    expected_version: int) -> Change:
@@ -175,11 +183,7 @@ class Tracker:
                     f"{'; '.join(match.evidence)}; terms {'、'.join(match.terms)})"))
         raised_from = previous_severity if event.severity != previous_severity else None
         if raised_from is not None:
-            event.history.append(HistoryEntry(
-                at=now, who=self.who, what="severity_raised",
-                why=f"{raised_from} → {event.severity}: "
-                    f"{_evidence_words(event.severity_evidence)}; "
-                    "stricter deadlines apply from first seen"))
+            _note_raise(event, raised_from, now, self.who)
         event.needs_response = needs_response(event, self.policy)
         return self.finish(event, now, expected_version, item_ids=[item.id],
                            now_needs_response=event.needs_response and not previously_needed,
@@ -311,15 +315,30 @@ def _count_item(event: Event, tagged: Tagged, match: Match | None, policy: Polic
     event.incident = max(event.incident_votes, key=event.incident_votes.__getitem__)
     event.region = event.region or tagged.region
     event.county = event.county or tagged.county
-    if _rank(tagged.severity) > _rank(event.severity):
-        event.severity = tagged.severity
-        event.severity_evidence = dict(tagged.severity_evidence)
-        event.severity_source = item.id
+    _raise_severity(event, tagged)
     event.centroid = add_vectors(event.centroid, tagged.vector, policy.grouping.centroid_terms)
     marks = tagged.marks
     _add_marks(event, marks.places, [marks.county] if marks.county else [],
                [marks.magnitude] if marks.magnitude is not None else [])
     return ref
+
+
+def _raise_severity(event: Event, tagged: Tagged) -> str | None:
+    """Take the item's grade when it is higher (counts only rise); the grade it replaced."""
+    if _rank(tagged.severity) <= _rank(event.severity):
+        return None
+    previous = event.severity
+    event.severity = tagged.severity
+    event.severity_evidence = dict(tagged.severity_evidence)
+    event.severity_source = tagged.item.id
+    return previous
+
+
+def _note_raise(event: Event, raised_from: str | None, now: datetime, who: str) -> None:
+    event.history.append(HistoryEntry(
+        at=now, who=who, what="severity_raised",
+        why=f"{raised_from} → {event.severity}: {_evidence_words(event.severity_evidence)}; "
+            "stricter deadlines apply from first seen"))
 
 
 def _kept_in_document(event: Event, ref: ItemRef) -> bool:

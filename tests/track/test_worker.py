@@ -72,6 +72,28 @@ async def test_official_notice_and_press_conference_meet_the_deadlines(pipeline)
     assert event.item_count == 3  # responses are not counted as items
 
 
+async def test_an_official_notice_with_a_higher_toll_raises_the_grade(pipeline):
+    """The county's 通报 is often the first to give the full toll: the grade follows it, and
+    the stricter clocks run from first seen, as when the news gives it."""
+    worker = await pipeline.worker()
+    mine = [make_item(n, t, x, hours=h, source=f"outlet{n}") for n, t, x, h in MINE[:2]]
+    notice = make_item(10, "关于镇雄县煤矿透水事故的情况通报",
+                       "昭通市镇雄县一煤矿发生透水事故，截至目前事故已造成11人死亡，"
+                       "救援工作正在进行。", hours=3, source="yn-yjglt", official=True,
+                       channel="website")
+    await pipeline.feed(worker, *mine, notice)
+    [event_id] = [i async for i in _ids(pipeline)]
+    event = await worker.store.load(event_id)
+    assert [r.source_id for r in event.responses] == ["yn-yjglt"]
+    assert (event.severity, event.severity_evidence["deaths"]) == ("重大", 11.0)
+    assert event.severity_source == notice.id and event.item_count == 2
+    by_rule = {d.rule: d for d in event.deadlines}
+    assert by_rule["authoritative_info_5h"].state is S.MET  # the notice itself, at 3 h
+    assert by_rule["press_conference_24h"].state is S.PENDING
+    keys = [k for k, _ in await pipeline.alerts()]
+    assert f"{event_id}:severity:重大" in keys
+
+
 async def test_unrelated_news_opens_no_event(pipeline):
     worker = await pipeline.worker()
     await pipeline.feed(worker, make_item(1, "CBA常规赛：辽宁男篮主场大胜广东",
