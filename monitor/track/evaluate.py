@@ -35,7 +35,16 @@ from monitor.domain.events import Event
 from monitor.models import Item
 from monitor.track.deadlines import evaluate as evaluate_deadlines
 from monitor.track.grouping import EventIndex
-from monitor.track.labelled import DATA, ROOT, LabelledSet, T, cec_set, cluster_sets, make_item
+from monitor.track.labelled import (
+    CLUSTERS,
+    DATA,
+    ROOT,
+    LabelledSet,
+    T,
+    cec_set,
+    cluster_sets,
+    make_item,
+)
 from monitor.track.orphans import best_for, waits_for_event
 from monitor.track.policy import Policy, default_policy
 from monitor.track.replay import SAMPLE, read_items
@@ -194,7 +203,29 @@ def replay_sample(policy: Policy) -> dict:
 
 
 def labelled(policy: Policy, data: LabelledSet) -> dict:
-    return _scores(group(data.items, policy), data.truth)
+    grouped = group(data.items, policy)
+    return {**_scores(grouped, data.truth), "grades": grades(grouped, data)}
+
+
+def grades(grouped: Grouped, data: LabelledSet) -> dict:
+    """The grade of the event an officer would look at (the one holding most of the
+    matter's reports) against the cluster's hand-graded truth, where the truth file has one."""
+    path = CLUSTERS / f"{data.name.split(' ')[0]}.truth.json"
+    if not path.is_file():
+        return {"right": 0, "total": 0, "wrong": []}
+    truth = json.loads(path.read_text(encoding="utf-8"))
+    home = _home_events(grouped.placed, data.truth)
+    wrong, total = [], 0
+    for cluster in sorted(set(data.truth.values())):
+        expected = truth.get(cluster, {}).get("severity")
+        if expected is None:
+            continue
+        total += 1
+        event = grouped.events.get(home.get(cluster, ""))
+        got = (event.severity or "未知") if event else "no event"  # ungraded: 未知
+        if got != expected:
+            wrong.append({"cluster": cluster, "expected": expected, "got": got})
+    return {"right": total - len(wrong), "total": total, "wrong": wrong}
 
 
 def teddy(policy: Policy) -> dict:
@@ -265,6 +296,8 @@ def _line(name: str, r: dict) -> str:
     if a["officials"]:
         text += (f"  responses {a['attached_right']}/{a['with_an_event']} right,"
                  f" {a['unattached']} unattached")
+    if r.get("grades", {}).get("total"):
+        text += f"  grade {r['grades']['right']}/{r['grades']['total']}"
     if "class_purity_bcubed_precision" in r:
         text += f"  class purity {r['class_purity_bcubed_precision']:.3f}"
     return text
