@@ -204,28 +204,34 @@ def replay_sample(policy: Policy) -> dict:
 
 def labelled(policy: Policy, data: LabelledSet) -> dict:
     grouped = group(data.items, policy)
-    return {**_scores(grouped, data.truth), "grades": grades(grouped, data)}
+    return {**_scores(grouped, data.truth), "officer_view": grades(grouped, data, policy)}
 
 
-def grades(grouped: Grouped, data: LabelledSet) -> dict:
-    """The grade of the event an officer would look at (the one holding most of the
-    matter's reports) against the cluster's hand-graded truth, where the truth file has one."""
+def grades(grouped: Grouped, data: LabelledSet, policy: Policy) -> dict:
+    """What an officer would see on the event holding most of a matter's reports: its grade,
+    and its deadline outcomes 72 h after the last item, against the cluster's hand-computed
+    truth where the truth file gives them."""
     path = CLUSTERS / f"{data.name.split(' ')[0]}.truth.json"
-    if not path.is_file():
-        return {"right": 0, "total": 0, "wrong": []}
-    truth = json.loads(path.read_text(encoding="utf-8"))
+    truth = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     home = _home_events(grouped.placed, data.truth)
-    wrong, total = [], 0
+    end = max((i.published for i in data.items), default=T) + timedelta(hours=72)
+    rows = []
     for cluster in sorted(set(data.truth.values())):
-        expected = truth.get(cluster, {}).get("severity")
-        if expected is None:
-            continue
-        total += 1
+        expected = truth.get(cluster, {})
         event = grouped.events.get(home.get(cluster, ""))
-        got = (event.severity or "未知") if event else "no event"  # ungraded: 未知
-        if got != expected:
-            wrong.append({"cluster": cluster, "expected": expected, "got": got})
-    return {"right": total - len(wrong), "total": total, "wrong": wrong}
+        if "severity" in expected:  # an ungraded event shows 未知
+            got = (event.severity or "未知") if event else "no event"
+            rows.append({"cluster": cluster, "rule": "severity",
+                         "expected": expected["severity"], "got": got})
+        outcomes = _outcomes(event, policy, end) if event else {}
+        for rule, state in expected.get("deadlines", {}).items():
+            rows.append({"cluster": cluster, "rule": rule, "expected": state,
+                         "got": outcomes.get(rule, "no deadline" if event else "no event")})
+    wrong = [r for r in rows if r["expected"] != r["got"]]
+    count = Counter(r["rule"] == "severity" for r in rows)
+    right = Counter(r["rule"] == "severity" for r in rows if r not in wrong)
+    return {"grade": [right[True], count[True]], "deadlines": [right[False], count[False]],
+            "wrong": wrong}
 
 
 def teddy(policy: Policy) -> dict:
@@ -275,6 +281,10 @@ def main() -> int:
         print(f"({DATA} not found: CEC and Teddy Cup skipped)", file=sys.stderr)
     for name, r in results.items():
         print(_line(name, r))
+    for name, r in results.items():
+        for row in r.get("officer_view", {}).get("wrong", []):
+            print(f"  MISS {name:20} {row['cluster']:40} {row['rule']:22} "
+                  f"expected {row['expected']:9} got {row['got']}")
     for name, o in outcomes.items():
         print(f"{name}: deadline outcomes and grade {o['right']}/{o['total']} as computed by hand")
         for row in o["rows"]:
@@ -296,8 +306,10 @@ def _line(name: str, r: dict) -> str:
     if a["officials"]:
         text += (f"  responses {a['attached_right']}/{a['with_an_event']} right,"
                  f" {a['unattached']} unattached")
-    if r.get("grades", {}).get("total"):
-        text += f"  grade {r['grades']['right']}/{r['grades']['total']}"
+    view = r.get("officer_view", {})
+    for part in ("grade", "deadlines"):
+        if view.get(part, [0, 0])[1]:
+            text += f"  {part} {view[part][0]}/{view[part][1]}"
     if "class_purity_bcubed_precision" in r:
         text += f"  class purity {r['class_purity_bcubed_precision']:.3f}"
     return text

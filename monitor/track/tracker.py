@@ -159,6 +159,14 @@ class Tracker:
             at=now, who=self.who, what="response_detected",
             why=f"{response.channel.value}: {item.title} (p {match.score:.2f}; "
                 f"{'; '.join(match.evidence)}; terms {'、'.join(response.matched_terms[:6])})"))
+        if item.published < event.first_seen:
+            # The notice came before the first news report (adopted once the event opened):
+            # the matter was public from then, so its clocks start then.
+            event.history.append(HistoryEntry(
+                at=now, who=self.who, what="first_seen_moved",
+                why=f"{event.first_seen.isoformat()} → {item.published.isoformat()}: "
+                    f"{item.source_id} published before the first report"))
+            event.first_seen = item.published
         # An official 通报 or a press conference often gives the latest, most authoritative
         # toll: the grade follows it as it follows the news.
         previously_needed = event.needs_response

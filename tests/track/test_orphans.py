@@ -3,6 +3,8 @@ as an orphan (visible), and is attached when the event it answers opens."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from monitor.domain.events import DeadlineState
@@ -32,6 +34,12 @@ async def test_an_answer_before_the_news_waits_and_is_attached(pipeline):
     assert [r.id for r in event.responses] == [f"r-{NOTICE.id}"]
     assert all(d.state is DeadlineState.MET for d in event.deadlines)
     assert await worker.orphans.all() == []
+    # The matter was public from the notice: its clocks run from then, not from the news.
+    assert event.first_seen == NOTICE.published
+    assert {d.due for d in event.deadlines} == {NOTICE.published + timedelta(hours=48)}
+    assert await pipeline.redis.zscore(pipeline.keys.events_by_first_seen, event_id) == \
+        NOTICE.published.timestamp()
+    assert any(h.what == "first_seen_moved" for h in event.history)
     detected = [h for h in event.history if h.what == "response_detected"]
     assert len(detected) == 1  # and the evidence is kept: what placed it, with the weights
     assert "shared_places=1" in detected[0].why or "same_county=1" in detected[0].why
