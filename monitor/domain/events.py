@@ -180,6 +180,30 @@ class Event(BaseModel):
         return [d.due for d in self.deadlines if d.due is not None and d.state in OWED_STATES]
 
 
+class EventGlance(BaseModel):
+    """What the wall counts of an event, stored beside it at every save: a few hundred bytes
+    to read and parse instead of the whole document (history, items, term vector), so a
+    scrape stays cheap with tens of thousands of events."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    topic: str
+    severity: str | None = None
+    region: str | None = None
+    status: EventStatus = EventStatus.OPEN
+    deadlines: tuple[Deadline, ...] = ()
+
+    @classmethod
+    def of(cls, event: Event) -> EventGlance:
+        return cls(id=event.id, topic=event.topic, severity=event.severity,
+                   region=event.region, status=event.status, deadlines=tuple(event.deadlines))
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
 class Conflict(Exception):
     """Someone saved a newer version of the event first; reload and apply again."""
 

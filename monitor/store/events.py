@@ -11,7 +11,7 @@ from datetime import datetime
 
 import redis.asyncio as aioredis
 
-from monitor.domain.events import LISTED_REFS, Change, Conflict, Event, ItemRef
+from monitor.domain.events import LISTED_REFS, Change, Conflict, Event, EventGlance, ItemRef
 from monitor.store.desk import feedback_fields
 from monitor.store.keys import TIMER_LEASE_SECONDS, Keys
 
@@ -20,7 +20,8 @@ from monitor.store.keys import TIMER_LEASE_SECONDS, Keys
 # indexes, then one event hash per change. ARGV: the count, then one block per change:
 # id, expected version, version, json, active, last seen, first seen, due score, next
 # check, ttl, its list of item references, the list's cap, '1' to replace the list's contents
-# (a split) rather than append, then five counted runs: item keys…, (alert key, intent)…,
+# (a split) rather than append, its glance (EventGlance: what the wall reads), then five
+# counted runs: item keys…, (alert key, intent)…,
 # new item references…, lists of merged events…, feedback labels… (each a JSON array of
 # field, value pairs for the feedback stream).
 _SAVE = """
@@ -36,7 +37,7 @@ for e = 1, n do
   local current = redis.call('HGET', KEYS[7 + e], 'v')
   if (current or '-1') ~= ARGV[pos + 1] then return -e end
   local b = {at = pos}
-  pos = pos + 13
+  pos = pos + 14
   for _, run in ipairs({'items', 'alerts', 'refs', 'absorbed', 'feedback'}) do
     local count = tonumber(ARGV[pos])
     local width = (run == 'alerts') and 2 or 1
@@ -49,7 +50,7 @@ for e = 1, n do
   local b = blocks[e]
   local p = b.at
   local id = ARGV[p]
-  redis.call('HSET', KEYS[7 + e], 'v', ARGV[p + 2], 'json', ARGV[p + 3])
+  redis.call('HSET', KEYS[7 + e], 'v', ARGV[p + 2], 'json', ARGV[p + 3], 'glance', ARGV[p + 13])
   if ARGV[p + 4] == '1' then redis.call('ZADD', KEYS[1], ARGV[p + 5], id)
   else redis.call('ZREM', KEYS[1], id) end
   redis.call('ZADD', KEYS[2], ARGV[p + 6], id)
@@ -89,6 +90,16 @@ return due
 """
 
 
+# Each key's glance field (false when absent), in one command: redis-py spends more on a
+# pipeline's per-command packing and parsing than Redis spends on the reads.
+_GLANCES = """
+local found = {}
+for i, key in ipairs(KEYS) do found[i] = redis.call('HGET', key, 'glance') or false end
+return found
+"""
+GLANCE_CHUNK = 2000
+
+
 class EventStore:
     def __init__(self, redis: aioredis.Redis, keys: Keys, retention_seconds: float) -> None:
         self._redis = redis
@@ -96,6 +107,7 @@ class EventStore:
         self._retention = max(1, int(retention_seconds))
         self._claim = redis.register_script(_CLAIM_TIMERS)
         self._save = redis.register_script(_SAVE)
+        self._glances = redis.register_script(_GLANCES)
 
     async def load(self, event_id: str) -> Event | None:
         raw = await self._redis.hget(self._keys.event(event_id), "json")
@@ -109,6 +121,18 @@ class EventStore:
         for event_id in ids:
             pipe.hget(self._keys.event(event_id), "json")
         return [Event.model_validate_json(raw) for raw in await pipe.execute() if raw]
+
+    async def glance_many(self, event_ids: Iterable[str]) -> list[EventGlance]:
+        """What the wall counts of each event; from the document for an event saved before
+        glances were stored."""
+        ids = list(event_ids)
+        found: list[bytes | None] = []
+        for start in range(0, len(ids), GLANCE_CHUNK):  # one command per chunk, not per event
+            keys = [self._keys.event(i) for i in ids[start:start + GLANCE_CHUNK]]
+            found += await self._glances(keys=keys)
+        glances = [EventGlance.model_validate_json(raw) for raw in found if raw]
+        older = [event_id for event_id, raw in zip(ids, found, strict=True) if not raw]
+        return [*glances, *map(EventGlance.of, await self.load_many(older))]
 
     async def save(self, change: Change) -> None:
         """Atomically save the event with its indexes, item marks and alerts; Conflict if the
@@ -226,6 +250,7 @@ def _save_args(change: Change, keys: Keys, retention: int) -> list[str | float |
         keys.event_items(event.id),
         LISTED_REFS,
         "1" if change.replace_refs else "0",
+        EventGlance.of(event).model_dump_json(),
         len(change.item_ids),
         *[keys.item_event(i) for i in change.item_ids],
         len(change.alerts),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.domain.events import OWED_STATES, Event, ItemRef
+from monitor.domain.events import OWED_STATES, Event, EventGlance, ItemRef
 from monitor.models import Item
 from monitor.store.events import EventStore
 from monitor.track.orphans import OrphanStore
@@ -47,6 +47,13 @@ class ReadModel:
         ids = [*await self._store.active_ids(0),
                *await self._store.ids_by_first_seen(start, end)]
         return await self._store.load_many(dict.fromkeys(ids))
+
+    async def glance_active_or_since(self, start: datetime, end: datetime
+                                     ) -> list[EventGlance]:
+        """As active_or_since, only what the wall counts of each (EventGlance)."""
+        ids = [*await self._store.active_ids(0),
+               *await self._store.ids_by_first_seen(start, end)]
+        return await self._store.glance_many(dict.fromkeys(ids))
 
     async def event(self, event_id: str) -> Event | None:
         return await self._store.load(event_id)

@@ -58,7 +58,7 @@ class WallRefresher:
 
     async def _events(self) -> None:
         now = self.clock.now()
-        events = await self.read.active_or_since(month_start(now) - LOOKBACK, now)
+        events = await self.read.glance_active_or_since(month_start(now) - LOOKBACK, now)
         counts = count_events(events, now, self.labels)
         self._set_events(counts)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor.collect.normalize import CHINA_TZ
-from monitor.domain.events import OWED_STATES, DeadlineState, Event
+from monitor.domain.events import OWED_STATES, DeadlineState, Event, EventGlance
 from monitor.wall.metrics import OTHER, UNGRADED
 
 SETTLED = (DeadlineState.MET, DeadlineState.MET_LATE, DeadlineState.MISSED)
@@ -36,7 +36,8 @@ def month_start(now: datetime) -> datetime:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def count_events(events: Iterable[Event], now: datetime, labels: Labels) -> EventCounts:
+def count_events(events: Iterable[Event | EventGlance], now: datetime, labels: Labels
+                 ) -> EventCounts:
     """`events`: every active event and every event first seen since a month before this
     month began (deadlines due this month can start that early)."""
     counts = EventCounts()
@@ -51,7 +52,7 @@ def count_events(events: Iterable[Event], now: datetime, labels: Labels) -> Even
     return counts
 
 
-def _count_deadlines(event: Event, start: datetime, labels: Labels,
+def _count_deadlines(event: Event | EventGlance, start: datetime, labels: Labels,
                      counts: EventCounts) -> None:
     for d in event.deadlines:
         if d.state not in COUNTED or d.due is None:
@@ -65,7 +66,8 @@ def _count_deadlines(event: Event, start: datetime, labels: Labels,
             counts.deadlines[rule, "provisional"] += 1
 
 
-def _count_awaiting(event: Event, now: datetime, labels: Labels, counts: EventCounts) -> None:
+def _count_awaiting(event: Event | EventGlance, now: datetime, labels: Labels,
+                    counts: EventCounts) -> None:
     """The event's most urgent owed deadline, in the window its time left falls in."""
     owed = [d for d in event.deadlines if d.state in OWED_STATES and d.due is not None]
     if not owed:

@@ -224,6 +224,31 @@ async def test_source_states_follow_the_polls(wall, pipeline, redis):
     assert wall.value("yq_sources", state="ok") == 1
 
 
+async def test_the_wall_reads_each_events_glance_and_the_document_of_older_ones(wall, pipeline,
+                                                                               redis):
+    from monitor.domain.events import EventGlance
+
+    async with open_collector(wall.settings, wall.feeds, redis, pipeline.clock,
+                              wall.metrics) as collector:
+        worker = await wall.worker()
+        refresher = wall.refresher(worker, collector)
+        await pipeline.feed(worker, MINE, MESSAGE)
+        ids = await worker.store.active_ids(0)
+        for event_id in ids:  # saved with the event, in the same step
+            raw = await redis.hget(pipeline.keys.event(event_id), "glance")
+            assert EventGlance.model_validate_json(raw) == \
+                EventGlance.of(await worker.store.load(event_id))
+        await wall.refresh(refresher)
+        before = [wall.value("yq_events_open", grade="重大", topic="其他政务"),
+                  wall.value("yq_deadlines", rule="message_2wd", state="pending")]
+        for event_id in ids:  # as events saved before glances were stored
+            await redis.hdel(pipeline.keys.event(event_id), "glance")
+        await wall.refresh(refresher)
+        after = [wall.value("yq_events_open", grade="重大", topic="其他政务"),
+                 wall.value("yq_deadlines", rule="message_2wd", state="pending")]
+    assert before == after == [1, 1]
+
+
 async def test_an_unreadable_event_is_counted_and_the_scrape_still_answers(wall, pipeline,
                                                                           redis):
     async with open_collector(wall.settings, wall.feeds, redis, pipeline.clock,
