@@ -56,6 +56,7 @@ class TrainConfig:
     subwords: bool = True  # see tokenize.features; chosen by `--select`
     opening: int = 60  # character n-grams of the opening (tokenize.features); by `--select`
     opening_grams: tuple[int, ...] = (1, 2, 3)  # their sizes; by `--select`
+    foreign: int = 3  # the abroad marker's count per foreign place word (tokenize); by folds
     # The topic head calls a text 无关 only when P(无关) reaches a threshold, set on
     # validation folds of train+dev so that this share of the relevant news titles is kept
     # (recall); None: plain argmax.
@@ -205,7 +206,7 @@ class Model:
     def __init__(
         self, features: Features, heads: dict[str, Head], version: str, subwords: bool = False,
         opening: int = 0, opening_grams: tuple[int, ...] = (2,),
-        relevance: tuple[str, float] | None = None,
+        relevance: tuple[str, float] | None = None, foreign: int = 0,
     ) -> None:
         self.features = features
         self.heads = heads
@@ -213,10 +214,12 @@ class Model:
         self.subwords = subwords  # featurisation must match training
         self.opening = opening
         self.opening_grams = tuple(opening_grams)
+        self.foreign = foreign
         # (the irrelevant topic, threshold): the topic head decides that class only when its
         # probability reaches the threshold; None: the most probable class
         self.relevance = relevance
-        self.encoder = Encoder(features.vocab, features.idf, subwords, opening, opening_grams)
+        self.encoder = Encoder(features.vocab, features.idf, subwords, opening, opening_grams,
+                               foreign)
 
     @cached_property
     def terms(self) -> np.ndarray:
@@ -235,8 +238,8 @@ class Model:
 
     def featurize(self, raw: list[list[str]]) -> list[list[str]]:
         """Feature lists of raw token lists, as the model was trained."""
-        return [tokenize.features(r, self.subwords, self.opening, self.opening_grams)
-                for r in raw]
+        return [tokenize.features(r, self.subwords, self.opening, self.opening_grams,
+                                  self.foreign) for r in raw]
 
     def transform(self, docs: list[list[str]]):
         """SciPy CSR rows of feature lists (training, evaluation and tests)."""
@@ -414,6 +417,7 @@ def load(directory: Path = MODELS_DIR) -> Model:
         opening=int(meta.get("config", {}).get("opening", 0)),
         opening_grams=tuple(meta.get("config", {}).get("opening_grams", (2,))),
         relevance=_relevance(meta),
+        foreign=int(meta.get("config", {}).get("foreign", 0)),
     )
 
 

@@ -35,11 +35,11 @@ HASH_CHARS = 16
 
 def featurize(
     texts: list[str], progress: bool = True, desc: str = "tokenise", subwords: bool = False,
-    opening: int = 0, opening_grams: tuple[int, ...] = (2,),
+    opening: int = 0, opening_grams: tuple[int, ...] = (2,), foreign: int = 0,
 ) -> list[list[str]]:
     tokenize.get_tokenizer()
     it = tqdm(texts, desc=desc, unit="doc", disable=not progress, mininterval=0.5)
-    return [tokenize.features(tokenize.raw_tokens(t), subwords, opening, opening_grams)
+    return [tokenize.features(tokenize.raw_tokens(t), subwords, opening, opening_grams, foreign)
             for t in it]
 
 
@@ -63,7 +63,8 @@ def fit(
         docs
         if docs is not None
         else featurize([e.text for e in examples], progress, subwords=cfg.subwords,
-                       opening=cfg.opening, opening_grams=cfg.opening_grams)
+                       opening=cfg.opening, opening_grams=cfg.opening_grams,
+                       foreign=cfg.foreign)
     )
     vec = make_vectorizer(cfg)
     X = vec.fit_transform(docs).tocsr()
@@ -74,7 +75,7 @@ def fit(
             continue
         heads[head] = fit_head(head, X[rows], y, cfg)
     return Model(Features.from_vectorizer(vec), heads, version, subwords=cfg.subwords,
-                 opening=cfg.opening, opening_grams=cfg.opening_grams)
+                 opening=cfg.opening, opening_grams=cfg.opening_grams, foreign=cfg.foreign)
 
 
 def cluster_folds(examples: list[Example], folds: int) -> list[int]:
@@ -152,6 +153,7 @@ def file_hashes(root: Path) -> dict[str, str]:
         corpus.SYNTHETIC_PATH,
         tokenize.USERDICT_PATH,
         tokenize.STOPWORDS_PATH,
+        tokenize.FOREIGN_PATH,
         gazetteer.DEFAULT_PATH,
         Path(tokenize.__file__),
     ]
@@ -188,6 +190,7 @@ GRID = [
     TrainConfig(opening=40),
     TrainConfig(subwords=False),
     TrainConfig(subwords=False, class_weight=None),
+    TrainConfig(foreign=0),
 ]
 
 
@@ -218,14 +221,14 @@ def select(root: Path, progress: bool = True, folds: int = 4) -> None:
     pool = parts["train"] + parts["dev"]
     # folds by near-duplicate cluster too, so an edited repost never validates its twin
     fold_of = cluster_folds(pool, folds)
-    cache: dict[tuple[bool, int, tuple[int, ...]], list[list[str]]] = {}
+    cache: dict[tuple[bool, int, tuple[int, ...], int], list[list[str]]] = {}
     print(
         f"{f'config (mean of {folds} folds over train+dev)':<58} "
         f"{'topic':>6} {'incid':>6} {'board':>6} {'msgF1':>6} {'relP':>6} {'relR':>6} "
         f"{'cecAcc':>6}"
     )
     for cfg in GRID:
-        key = (cfg.subwords, cfg.opening, cfg.opening_grams)
+        key = (cfg.subwords, cfg.opening, cfg.opening_grams, cfg.foreign)
         if key not in cache:
             cache[key] = featurize([e.text for e in pool], progress, "tokenise", *key)
         docs = cache[key]
@@ -243,7 +246,7 @@ def select(root: Path, progress: bool = True, folds: int = 4) -> None:
         desc = (
             f"C={cfg.C} min_df={cfg.min_df} ens={cfg.ensemble} "
             f"cw={cfg.class_weight} sub={cfg.subwords} open={cfg.opening}"
-            f"/{''.join(map(str, cfg.opening_grams))}"
+            f"/{''.join(map(str, cfg.opening_grams))} abroad={cfg.foreign}"
         )
         print(f"{desc:<58} " + " ".join(f"{s:>6.3f}" for s in mean), flush=True)
 
@@ -277,7 +280,7 @@ def train(
     ).hexdigest()
     version = f"clf-{fingerprint[:10]}"
     docs = featurize([e.text for e in examples], progress, subwords=cfg.subwords,
-                     opening=cfg.opening, opening_grams=cfg.opening_grams)
+                     opening=cfg.opening, opening_grams=cfg.opening_grams, foreign=cfg.foreign)
     model = fit(examples, cfg, version, progress, docs=docs)
     relevance = None
     if cfg.relevance_recall is not None and "topic" in model.heads:
