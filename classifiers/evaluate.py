@@ -246,7 +246,10 @@ def _decision(clf: Classifier) -> str:
     if clf.model.relevance is None:
         return "the most probable topic"
     name, threshold = clf.model.relevance
-    return f"{name} when P({name}) ≥ {threshold:.3f} (set on validation folds of train+dev)"
+    title = clf.model.title
+    mixed = (f"; P({name}) of texts up to {title[0]} characters mixed {1 - title[1]:.1f}/"
+             f"{title[1]:.1f} with the title head's" if title else "")
+    return f"{name} when P({name}) ≥ {threshold:.3f} (set on validation folds of train+dev{mixed})"
 
 
 def _leaks(titles: list[Example], preds: list[str], irrelevant: str) -> dict[str, int]:

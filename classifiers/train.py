@@ -43,11 +43,21 @@ def featurize(
             for t in it]
 
 
-def _labels(head: str, examples: list[Example]) -> tuple[list[int], list[str]]:
+RELEVANT = "相关"  # the title head's other class
+
+
+def _labels(head: str, examples: list[Example],
+            cfg: TrainConfig | None = None) -> tuple[list[int], list[str]]:
     """Row indices and labels of the examples a head learns from."""
     if head == "board":  # the message board's own classes: Teddy rows only
         rows = [i for i, e in enumerate(examples) if e.original in corpus.TEDDY_CLASSES]
         return rows, [examples[i].original for i in rows]
+    if head == "title":  # 无关 or not, among short texts only
+        irrelevant = taxonomy.default().irrelevant_topic
+        chars = (cfg or TrainConfig()).title_chars
+        rows = [i for i, e in enumerate(examples) if len(e.text) <= chars]
+        return rows, [irrelevant if examples[i].topic == irrelevant else RELEVANT
+                      for i in rows]
     attr = "topic" if head == "topic" else "incident"
     return list(range(len(examples))), [getattr(e, attr) for e in examples]
 
@@ -70,12 +80,13 @@ def fit(
     X = vec.fit_transform(docs).tocsr()
     heads = {}
     for head in tqdm(cfg.heads, desc="fit heads", disable=not progress):
-        rows, y = _labels(head, examples)
+        rows, y = _labels(head, examples, cfg)
         if len(set(y)) < 2:
             continue
         heads[head] = fit_head(head, X[rows], y, cfg)
     return Model(Features.from_vectorizer(vec), heads, version, subwords=cfg.subwords,
-                 opening=cfg.opening, opening_grams=cfg.opening_grams, foreign=cfg.foreign)
+                 opening=cfg.opening, opening_grams=cfg.opening_grams, foreign=cfg.foreign,
+                 title=(cfg.title_chars, cfg.title_mix))
 
 
 def cluster_folds(examples: list[Example], folds: int) -> list[int]:
@@ -90,20 +101,22 @@ def relevance_threshold(
     folds: int = 4, progress: bool = True,
 ) -> dict:
     """The P(无关) at or above which the topic head says 无关, set on validation folds of the
-    training rows (never test): each fold's read news titles are scored by a topic head fitted
-    on the other folds, and the threshold is the lowest that still keeps `relevance_recall` of
-    the relevant titles, so precision is the best the recall bar allows."""
+    training rows (never test): each fold's read news titles are scored by the topic and title
+    heads fitted on the other folds, and the threshold is the lowest that still keeps
+    `relevance_recall` of the relevant titles, so precision is the best the recall bar
+    allows."""
     fold_of = cluster_folds(examples, folds)
     titles = [i for i, e in enumerate(examples) if e.source == "thucnews" and e.read]
     score = dict.fromkeys(titles, 0.0)
+    fold_cfg = replace(cfg, heads=tuple(h for h in cfg.heads if h in ("topic", "title")))
     for k in tqdm(range(folds), desc="relevance folds", disable=not progress):
         train_rows = [i for i in range(len(examples)) if fold_of[i] != k]
         held = [i for i in titles if fold_of[i] == k]
-        vec = make_vectorizer(cfg)
-        X = vec.fit_transform([docs[i] for i in train_rows]).tocsr()
-        head = fit_head("topic", X, [examples[i].topic for i in train_rows], cfg)
-        p = head.proba(Features.from_vectorizer(vec).transform([docs[i] for i in held]))
-        column = list(head.classes).index(irrelevant)
+        m = fit([examples[i] for i in train_rows], fold_cfg, "fold", progress=False,
+                docs=[docs[i] for i in train_rows])
+        p = m.proba("topic", m.transform([docs[i] for i in held]),
+                    [len(examples[i].text) for i in held])
+        column = list(m.heads["topic"].classes).index(irrelevant)
         score.update(zip(held, p[:, column].tolist(), strict=True))
     s = np.array([score[i] for i in titles])
     relevant = np.array([examples[i].topic != irrelevant for i in titles])
@@ -191,6 +204,8 @@ GRID = [
     TrainConfig(subwords=False),
     TrainConfig(subwords=False, class_weight=None),
     TrainConfig(foreign=0),
+    TrainConfig(title_mix=0.0),
+    TrainConfig(title_mix=0.5),
 ]
 
 
@@ -198,7 +213,10 @@ def _dev_extra(model: Model, dev: list[Example], docs: list[list[str]]) -> list[
     """Dev figures behind the quality bars: topic macro-F1 on read messages, precision and
     recall of "government-relevant" on read titles, CEC incident accuracy."""
     def predict(head: str, rows: list[int]):
-        return model.heads[head].predict(model.transform([docs[i] for i in rows]))
+        X = model.transform([docs[i] for i in rows])
+        if head == "topic":  # with the title head's say, as served
+            return model.predict(head, X, [len(dev[i].text) for i in rows])
+        return model.heads[head].predict(X)
 
     messages = [i for i, e in enumerate(dev) if e.source == "teddy" and e.read]
     msg_f1 = f1_score([dev[i].topic for i in messages], predict("topic", messages),
