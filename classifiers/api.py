@@ -52,7 +52,7 @@ class Classifier:
 
     def _batch(self, texts: list[str], raw: list[list[str]]) -> list[Classification]:
         X = self.model.encode(raw)
-        scores = self.model.scores(X)
+        scores = self.model.scores(X, [len(t) for t in texts])
         heads = {name: self._predictions(name, X, p, scores.gathered)
                  for name, p in scores.proba.items()}
         no_incident = self.tax.no_incident

@@ -89,16 +89,17 @@ class _Tokens(dict):
 
 class Encoder:
     """The TF-IDF rows a fitted vocabulary gives raw token lists, featurised as in training
-    (`tokenize.features(tokens, subwords, opening, opening_grams)`)."""
+    (`tokenize.features(tokens, subwords, opening, opening_grams, foreign)`)."""
 
     def __init__(self, vocab: dict[str, int], idf: np.ndarray, subwords: bool, opening: int,
-                 opening_grams: tuple[int, ...] = (2,)) -> None:
+                 opening_grams: tuple[int, ...] = (2,), foreign: int = 0) -> None:
         self.vocab = vocab
         self.idf = idf.astype(np.float32)
         self.n_features = len(idf)
         self.subwords = subwords
         self.opening = opening
         self.opening_grams = tuple(opening_grams)
+        self.foreign = foreign  # FOREIGN_MARK's count per word naming a place abroad
         self._pairs: tuple[np.ndarray, np.ndarray] | None = None
         self._grams: tuple[np.ndarray, np.ndarray] | None = None
         self._lock = threading.Lock()
@@ -129,6 +130,8 @@ class Encoder:
             found = [get(token)]
             if self.subwords and len(token) >= 3:
                 found += [get("#" + token[i : i + 2]) for i in range(len(token) - 1)]
+            if self.foreign and token in tokenize.foreign_words():
+                found += [get(tokenize.FOREIGN_MARK)] * self.foreign
             ids = [i for i in found if i is not None]
             self._new_ids += ids
             self._recorded_ids += len(ids)

@@ -48,7 +48,7 @@ class TrainConfig:
     max_features: int | None = 200_000
     calibration_folds: int = 3
     seed: int = 13
-    heads: tuple[str, ...] = ("topic", "incident", "board")
+    heads: tuple[str, ...] = ("topic", "incident", "board", "title")
     # False: one SVM on all rows, calibrated on cross-validated scores; a third
     # of the size of an ensemble of per-fold SVMs, for about the same quality.
     ensemble: bool = False
@@ -56,10 +56,18 @@ class TrainConfig:
     subwords: bool = True  # see tokenize.features; chosen by `--select`
     opening: int = 60  # character n-grams of the opening (tokenize.features); by `--select`
     opening_grams: tuple[int, ...] = (1, 2, 3)  # their sizes; by `--select`
+    foreign: int = 3  # the abroad marker's count per foreign place word (tokenize); by folds
     # The topic head calls a text 无关 only when P(无关) reaches a threshold, set on
     # validation folds of train+dev so that this share of the relevant news titles is kept
     # (recall); None: plain argmax.
     relevance_recall: float | None = 0.80
+    # The "title" head: 无关 or not, learnt from short texts only (headlines; messages are long),
+    # so the relevance of a headline is not learnt mostly from how citizens' messages read.
+    # For a text of at most `title_chars` characters, P(无关) is the mix of the topic head's
+    # and the title head's (`title_mix` of the latter); longer texts keep the topic head's.
+    # Chosen on validation folds of train+dev.
+    title_chars: int = 60
+    title_mix: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -205,7 +213,8 @@ class Model:
     def __init__(
         self, features: Features, heads: dict[str, Head], version: str, subwords: bool = False,
         opening: int = 0, opening_grams: tuple[int, ...] = (2,),
-        relevance: tuple[str, float] | None = None,
+        relevance: tuple[str, float] | None = None, foreign: int = 0,
+        title: tuple[int, float] | None = None,
     ) -> None:
         self.features = features
         self.heads = heads
@@ -213,10 +222,14 @@ class Model:
         self.subwords = subwords  # featurisation must match training
         self.opening = opening
         self.opening_grams = tuple(opening_grams)
+        self.foreign = foreign
+        # (most characters, mix) of the title head's say in P(无关); None: no title head
+        self.title = title if "title" in heads else None
         # (the irrelevant topic, threshold): the topic head decides that class only when its
         # probability reaches the threshold; None: the most probable class
         self.relevance = relevance
-        self.encoder = Encoder(features.vocab, features.idf, subwords, opening, opening_grams)
+        self.encoder = Encoder(features.vocab, features.idf, subwords, opening, opening_grams,
+                               foreign)
 
     @cached_property
     def terms(self) -> np.ndarray:
@@ -235,8 +248,8 @@ class Model:
 
     def featurize(self, raw: list[list[str]]) -> list[list[str]]:
         """Feature lists of raw token lists, as the model was trained."""
-        return [tokenize.features(r, self.subwords, self.opening, self.opening_grams)
-                for r in raw]
+        return [tokenize.features(r, self.subwords, self.opening, self.opening_grams,
+                                  self.foreign) for r in raw]
 
     def transform(self, docs: list[list[str]]):
         """SciPy CSR rows of feature lists (training, evaluation and tests)."""
@@ -246,8 +259,34 @@ class Model:
         """The same rows as transform(featurize(raw)), for serving (see encode.py)."""
         return self.encoder.encode(raw)
 
-    def proba(self, head: str, X) -> np.ndarray:
-        return self.heads[head].proba(X)
+    def proba(self, head: str, X, lengths: list[int] | None = None) -> np.ndarray:
+        """A head's probabilities; the topic head's with the title head's say in P(无关) for
+        the short texts when their `lengths` (characters) are given."""
+        p = self.heads[head].proba(X)
+        if head == "topic" and lengths is not None and self.title is not None:
+            return self.blend_title(p, self.heads["title"].proba(X), lengths)
+        return p
+
+    def blend_title(self, topic: np.ndarray, title: np.ndarray,
+                    lengths: list[int]) -> np.ndarray:
+        """The topic head's probabilities with P(无关) of texts of at most title[0] characters
+        mixed with the title head's (title[1] of it); the other topics share the rest in the
+        topic head's proportions."""
+        assert self.title is not None
+        chars, mix = self.title
+        topics = self.heads["topic"].classes
+        name = next(c for c in self.heads["title"].classes if c in topics)  # 无关
+        j = int(np.flatnonzero(topics == name)[0])
+        k = int(np.flatnonzero(self.heads["title"].classes == name)[0])
+        short = np.asarray(lengths) <= chars
+        irrelevant = np.where(short, (1 - mix) * topic[:, j] + mix * title[:, k], topic[:, j])
+        rest = topic.copy()
+        rest[:, j] = 0.0
+        total = rest.sum(axis=1, keepdims=True)
+        rest *= np.divide(1.0 - irrelevant[:, None], total, out=np.zeros_like(total),
+                          where=total > 0)
+        rest[:, j] = irrelevant
+        return rest
 
     def ranked(self, head: str, p: np.ndarray) -> np.ndarray:
         """Per row, class indices from the decided label down: the most probable, except that
@@ -268,9 +307,9 @@ class Model:
         return np.where(irrelevant, np.hstack([np.full_like(best, j), others]),
                         np.hstack([best, after_best]))
 
-    def predict(self, head: str, X) -> np.ndarray:
+    def predict(self, head: str, X, lengths: list[int] | None = None) -> np.ndarray:
         """The decided label of each row."""
-        p = self.proba(head, X)
+        p = self.proba(head, X, lengths)
         return self.heads[head].classes[self.ranked(head, p)[:, 0]]
 
     @cached_property
@@ -288,18 +327,22 @@ class Model:
             at += head.width
         return out
 
-    def scores(self, X: Rows) -> Scores:
+    def scores(self, X: Rows, lengths: list[int] | None = None) -> Scores:
         """Each head's probabilities, from one gather of all heads' weights for the batch's
-        features; the gathered weights also serve the explanations."""
+        features; the gathered weights also serve the explanations. The title head only
+        informs the topic head's P(无关) (texts' `lengths` given) and is not returned."""
         gathered = np.take(self._all_weights_t, X.indices, axis=0)  # (nnz, all columns)
         raw = X.row_sums(gathered)
         proba = {name: head.proba_of_decisions(
                      raw[:, self._columns[name] : self._columns[name] + head.width])
                  for name, head in self.heads.items()}
+        title = proba.pop("title", None)
+        if title is not None and lengths is not None and self.title is not None:
+            proba["topic"] = self.blend_title(proba["topic"], title, lengths)
         return Scores(proba, gathered)
 
-    def proba_all(self, X: Rows) -> dict[str, np.ndarray]:
-        return self.scores(X).proba
+    def proba_all(self, X: Rows, lengths: list[int] | None = None) -> dict[str, np.ndarray]:
+        return self.scores(X, lengths).proba
 
     def explain_batch(
         self, head: str, X, classes: np.ndarray, k: int = 4, gathered: np.ndarray | None = None
@@ -414,7 +457,16 @@ def load(directory: Path = MODELS_DIR) -> Model:
         opening=int(meta.get("config", {}).get("opening", 0)),
         opening_grams=tuple(meta.get("config", {}).get("opening_grams", (2,))),
         relevance=_relevance(meta),
+        foreign=int(meta.get("config", {}).get("foreign", 0)),
+        title=_title(meta),
     )
+
+
+def _title(meta: dict) -> tuple[int, float] | None:
+    config = meta.get("config", {})
+    if "title_chars" not in config:
+        return None
+    return int(config["title_chars"]), float(config["title_mix"])
 
 
 def _relevance(meta: dict) -> tuple[str, float] | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import cache
 from pathlib import Path
 
 from . import gazetteer
@@ -20,6 +21,8 @@ from .taxonomy import DATA_DIR
 
 USERDICT_PATH = DATA_DIR / "userdict.txt"
 STOPWORDS_PATH = DATA_DIR / "stopwords.txt"
+FOREIGN_PATH = DATA_DIR / "foreign.txt"
+FOREIGN_MARK = "@外"  # no token starts with "@": the segmenter cuts punctuation off
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Tokens that carry no topic signal whatever the stop-word list says:
@@ -104,7 +107,7 @@ def raw_tokens(text: str) -> list[str]:
 
 
 def features(tokens: list[str], subwords: bool = False, opening: int = 0,
-             opening_grams: tuple[int, ...] = (2,)) -> list[str]:
+             opening_grams: tuple[int, ...] = (2,), foreign: int = 0) -> list[str]:
     """Model features from raw tokens: content words plus adjacent bigrams.
 
     Place names of the gazetteer are left out: the synthetic examples name
@@ -118,6 +121,11 @@ def features(tokens: list[str], subwords: bool = False, opening: int = 0,
     first `opening` characters ("%警", "%警方", "%警方通"), places and punctuation left out: a
     headline or a message's subject says what it is about in words the segmenter may cut
     differently each time (it raised the precision of "government-relevant" on news titles).
+
+    `foreign` adds the marker FOREIGN_MARK that many times for each content word naming a
+    place or body abroad, in Hong Kong, Macao or Taiwan (data/foreign.txt): such news is 无关
+    for the office, and one shared feature carries that for names the training titles
+    never used.
     """
     keep = _KEEP if _stopwords is not None else _keep_table()
     words = [t for t in tokens if keep[t]]
@@ -128,7 +136,17 @@ def features(tokens: list[str], subwords: bool = False, opening: int = 0,
         head = opening_text(tokens, opening)
         for n in opening_grams:
             out += ["%" + head[i : i + n] for i in range(len(head) - n + 1)]
+    if foreign:
+        abroad = foreign_words()
+        out += [FOREIGN_MARK] * (foreign * sum(w in abroad for w in words))
     return out
+
+
+@cache
+def foreign_words(path: Path = FOREIGN_PATH) -> frozenset[str]:
+    """Places and bodies abroad and in Hong Kong, Macao and Taiwan (one word a line)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
 
 
 def opening_text(tokens: list[str], length: int) -> str:

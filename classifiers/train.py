@@ -35,19 +35,29 @@ HASH_CHARS = 16
 
 def featurize(
     texts: list[str], progress: bool = True, desc: str = "tokenise", subwords: bool = False,
-    opening: int = 0, opening_grams: tuple[int, ...] = (2,),
+    opening: int = 0, opening_grams: tuple[int, ...] = (2,), foreign: int = 0,
 ) -> list[list[str]]:
     tokenize.get_tokenizer()
     it = tqdm(texts, desc=desc, unit="doc", disable=not progress, mininterval=0.5)
-    return [tokenize.features(tokenize.raw_tokens(t), subwords, opening, opening_grams)
+    return [tokenize.features(tokenize.raw_tokens(t), subwords, opening, opening_grams, foreign)
             for t in it]
 
 
-def _labels(head: str, examples: list[Example]) -> tuple[list[int], list[str]]:
+RELEVANT = "相关"  # the title head's other class
+
+
+def _labels(head: str, examples: list[Example],
+            cfg: TrainConfig | None = None) -> tuple[list[int], list[str]]:
     """Row indices and labels of the examples a head learns from."""
     if head == "board":  # the message board's own classes: Teddy rows only
         rows = [i for i, e in enumerate(examples) if e.original in corpus.TEDDY_CLASSES]
         return rows, [examples[i].original for i in rows]
+    if head == "title":  # 无关 or not, among short texts only
+        irrelevant = taxonomy.default().irrelevant_topic
+        chars = (cfg or TrainConfig()).title_chars
+        rows = [i for i, e in enumerate(examples) if len(e.text) <= chars]
+        return rows, [irrelevant if examples[i].topic == irrelevant else RELEVANT
+                      for i in rows]
     attr = "topic" if head == "topic" else "incident"
     return list(range(len(examples))), [getattr(e, attr) for e in examples]
 
@@ -63,18 +73,20 @@ def fit(
         docs
         if docs is not None
         else featurize([e.text for e in examples], progress, subwords=cfg.subwords,
-                       opening=cfg.opening, opening_grams=cfg.opening_grams)
+                       opening=cfg.opening, opening_grams=cfg.opening_grams,
+                       foreign=cfg.foreign)
     )
     vec = make_vectorizer(cfg)
     X = vec.fit_transform(docs).tocsr()
     heads = {}
     for head in tqdm(cfg.heads, desc="fit heads", disable=not progress):
-        rows, y = _labels(head, examples)
+        rows, y = _labels(head, examples, cfg)
         if len(set(y)) < 2:
             continue
         heads[head] = fit_head(head, X[rows], y, cfg)
     return Model(Features.from_vectorizer(vec), heads, version, subwords=cfg.subwords,
-                 opening=cfg.opening, opening_grams=cfg.opening_grams)
+                 opening=cfg.opening, opening_grams=cfg.opening_grams, foreign=cfg.foreign,
+                 title=(cfg.title_chars, cfg.title_mix))
 
 
 def cluster_folds(examples: list[Example], folds: int) -> list[int]:
@@ -89,20 +101,22 @@ def relevance_threshold(
     folds: int = 4, progress: bool = True,
 ) -> dict:
     """The P(无关) at or above which the topic head says 无关, set on validation folds of the
-    training rows (never test): each fold's read news titles are scored by a topic head fitted
-    on the other folds, and the threshold is the lowest that still keeps `relevance_recall` of
-    the relevant titles, so precision is the best the recall bar allows."""
+    training rows (never test): each fold's read news titles are scored by the topic and title
+    heads fitted on the other folds, and the threshold is the lowest that still keeps
+    `relevance_recall` of the relevant titles, so precision is the best the recall bar
+    allows."""
     fold_of = cluster_folds(examples, folds)
     titles = [i for i, e in enumerate(examples) if e.source == "thucnews" and e.read]
     score = dict.fromkeys(titles, 0.0)
+    fold_cfg = replace(cfg, heads=tuple(h for h in cfg.heads if h in ("topic", "title")))
     for k in tqdm(range(folds), desc="relevance folds", disable=not progress):
         train_rows = [i for i in range(len(examples)) if fold_of[i] != k]
         held = [i for i in titles if fold_of[i] == k]
-        vec = make_vectorizer(cfg)
-        X = vec.fit_transform([docs[i] for i in train_rows]).tocsr()
-        head = fit_head("topic", X, [examples[i].topic for i in train_rows], cfg)
-        p = head.proba(Features.from_vectorizer(vec).transform([docs[i] for i in held]))
-        column = list(head.classes).index(irrelevant)
+        m = fit([examples[i] for i in train_rows], fold_cfg, "fold", progress=False,
+                docs=[docs[i] for i in train_rows])
+        p = m.proba("topic", m.transform([docs[i] for i in held]),
+                    [len(examples[i].text) for i in held])
+        column = list(m.heads["topic"].classes).index(irrelevant)
         score.update(zip(held, p[:, column].tolist(), strict=True))
     s = np.array([score[i] for i in titles])
     relevant = np.array([examples[i].topic != irrelevant for i in titles])
@@ -152,6 +166,7 @@ def file_hashes(root: Path) -> dict[str, str]:
         corpus.SYNTHETIC_PATH,
         tokenize.USERDICT_PATH,
         tokenize.STOPWORDS_PATH,
+        tokenize.FOREIGN_PATH,
         gazetteer.DEFAULT_PATH,
         Path(tokenize.__file__),
     ]
@@ -188,6 +203,9 @@ GRID = [
     TrainConfig(opening=40),
     TrainConfig(subwords=False),
     TrainConfig(subwords=False, class_weight=None),
+    TrainConfig(foreign=0),
+    TrainConfig(title_mix=0.0),
+    TrainConfig(title_mix=0.5),
 ]
 
 
@@ -195,7 +213,10 @@ def _dev_extra(model: Model, dev: list[Example], docs: list[list[str]]) -> list[
     """Dev figures behind the quality bars: topic macro-F1 on read messages, precision and
     recall of "government-relevant" on read titles, CEC incident accuracy."""
     def predict(head: str, rows: list[int]):
-        return model.heads[head].predict(model.transform([docs[i] for i in rows]))
+        X = model.transform([docs[i] for i in rows])
+        if head == "topic":  # with the title head's say, as served
+            return model.predict(head, X, [len(dev[i].text) for i in rows])
+        return model.heads[head].predict(X)
 
     messages = [i for i, e in enumerate(dev) if e.source == "teddy" and e.read]
     msg_f1 = f1_score([dev[i].topic for i in messages], predict("topic", messages),
@@ -208,28 +229,47 @@ def _dev_extra(model: Model, dev: list[Example], docs: list[list[str]]) -> list[
     cec_acc = sum(p == dev[i].incident for p, i in zip(predict("incident", cec), cec,
                                                         strict=True)) / max(1, len(cec))
     return [float(msg_f1), tp / max(1, sum(p for p, _ in rel)),
-            tp / max(1, sum(t for _, t in rel)), float(cec_acc)]
+            tp / max(1, sum(t for _, t in rel)),
+            _precision_at_recall(*_title_scores(model, dev, docs, titles)), float(cec_acc)]
 
 
-def select(root: Path, progress: bool = True, folds: int = 4) -> None:
-    """Score GRID by k-fold cross-validation over train + dev (never test):
-    more rows than dev alone, so less noise in the choice."""
+def _title_scores(model: Model, dev: list[Example], docs: list[list[str]],
+                  titles: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """P(无关) of the read titles (as served), and which of them are relevant."""
+    p = model.proba("topic", model.transform([docs[i] for i in titles]),
+                    [len(dev[i].text) for i in titles])
+    score = p[:, list(model.heads["topic"].classes).index("无关")]
+    return score, np.array([dev[i].topic != "无关" for i in titles])
+
+
+def _precision_at_recall(score: np.ndarray, relevant: np.ndarray,
+                         recall: float = 0.80) -> float:
+    """Precision of "relevant" at the P(无关) threshold that keeps `recall` of the relevant
+    titles: what the relevance threshold can make of the ranking."""
+    called = score < threshold_for_recall(score, relevant, recall)
+    return float((called & relevant).sum() / max(1, called.sum()))
+
+
+def select(root: Path, progress: bool = True, folds: int = 4,
+           only: list[int] | None = None) -> None:
+    """Score GRID (or its rows `only`) by k-fold cross-validation over train + dev (never
+    test): more rows than dev alone, so less noise in the choice."""
     parts = corpus.split(corpus.load_all(root))
     pool = parts["train"] + parts["dev"]
     # folds by near-duplicate cluster too, so an edited repost never validates its twin
     fold_of = cluster_folds(pool, folds)
-    cache: dict[tuple[bool, int, tuple[int, ...]], list[list[str]]] = {}
+    cache: dict[tuple[bool, int, tuple[int, ...], int], list[list[str]]] = {}
     print(
-        f"{f'config (mean of {folds} folds over train+dev)':<58} "
+        f"{f'config (mean of {folds} folds over train+dev)':<76} "
         f"{'topic':>6} {'incid':>6} {'board':>6} {'msgF1':>6} {'relP':>6} {'relR':>6} "
-        f"{'cecAcc':>6}"
+        f"{'P@R.8':>6} {'cecAcc':>6} {'pooled':>6}"
     )
-    for cfg in GRID:
-        key = (cfg.subwords, cfg.opening, cfg.opening_grams)
+    for cfg in [GRID[i] for i in only] if only else GRID:
+        key = (cfg.subwords, cfg.opening, cfg.opening_grams, cfg.foreign)
         if key not in cache:
             cache[key] = featurize([e.text for e in pool], progress, "tokenise", *key)
         docs = cache[key]
-        scores = []
+        scores, pooled = [], []
         for k in range(folds):
             tr = [i for i in range(len(pool)) if fold_of[i] != k]
             va = [i for i in range(len(pool)) if fold_of[i] == k]
@@ -239,13 +279,17 @@ def select(root: Path, progress: bool = True, folds: int = 4) -> None:
             held, held_docs = [pool[i] for i in va], [docs[i] for i in va]
             row = [_macro(m, h, held, held_docs) for h in ("topic", "incident", "board")]
             scores.append(row + _dev_extra(m, held, held_docs))
+            titles = [i for i, e in enumerate(held) if e.source == "thucnews" and e.read]
+            pooled.append(_title_scores(m, held, held_docs, titles))
         mean = [sum(col) / len(col) for col in zip(*scores, strict=True)]
+        # one threshold over all folds' titles, as the shipped threshold is set
+        mean.append(_precision_at_recall(*(np.concatenate(a) for a in zip(*pooled, strict=True))))
         desc = (
             f"C={cfg.C} min_df={cfg.min_df} ens={cfg.ensemble} "
             f"cw={cfg.class_weight} sub={cfg.subwords} open={cfg.opening}"
-            f"/{''.join(map(str, cfg.opening_grams))}"
+            f"/{''.join(map(str, cfg.opening_grams))} abroad={cfg.foreign} title={cfg.title_mix}"
         )
-        print(f"{desc:<58} " + " ".join(f"{s:>6.3f}" for s in mean), flush=True)
+        print(f"{desc:<76} " + " ".join(f"{s:>6.3f}" for s in mean), flush=True)
 
 
 def train(
@@ -277,7 +321,7 @@ def train(
     ).hexdigest()
     version = f"clf-{fingerprint[:10]}"
     docs = featurize([e.text for e in examples], progress, subwords=cfg.subwords,
-                     opening=cfg.opening, opening_grams=cfg.opening_grams)
+                     opening=cfg.opening, opening_grams=cfg.opening_grams, foreign=cfg.foreign)
     model = fit(examples, cfg, version, progress, docs=docs)
     relevance = None
     if cfg.relevance_recall is not None and "topic" in model.heads:
@@ -328,6 +372,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         action="store_true",
         help="score candidate configurations by cross-validation on train+dev; write nothing",
     )
+    parser.add_argument("--only", type=str, default=None,
+                        help="with --select: the grid rows to score, e.g. 0,9,10 (default all)")
     parser.add_argument("--C", type=float, default=None, help="override the SVM regularisation")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
@@ -338,7 +384,8 @@ def run_cli(args: argparse.Namespace) -> int:
         print(f"training data not found under {args.data_root}", file=sys.stderr)
         return 2
     if args.select:
-        select(args.data_root, progress=not args.quiet)
+        only = [int(i) for i in args.only.split(",")] if args.only else None
+        select(args.data_root, progress=not args.quiet, only=only)
         return 0
     cfg = TrainConfig() if args.C is None else replace(TrainConfig(), C=args.C)
     meta = train(args.data_root, args.out, cfg, progress=not args.quiet)

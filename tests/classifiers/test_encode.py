@@ -15,23 +15,27 @@ TEXTS = [
     "的了吗，。！",  # only stop words and punctuation
     "foo_bar_baz 项目_名称 交通_运输 事故",  # tokens may hold "_": pairs must still match
     "ＡＢＣ１２３ 全角文字与养老金发放",
+    "日本养老院火灾死亡人数升至10人 美国与日本官员表示哀悼",  # places abroad: the marker
 ]
 
 
-def _fitted(opening: int, grams: tuple[int, ...]):
+def _fitted(opening: int, grams: tuple[int, ...], foreign: int = 0):
     docs_text = [e.text for e in corpus.load_synthetic()][::3] + TEXTS
     raw = [tokenize.raw_tokens(t) for t in docs_text]
-    docs = [tokenize.features(r, True, opening, grams) for r in raw]
+    docs = [tokenize.features(r, True, opening, grams, foreign) for r in raw]
     vec = model.make_vectorizer(TrainConfig(min_df=1, max_df=1.0))
     vec.fit(docs)
     features = Features.from_vectorizer(vec)
-    enc = encode.Encoder(features.vocab, features.idf, True, opening, grams)
+    enc = encode.Encoder(features.vocab, features.idf, True, opening, grams, foreign)
     return features, enc, raw, docs
 
 
-@pytest.mark.parametrize("opening,grams", [(0, (2,)), (30, (2,)), (60, (1, 2, 3))])
-def test_rows_equal_the_training_transform(opening, grams):
-    features, enc, raw, docs = _fitted(opening, grams)
+@pytest.mark.parametrize("opening,grams,foreign",
+                         [(0, (2,), 0), (30, (2,), 0), (60, (1, 2, 3), 0), (60, (1, 2, 3), 3)])
+def test_rows_equal_the_training_transform(opening, grams, foreign):
+    features, enc, raw, docs = _fitted(opening, grams, foreign)
+    if foreign:  # the marker is counted once per foreign word, `foreign` times
+        assert docs[-1].count(tokenize.FOREIGN_MARK) == 3 * foreign
     want = features.transform(docs).toarray()
     got = enc.encode(raw)
     np.testing.assert_allclose(got.toarray(), want, rtol=1e-5, atol=1e-7)

@@ -114,3 +114,35 @@ def test_relevance_threshold_decides_the_irrelevant_topic():
     assert sorted(ranked[3]) == list(range(len(classes)))  # every class once, in any case
     m.relevance = None
     assert m.ranked("topic", p)[1, 0] == other  # plain argmax without a threshold
+
+
+def test_the_title_head_informs_p_irrelevant_of_short_texts_only(tmp_path):
+    irrelevant = [e for e in corpus.load_synthetic() if e.topic == "无关"]
+    examples = _slice() + irrelevant
+    cfg = TrainConfig(min_df=1, heads=("topic", "title"), title_chars=40, title_mix=0.5)
+    m = train.fit(examples, cfg, "clf-test", progress=False)
+    assert list(m.heads["title"].classes) == ["无关", train.RELEVANT]
+    texts = [e.text for e in examples[::5]]
+    lengths = [len(t) for t in texts]
+    assert min(lengths) <= 40 < max(lengths)  # both kinds present
+    X = m.transform(m.featurize([tokenize.raw_tokens(t) for t in texts]))
+    topic, title = m.heads["topic"].proba(X), m.heads["title"].proba(X)
+    got = m.proba("topic", X, lengths)
+    j = list(m.heads["topic"].classes).index("无关")
+    short = np.array(lengths) <= 40
+    want = np.where(short, 0.5 * topic[:, j] + 0.5 * title[:, 0], topic[:, j])
+    np.testing.assert_allclose(got[:, j], want, rtol=1e-6)
+    np.testing.assert_allclose(got[~short], topic[~short], rtol=1e-6)  # long: untouched
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, rtol=1e-6)
+    # the other topics keep their proportions
+    others = np.delete(got, j, axis=1)[short]
+    before = np.delete(topic, j, axis=1)[short]
+    np.testing.assert_allclose(others / others.sum(1, keepdims=True),
+                               before / before.sum(1, keepdims=True), rtol=1e-5)
+    # saved and loaded, and served through the encoder, the same numbers; no title verdict
+    m.save(tmp_path, {"config": asdict(cfg)})
+    loaded = model.load(tmp_path)
+    assert loaded.title == (40, 0.5)
+    scores = loaded.scores(loaded.encode([tokenize.raw_tokens(t) for t in texts]), lengths)
+    assert set(scores.proba) == {"topic"}
+    np.testing.assert_allclose(scores.proba["topic"], got, rtol=1e-5, atol=1e-7)
