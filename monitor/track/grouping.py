@@ -97,15 +97,16 @@ class Match:
     """An open event an item may report. `terms` and `evidence` say why; most candidates
     are scored and dropped, so they are worked out only when asked for."""
 
-    __slots__ = ("event_id", "score", "cosine", "_terms", "_evidence", "_explain")
+    __slots__ = ("event_id", "score", "cosine", "values", "_terms", "_evidence", "_explain")
 
     def __init__(self, event_id: str, score: float, cosine: float,
                  terms: tuple[str, ...] = (), evidence: tuple[str, ...] = (),
-                 explain: Callable[[], tuple[tuple[str, ...], tuple[str, ...]]] | None = None
-                 ) -> None:
+                 explain: Callable[[], tuple[tuple[str, ...], tuple[str, ...]]] | None = None,
+                 values: dict[str, float] | None = None) -> None:
         self.event_id = event_id
         self.score = score  # probability that the item reports the event's matter
         self.cosine = cosine  # text similarity alone
+        self.values = values or {}  # the pair features the score was computed from
         self._terms, self._evidence, self._explain = terms, evidence, explain
 
     @property
@@ -253,7 +254,12 @@ class EventIndex:
             return tuple(t for t, _ in top), self.scorer.evidence(values)
 
         return Match(entry.event_id, self.scorer.probability(values), similarity,
-                     explain=explain)
+                     explain=explain, values=values)
+
+    def score(self, event_id: str, marks: Marks, vector: Vector) -> Match:
+        """One open event's score for an item, whether or not it would be shortlisted."""
+        weigh = _EventIdf(self)
+        return self._score(self._entries[event_id], weigh.apply(vector), weigh, marks)
 
 
     def _weighted_norm(self, entry: Entry, weigh: _EventIdf) -> float:
