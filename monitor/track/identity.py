@@ -112,10 +112,18 @@ def _trimmed(name: str, whole: str) -> str | None:
 
 @cache
 def _word_tags() -> dict[str, str]:
-    import jieba.posseg
+    """Part of speech of every word of one or two characters in jieba's dictionary (read
+    from its file: jieba.posseg's full table takes seconds to load)."""
+    import jieba
 
-    jieba.posseg.dt.initialize()
-    return jieba.posseg.dt.word_tag_tab
+    tags = {}
+    path = Path(jieba.__file__).with_name("dict.txt")
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            word, _, rest = line.partition(" ")
+            if len(word) <= 2:
+                tags[word] = rest.rpartition(" ")[2].strip()
+    return tags
 
 
 def magnitude_in(text: str) -> float | None:
