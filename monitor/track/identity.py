@@ -35,14 +35,15 @@ _PLACE_SUFFIX = (
 # At most four name characters before the suffix: place names are short, and the text
 # before them is not part of the name (面包车行驶至京承高速 → 京承高速).
 _NAME_CHAR = rf"[^|\s\d镇乡{_STOP}，。、；：！？（）()“”\"'《》·—―-]"
-_PLACE = re.compile(rf"({_NAME_CHAR}{{2,4}})(?:{_PLACE_SUFFIX})")
+# 路段, 路口, 路面, 街头 … name a stretch or a spot of some road, not the road.
+_PLACE = re.compile(rf"({_NAME_CHAR}{{2,4}})(?:{_PLACE_SUFFIX})(?![段口面边上况头])")
 _ROAD = re.compile(r"(?<![A-Za-z0-9])([GS]\d{2,4})(?!\d)", re.IGNORECASE)
 _MAGNITUDE = re.compile(r"(\d+(?:\.\d)?)\s*级(?:地震|强震|余震)?")
 # Generic words that end in a place suffix but name no place.
 _NOT_PLACES = frozenset({
     "当地", "附近", "周边", "全县", "全州", "全市", "全省", "城乡", "农村", "乡镇", "村民", "学生",
     "相关", "涉事", "事发", "有关", "该", "这", "一些", "多个", "各地", "所在", "部分", "公司",
-    "人民", "中心", "有限", "工业", "附属", "第一", "第二", "第三",
+    "人民", "中心", "有限", "工业", "附属", "第一", "第二", "第三", "主要", "十字", "事故",
 })
 
 
