@@ -23,7 +23,7 @@ SCORER_PATH = Path(__file__).with_name("data") / "pair_scorer.json"
 
 # Finer place names: a name of 2–8 characters ending in a kind of place. The name part may
 # not swallow verbs or counts: it stops at the characters that start most other phrases.
-_STOP = ("的了在是和与及对从向被把将为于已致发生位于一至到往经沿自由距离近后前内外中而并且"
+_STOP = ("的了在是和与及对从向被把将为于已致发生位于一至到往经沿自由距离近而并且"
          "这那该此某我你他她们本其各每")  # demonstratives: 这家养老院, 我们村 name no place
 _PLACE_SUFFIX = (
     "街道|社区|小区|花园|家园|新村|镇|乡|村|村民小组|屯|"
