@@ -101,7 +101,8 @@ def _trimmed(name: str, whole: str) -> str | None:
     suffix, tags = whole[len(name):], _word_tags()
     while len(name) > 2:
         cut = next((k for k in (2, 1) if name[:k] in _NOT_NAME_WORDS
-                    or tags.get(name[:k]) in _NOT_NAME_TAGS), 0)
+                    or tags.get(name[:k]) in _NOT_NAME_TAGS or _time_or_position(name[:k])),
+                   0)
         if not cut:
             break
         name = name[cut:]
@@ -109,6 +110,13 @@ def _trimmed(name: str, whole: str) -> str | None:
             or tags.get(name) in _NOT_NAME_TAGS):
         return None
     return name + suffix
+
+
+def _time_or_position(word: str) -> bool:
+    """一周前, 此后, 境内, 其中 …: when or where relative to something, not a name's start
+    (后所, 中安 are names: a word is cut only when jieba calls it a time, a position …)."""
+    return len(word) == 2 and word[1] in "前后中内外" and (
+        word[0] in "周天日年月时" or _word_tags().get(word) in ("f", "t", "s", "c", "r"))
 
 
 @cache
