@@ -49,12 +49,30 @@ def idf_table() -> tuple[dict[str, float], float]:
     return _idf
 
 
+# Outlets name one thing in different words (采石场/石料厂, 垮塌/坍塌, 遇难/死亡): each
+# counted as one word, so two reports of a matter share it.
+_SAME_WORD = {
+    **dict.fromkeys(("石料厂", "石场", "砂石场", "石料场", "石料开采场", "采石厂"), "采石场"),
+    **dict.fromkeys(("垮塌", "塌方", "倒塌", "塌陷"), "坍塌"),
+    **dict.fromkeys(("遇难", "身亡", "丧生", "罹难", "殒命"), "死亡"),
+    **dict.fromkeys(("失踪", "下落不明", "人失联"), "失联"),
+    **dict.fromkeys(("受困", "困在"), "被困"),
+    **dict.fromkeys(("失火", "着火", "火灾"), "起火"),
+    **dict.fromkeys(("爆燃", "闪爆"), "爆炸"),
+    **dict.fromkeys(("追尾", "碰撞", "撞车"), "相撞"),
+    **dict.fromkeys(("侧翻",), "翻车"),
+    **dict.fromkeys(("溺亡",), "溺水"),
+}
+
+
 def term_vector(title_tokens: list[str], body_tokens: list[str], limit: int) -> Vector:
     """TF-IDF of content words (title counted twice), the strongest `limit`, unit length."""
     table, median = idf_table()
+    same = _SAME_WORD.get
+    title_tokens = [same(t, t) for t in title_tokens]
     counts = Counter(title_tokens)
     counts.update(title_tokens)
-    counts.update(body_tokens)
+    counts.update(same(t, t) for t in body_tokens)
     weights = {t: n * table.get(t, median) for t, n in counts.items() if len(t) > 1}
     return normalise(dict(heapq.nlargest(limit, weights.items(), key=lambda kv: kv[1])))
 

@@ -109,7 +109,12 @@ def _trimmed(name: str, whole: str) -> str | None:
     if (len(name) < 2 or name in _NOT_PLACES or name in _NOT_NAME_WORDS
             or tags.get(name) in _NOT_NAME_TAGS):
         return None
-    return name + suffix
+    return name + _SAME_SUFFIX.get(suffix, suffix)
+
+
+# One kind of place, named differently by different outlets (阿岗采石场, 阿岗石料开采场).
+_SAME_SUFFIX = {"石料厂": "采石场", "石料开采场": "采石场", "砂石场": "采石场",
+                "敬老院": "养老院", "卫生院": "医院", "矿井": "矿"}
 
 
 def _time_or_position(word: str) -> bool:
