@@ -112,7 +112,7 @@ def group(items: Sequence[Item], policy: Policy) -> Grouped:
     result.events = events
     for tagged in sorted(tagged_items, key=lambda t: t.item.published):
         now = tagged.item.published
-        action, match = tracker.route(tagged)
+        action, match, runner_up = tracker.route_with_runner_up(tagged)
         if tagged.item.official:
             result.answered[tagged.item.id] = match.event_id if action == "respond" else None
             if action == "skip" and waits_for_event(tagged):
@@ -130,8 +130,11 @@ def group(items: Sequence[Item], policy: Policy) -> Grouped:
         if action == "respond":
             continue
         result.placed[tagged.item.id] = change.event.id
-        if action != "join":
-            _adopt(index.get(change.event.id), waiting, tracker, result)
+        # An event's new report may name what a waiting answer names (the worker does the
+        # same after each batch, worker._adopt_orphans).
+        _adopt(index.get(change.event.id), waiting, tracker, result)
+        if action == "join" and runner_up is not None:
+            _merge_if_sure(tracker, result, match, runner_up, now)
     return result
 
 
@@ -142,6 +145,25 @@ def _adopt(entry, waiting: list[Tagged], tracker: Tracker, result: Grouped) -> N
         result.events[event.id] = tracker.respond(event, tagged, match,
                                                   tagged.item.published).event
         waiting.remove(tagged)
+
+
+def _merge_if_sure(tracker: Tracker, result: Grouped, match, other, now) -> None:
+    """As the worker does (worker._merge_or_suggest): an item that reports two open events
+    surely merges them; the merged event's items and answers move to the kept one."""
+    if min(match.score, other.score) < tracker.policy.grouping.merge_threshold:
+        return
+    events = result.events
+    for change in tracker.merge(events[match.event_id], events[other.event_id], "eval", now):
+        events[change.event.id] = change.event
+        if change.event.active:
+            tracker.index.put(to_index_entry(change.event))
+        else:
+            tracker.index.remove(change.event.id)
+            kept = change.event.merged_into
+            for mapping in (result.placed, result.answered):
+                for item, event_id in mapping.items():
+                    if event_id == change.event.id:
+                        mapping[item] = kept
 
 
 SCENARIOS = ("earthquake_scenario", "three_ways_scenario")

@@ -49,12 +49,30 @@ def idf_table() -> tuple[dict[str, float], float]:
     return _idf
 
 
+# Outlets name one thing in different words (采石场/石料厂, 垮塌/坍塌, 遇难/死亡): each
+# counted as one word, so two reports of a matter share it.
+_SAME_WORD = {
+    **dict.fromkeys(("石料厂", "石场", "砂石场", "石料场", "石料开采场", "采石厂"), "采石场"),
+    **dict.fromkeys(("垮塌", "塌方", "倒塌", "塌陷"), "坍塌"),
+    **dict.fromkeys(("遇难", "身亡", "丧生", "罹难", "殒命"), "死亡"),
+    **dict.fromkeys(("失踪", "下落不明", "人失联"), "失联"),
+    **dict.fromkeys(("受困", "困在"), "被困"),
+    **dict.fromkeys(("失火", "着火", "火灾"), "起火"),
+    **dict.fromkeys(("爆燃", "闪爆"), "爆炸"),
+    **dict.fromkeys(("追尾", "碰撞", "撞车"), "相撞"),
+    **dict.fromkeys(("侧翻",), "翻车"),
+    **dict.fromkeys(("溺亡",), "溺水"),
+}
+
+
 def term_vector(title_tokens: list[str], body_tokens: list[str], limit: int) -> Vector:
     """TF-IDF of content words (title counted twice), the strongest `limit`, unit length."""
     table, median = idf_table()
+    same = _SAME_WORD.get
+    title_tokens = [same(t, t) for t in title_tokens]
     counts = Counter(title_tokens)
     counts.update(title_tokens)
-    counts.update(body_tokens)
+    counts.update(same(t, t) for t in body_tokens)
     weights = {t: n * table.get(t, median) for t, n in counts.items() if len(t) > 1}
     return normalise(dict(heapq.nlargest(limit, weights.items(), key=lambda kv: kv[1])))
 
@@ -97,15 +115,16 @@ class Match:
     """An open event an item may report. `terms` and `evidence` say why; most candidates
     are scored and dropped, so they are worked out only when asked for."""
 
-    __slots__ = ("event_id", "score", "cosine", "_terms", "_evidence", "_explain")
+    __slots__ = ("event_id", "score", "cosine", "values", "_terms", "_evidence", "_explain")
 
     def __init__(self, event_id: str, score: float, cosine: float,
                  terms: tuple[str, ...] = (), evidence: tuple[str, ...] = (),
-                 explain: Callable[[], tuple[tuple[str, ...], tuple[str, ...]]] | None = None
-                 ) -> None:
+                 explain: Callable[[], tuple[tuple[str, ...], tuple[str, ...]]] | None = None,
+                 values: dict[str, float] | None = None) -> None:
         self.event_id = event_id
         self.score = score  # probability that the item reports the event's matter
         self.cosine = cosine  # text similarity alone
+        self.values = values or {}  # the pair features the score was computed from
         self._terms, self._evidence, self._explain = terms, evidence, explain
 
     @property
@@ -253,7 +272,12 @@ class EventIndex:
             return tuple(t for t, _ in top), self.scorer.evidence(values)
 
         return Match(entry.event_id, self.scorer.probability(values), similarity,
-                     explain=explain)
+                     explain=explain, values=values)
+
+    def score(self, event_id: str, marks: Marks, vector: Vector) -> Match:
+        """One open event's score for an item, whether or not it would be shortlisted."""
+        weigh = _EventIdf(self)
+        return self._score(self._entries[event_id], weigh.apply(vector), weigh, marks)
 
 
     def _weighted_norm(self, entry: Entry, weigh: _EventIdf) -> float:

@@ -23,7 +23,7 @@ SCORER_PATH = Path(__file__).with_name("data") / "pair_scorer.json"
 
 # Finer place names: a name of 2–8 characters ending in a kind of place. The name part may
 # not swallow verbs or counts: it stops at the characters that start most other phrases.
-_STOP = ("的了在是和与及对从向被把将为于已致发生位于一至到往经沿自由距离近后前内外中而并且"
+_STOP = ("的了在是和与及对从向被把将为于已致发生位于一至到往经沿自由距离近而并且"
          "这那该此某我你他她们本其各每")  # demonstratives: 这家养老院, 我们村 name no place
 _PLACE_SUFFIX = (
     "街道|社区|小区|花园|家园|新村|镇|乡|村|村民小组|屯|"
@@ -34,14 +34,16 @@ _PLACE_SUFFIX = (
 )
 # At most four name characters before the suffix: place names are short, and the text
 # before them is not part of the name (面包车行驶至京承高速 → 京承高速).
-_NAME_CHAR = rf"[^|\s\d{_STOP}，。、；：！？（）()“”\"'《》·—―-]"
-_PLACE = re.compile(rf"({_NAME_CHAR}{{2,4}})(?:{_PLACE_SUFFIX})")
+_NAME_CHAR = rf"[^|\s\d镇乡{_STOP}，。、；：！？（）()“”\"'《》·—―-]"
+# 路段, 路口, 路面, 街头 … name a stretch or a spot of some road, not the road.
+_PLACE = re.compile(rf"({_NAME_CHAR}{{2,4}})(?:{_PLACE_SUFFIX})(?![段口面边上况头])")
 _ROAD = re.compile(r"(?<![A-Za-z0-9])([GS]\d{2,4})(?!\d)", re.IGNORECASE)
 _MAGNITUDE = re.compile(r"(\d+(?:\.\d)?)\s*级(?:地震|强震|余震)?")
 # Generic words that end in a place suffix but name no place.
 _NOT_PLACES = frozenset({
     "当地", "附近", "周边", "全县", "全州", "全市", "全省", "城乡", "农村", "乡镇", "村民", "学生",
     "相关", "涉事", "事发", "有关", "该", "这", "一些", "多个", "各地", "所在", "部分", "公司",
+    "人民", "中心", "有限", "工业", "附属", "第一", "第二", "第三", "主要", "十字", "事故",
 })
 
 
@@ -78,14 +80,71 @@ def counties_in(text: str) -> frozenset[str]:
 def places_in(text: str) -> frozenset[str]:
     """Finer place names: towns, villages, roads, mines, factories, schools, companies."""
     text = _region_names().sub("|", normalise_digits(text))
-    found = {m.group(0) for m in _PLACE.finditer(text) if m.group(1) not in _NOT_PLACES}
+    found = {name for m in _PLACE.finditer(text) if (name := _trimmed(m.group(1), m.group(0)))}
     found |= {m.group(1).upper() for m in _ROAD.finditer(text)}
     return frozenset(p for p in found if len(p) >= 3)
 
 
+# Words that start no place name, as jieba's dictionary tags them: verbs, counts, pronouns,
+# prepositions … (not adjectives or directions: 大观, 红土田, 小百户, 后所 are names).
+_NOT_NAME_TAGS = frozenset({"v", "vn", "vd", "m", "mq", "q", "d", "p", "r", "c", "u", "ug",
+                            "uj", "ul", "uz", "t", "k", "y", "e"})
+_NOT_NAME_WORDS = frozenset({"通报", "部署", "记者", "报道", "反映", "推销", "全市", "全县",
+                             # the tail of a county cut out before (罗平县阿岗镇 → 县阿岗镇)
+                             "省", "州", "市", "县", "区"})
+
+
+def _trimmed(name: str, whole: str) -> str | None:
+    """The place without the words the pattern took in before it (通报者兔乡 → 者兔乡,
+    过波罗村 → 波罗村, 几个村 → nothing): a leading verb, count or pronoun is no part of a
+    name. The same text is always cut the same way, so reports still share the name."""
+    suffix, tags = whole[len(name):], _word_tags()
+    while len(name) > 2:
+        cut = next((k for k in (2, 1) if name[:k] in _NOT_NAME_WORDS
+                    or tags.get(name[:k]) in _NOT_NAME_TAGS or _time_or_position(name[:k])),
+                   0)
+        if not cut:
+            break
+        name = name[cut:]
+    if (len(name) < 2 or name in _NOT_PLACES or name in _NOT_NAME_WORDS
+            or tags.get(name) in _NOT_NAME_TAGS):
+        return None
+    return name + _SAME_SUFFIX.get(suffix, suffix)
+
+
+# One kind of place, named differently by different outlets (阿岗采石场, 阿岗石料开采场).
+_SAME_SUFFIX = {"石料厂": "采石场", "石料开采场": "采石场", "砂石场": "采石场",
+                "敬老院": "养老院", "卫生院": "医院", "矿井": "矿"}
+
+
+def _time_or_position(word: str) -> bool:
+    """一周前, 此后, 境内, 其中 …: when or where relative to something, not a name's start
+    (后所, 中安 are names: a word is cut only when jieba calls it a time, a position …)."""
+    return len(word) == 2 and word[1] in "前后中内外" and (
+        word[0] in "周天日年月时" or _word_tags().get(word) in ("f", "t", "s", "c", "r"))
+
+
+@cache
+def _word_tags() -> dict[str, str]:
+    """Part of speech of every word of one or two characters in jieba's dictionary (read
+    from its file: jieba.posseg's full table takes seconds to load)."""
+    import jieba
+
+    tags = {}
+    path = Path(jieba.__file__).with_name("dict.txt")
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            word, _, rest = line.partition(" ")
+            if len(word) <= 2:
+                tags[word] = rest.rpartition(" ")[2].strip()
+    return tags
+
+
 def magnitude_in(text: str) -> float | None:
-    found = [float(m.group(1)) for m in _MAGNITUDE.finditer(normalise_digits(text))]
-    return max((m for m in found if 2.0 <= m <= 9.5), default=None)
+    """The first magnitude named: the headline's, or the lead's. A report names others after
+    it (此次地震震中距9月4日漾濞5.2级地震…), which are not the one it reports."""
+    found = (float(m.group(1)) for m in _MAGNITUDE.finditer(normalise_digits(text)))
+    return next((m for m in found if 2.0 <= m <= 9.5), None)
 
 
 @lru_cache(maxsize=65536)  # an event's titles are read again at each of its changes
@@ -107,6 +166,7 @@ class Marks:
     magnitude: float | None = None
     grams: frozenset[str] = frozenset()
     at: float = 0.0
+    official: bool = False  # an official item: an answer, which may come weeks later
 
     @property
     def named_counties(self) -> frozenset[str]:
@@ -115,19 +175,20 @@ class Marks:
 
 
 def marks_of(title: str, text: str, *, prefecture: str | None, county: str | None,
-             incident: str | None, at: float) -> Marks:
+             incident: str | None, at: float, official: bool = False) -> Marks:
     body = f"{title}\n{text}"
     return Marks(places=places_in(body), county=county, counties=counties_in(body),
                  prefecture=prefecture,
                  incident=incident if incident and incident != "无" else None,
-                 magnitude=magnitude_in(body), grams=title_grams(title), at=at)
+                 magnitude=magnitude_in(body), grams=title_grams(title), at=at,
+                 official=official)
 
 
 @dataclass(slots=True)
 class EventMarks:
     """The same, gathered over an event's items."""
 
-    places: set[str] = field(default_factory=set)
+    places: frozenset[str] = frozenset()
     counties: set[str] = field(default_factory=set)
     prefecture: str | None = None
     incident: str | None = None
@@ -138,9 +199,12 @@ class EventMarks:
 
 
 MAX_TITLES = 8
+MAGNITUDE_REVISION = 0.3
+LATE_AFTER_DAYS = 2.0
 FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture",
-            "prefecture_conflict", "shared_places", "incident_agree", "incident_conflict",
-            "gap_days", "magnitude_match", "magnitude_conflict")
+            "prefecture_conflict", "shared_places", "place_conflict", "shared_road",
+            "incident_agree", "incident_conflict",
+            "gap_days", "late_days", "magnitude_match", "magnitude_conflict")
 
 
 def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str, float]:
@@ -148,29 +212,70 @@ def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str
     named = item.named_counties
     both_county = bool(named and event.counties)
     both_pref = bool(item.prefecture and event.prefecture)
+    # A county both name is in one prefecture, whichever the text is mostly about (通海地震：
+    # 昆明震感强烈 is about 玉溪's 通海县).
+    same_county = both_county and bool(named & event.counties)
     both_incident = bool(item.incident and event.incident)
     gap = max(0.0, item.at - event.last_seen, event.first_seen - item.at)
+    mine, theirs = _split_roads(item.places), _split_roads(event.places)
+    shared = shared_places(mine[0], theirs[0])
     return {
         "text": text_similarity,
         "title": max((_containment(item.grams, g) for g in event.grams), default=0.0),
-        "same_county": float(both_county and bool(named & event.counties)),
-        "county_conflict": float(both_county and not named & event.counties),
-        "same_prefecture": float(both_pref and item.prefecture == event.prefecture),
-        "prefecture_conflict": float(both_pref and item.prefecture != event.prefecture),
-        "shared_places": min(3.0, float(shared_places(item.places, event.places))),
+        "same_county": float(same_county),
+        "county_conflict": float(both_county and not same_county),
+        "same_prefecture": float(same_county or (both_pref
+                                                 and item.prefecture == event.prefecture)),
+        "prefecture_conflict": float(both_pref and not same_county
+                                     and item.prefecture != event.prefecture),
+        "shared_places": min(3.0, float(shared)),
+        # Both name finer places and none is the same: another town, mine or school.
+        "place_conflict": _conflict(_towns(mine[0]), _towns(theirs[0])),
+        # A highway runs through many counties: sharing one says less than a town.
+        "shared_road": float(bool(mine[1] & theirs[1])),
         "incident_agree": float(both_incident and item.incident == event.incident),
         "incident_conflict": float(both_incident and item.incident != event.incident),
         "gap_days": min(gap / 86400.0, 14.0),
+        # Past the first days only a recap or an investigation's result still comes. Not
+        # for an answer: when it comes is its deadline's matter (answer_window).
+        "late_days": 0.0 if item.official else min(
+            max(0.0, gap / 86400.0 - LATE_AFTER_DAYS), 14.0),
         "magnitude_match": float(item.magnitude is not None
                                  and any(abs(item.magnitude - m) < 0.05
                                          for m in event.magnitudes)),
+        # A first automatic measurement is revised by a few tenths (自动测定5.1级 → 正式
+        #测定4.9级): only a larger difference is another earthquake.
         "magnitude_conflict": float(item.magnitude is not None and bool(event.magnitudes)
-                                    and all(abs(item.magnitude - m) >= 0.05
+                                    and all(abs(item.magnitude - m) > MAGNITUDE_REVISION
                                             for m in event.magnitudes)),
     }
 
 
-def shared_places(mine: frozenset[str], theirs: set[str]) -> int:
+_LONG_ROAD = re.compile(r"^[GS]\d+$|(?:高速|国道|省道|公路)$")
+
+
+@lru_cache(maxsize=65536)  # an event's places are read at each comparison
+def _split_roads(places: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """(places that are not long roads, long roads: G214, 杭瑞高速)."""
+    roads = frozenset(p for p in places if _LONG_ROAD.search(p))
+    return places - roads, roads
+
+
+_TOWN = re.compile(r"(?:镇|乡|街道|村|社区)$")
+
+
+@lru_cache(maxsize=65536)
+def _towns(places: frozenset[str]) -> frozenset[str]:
+    """The places that are where people live (towns, villages): a matter has one, while
+    a report also names the hospital, the company or the school involved."""
+    return frozenset(p for p in places if _TOWN.search(p))
+
+
+def _conflict(mine: frozenset[str], theirs: frozenset[str]) -> float:
+    return float(bool(mine and theirs) and not shared_places(mine, theirs))
+
+
+def shared_places(mine: frozenset[str], theirs: set[str] | frozenset[str]) -> int:
     """Places named on both sides, one name inside the other counting too (黄埔大道 and
     黄埔大道隧道), as outlets name a place more or less fully."""
     return sum(1 for p in mine if p in theirs or any(

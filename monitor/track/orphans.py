@@ -2,8 +2,9 @@
 
 A county's 情况通报 is often published before the first news report, or worded so unlike
 the coverage that it matches nothing at first. Such an item (official, with a response cue)
-is never dropped: it waits here, visible in the API, and every event that opens within the
-grouping window looks for the waiting answers that report its matter.
+is never dropped: it waits here, visible in the API, and every event that opens or takes a
+report within the grouping window looks for the waiting answers that report its matter (the
+report that names the county or the road the 通报 names often comes after it).
 """
 
 from __future__ import annotations

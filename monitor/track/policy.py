@@ -68,7 +68,9 @@ class Grouping(_Strict):
     # An item that reports two open events this surely shows they are one: they merge. Below
     # it (but both above join_threshold) officers get a merge suggestion instead.
     merge_threshold: float = Field(default=0.85, gt=0, le=1)
-    window: Duration = 72 * 3600.0  # an event takes items up to this long after its last one
+    # An event takes items up to this long after its last one: a reporter's recap, the
+    # investigation's result come days later (the pair scorer weighs how late).
+    window: Duration = 7 * 86400.0
     # An official answer is matched to an event still owing one up to this long after its
     # last item or due time: replies to netizen messages often come a week or two late.
     answer_window: Duration = 30 * 86400.0

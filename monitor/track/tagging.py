@@ -48,7 +48,7 @@ def tag(items: Sequence[Item], vector_terms: int, classifier=None) -> list[Tagge
         county = c.region.county if c.region else None
         marks = marks_of(item.title, item.summary[:BODY_CHARS], prefecture=region,
                          county=county, incident=c.incident.label,
-                         at=item.published.timestamp())
+                         at=item.published.timestamp(), official=item.official)
         tagged.append(Tagged(
             item=item, topic=c.topic.label, topic_p=c.topic.p, incident=c.incident.label,
             incident_p=c.incident.p, severity=graded, severity_evidence=dict(c.severity.evidence),

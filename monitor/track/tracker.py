@@ -59,7 +59,7 @@ def event_id_for(item: Item) -> str:
 def to_index_entry(event: Event) -> Entry:
     owed = [due.timestamp() for due in event.owed_dues()]
     first, last = event.first_seen.timestamp(), event.last_seen.timestamp()
-    marks = EventMarks(places=set(event.places), counties=set(event.counties),
+    marks = EventMarks(places=frozenset(event.places), counties=set(event.counties),
                        prefecture=event.region,
                        incident=None if event.incident == "无" else event.incident,
                        magnitudes=set(event.magnitudes),

@@ -161,7 +161,7 @@ class EventsWorker:
         return True
 
     async def _flush(self, batch: _Batch, result: BatchResult) -> None:
-        pending, opened, merges = batch.take()
+        pending, _, merges = batch.take()
         conflicted = {c.event.id for c in await self.store.save_each([s.change for s in pending])}
         for staged in (s for s in pending if s.change.event.id in conflicted):
             # a timer or an officer saved the event meanwhile: redo its items
@@ -169,8 +169,9 @@ class EventsWorker:
             await self.sync_index()
             for tagged in staged.items:
                 await self._apply(tagged, result)
-        for event_id in opened:
-            await self._adopt_orphans(event_id, result)
+        # Opened events, and joined ones (a new report may name what a waiting answer names).
+        await self._adopt_orphans([s.change.event.id for s in pending
+                                   if s.change.event.id not in conflicted], result)
         for joined, match, runner_up in merges:
             await self._merge_or_suggest(joined, match, runner_up, result)
 
@@ -190,8 +191,8 @@ class EventsWorker:
                 continue
             self.index.put(to_index_entry(change.event))
             _count(result, action, change)
-            if action.startswith("open"):
-                await self._adopt_orphans(change.event.id, result)
+            if action.startswith("open") or action == "join":
+                await self._adopt_orphans([change.event.id], result)
             if runner_up is not None:
                 await self._merge_or_suggest(change.event.id, match, runner_up, result)
             return
@@ -206,17 +207,23 @@ class EventsWorker:
         else:
             result.skipped += 1
 
-    async def _adopt_orphans(self, event_id: str, result: BatchResult) -> None:
-        """A new event takes the waiting answers that report its matter."""
-        entry = self.index.get(event_id)
-        if entry is None:  # closed or merged meanwhile
+    async def _adopt_orphans(self, event_ids: list[str], result: BatchResult) -> None:
+        """New or grown events take the waiting answers that report their matter (read once
+        for the batch: one call, whatever the number of events)."""
+        entries = [e for e in map(self.index.get, event_ids) if e is not None]  # not closed
+        if not entries:
             return
         window = self.policy.grouping.window
-        waiting = await self.orphans.around(entry.first_seen - window, entry.horizon + window)
-        for tagged, match in best_for(entry, waiting, self.policy):
-            if await self._attach(event_id, tagged, match):
-                await self.orphans.adopted(tagged.item.id)
-                result.responses += 1
+        waiting = await self.orphans.around(min(e.first_seen for e in entries) - window,
+                                            max(e.horizon for e in entries) + window)
+        for entry in entries:
+            if not waiting:
+                return
+            for tagged, match in best_for(entry, waiting, self.policy):
+                if await self._attach(entry.event_id, tagged, match):
+                    await self.orphans.adopted(tagged.item.id)
+                    waiting.remove(tagged)
+                    result.responses += 1
 
     async def _attach(self, event_id: str, tagged: Tagged, match) -> bool:
         for _ in range(MAX_RETRIES):

@@ -1,0 +1,65 @@
+"""What identifies a matter in a report: place names as outlets write them, the headline's
+magnitude, and the pair features read from them."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.track.grouping import term_vector
+from monitor.track.identity import EventMarks, Marks, features, magnitude_in, places_in
+
+
+@pytest.mark.parametrize(("text", "places"), [
+    ("看到县纪委通报者兔乡那个村干部收钱", {"者兔乡"}),  # a verb before the name is cut
+    ("97路不再经过波罗村一带", {"波罗村"}),
+    ("一周前篆塘路烧烤店打人视频引发关注", {"篆塘路"}),  # so is a time word
+    ("富源县后所镇红土田煤矿", {"后所镇", "红土田煤矿"}),  # 后 may start a name
+    ("罗平县阿岗镇一石料开采场", {"阿岗镇"}),  # the county's tail is no part of the town
+    ("几个村的孩子在十字路口等车，事故路段封闭", set()),  # counts and spots name no place
+    ("送往县人民医院救治", set()),  # a name every county has
+])
+def test_place_names_without_what_came_before_them(text, places):
+    assert places_in(text) == places
+
+
+def test_one_kind_of_place_named_differently_is_one_place():
+    assert places_in("阿岗石料开采场坍塌") == places_in("阿岗采石场垮塌") == {"阿岗采石场"}
+
+
+def test_synonyms_count_as_one_word_in_the_text_vector():
+    one = term_vector(["采石场", "垮塌"], [], 60)
+    other = term_vector(["石料厂", "坍塌"], [], 60)
+    assert one == other
+
+
+def test_the_magnitude_is_the_headlines_not_one_named_after_it():
+    assert magnitude_in("漾濞县4.1级地震未造成伤亡。此次地震震中距9月4日漾濞5.2级地震约8公里") == 4.1
+
+
+def test_a_revised_magnitude_is_no_conflict_another_one_is():
+    event = EventMarks(magnitudes={5.1})
+    assert features(Marks(magnitude=4.9), event, 0.0)["magnitude_conflict"] == 0.0
+    assert features(Marks(magnitude=4.1), event, 0.0)["magnitude_conflict"] == 1.0
+
+
+def test_another_town_conflicts_a_shared_highway_is_weaker_than_a_town():
+    event = EventMarks(places=frozenset({"G214", "小中甸镇"}))
+    other_town = features(Marks(places=frozenset({"G214", "奔子栏镇"})), event, 0.0)
+    assert (other_town["place_conflict"], other_town["shared_road"]) == (1.0, 1.0)
+    assert other_town["shared_places"] == 0.0
+    same_town = features(Marks(places=frozenset({"小中甸镇"})), event, 0.0)
+    assert (same_town["place_conflict"], same_town["shared_places"]) == (0.0, 1.0)
+
+
+def test_a_county_both_name_is_one_prefecture_whichever_the_text_is_about():
+    item = Marks(counties=frozenset({"通海县"}), prefecture="昆明市")
+    event = EventMarks(counties={"通海县"}, prefecture="玉溪市")
+    values = features(item, event, 0.0)
+    assert (values["same_prefecture"], values["prefecture_conflict"]) == (1.0, 0.0)
+
+
+def test_late_days_count_for_reports_not_for_answers():
+    event = EventMarks(first_seen=0.0, last_seen=0.0)
+    five_days = 5 * 86400.0
+    assert features(Marks(at=five_days), event, 0.0)["late_days"] == pytest.approx(3.0)
+    assert features(Marks(at=five_days, official=True), event, 0.0)["late_days"] == 0.0
