@@ -30,11 +30,11 @@ from monitor.demo.robot import Message, PrintingRobot
 from monitor.demo.scenarios import Scenarios, load_scenarios
 from monitor.demo.site import FeedSite
 from monitor.domain.events import Event, ItemRef
+from monitor.domain.views import event_report
 from monitor.officers import Role, issue_token
 from monitor.store.embedded import EmbeddedRedis, connect
 from monitor.store.events import EventStore
 from monitor.store.keys import Keys
-from monitor.track.replay import event_report
 from monitor.track.workdays import CHINA_TZ
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 
 Closed events leave Redis after MONITOR_ARCHIVE_AFTER; an alert sent months ago still links
 to `/events/<id>`, and an officer answering an audit still needs what happened. The answer
-has the API's event shape (monitor/track/replay.py event_report) plus `archived: true`, the
+has the API's event shape (monitor/domain/views.py event_report) plus `archived: true`, the
 time it left Redis and the officers' actions, so a client reads one shape either way."""
 
 from __future__ import annotations

@@ -65,11 +65,3 @@ class ReadModel:
     async def in_range(self, start: datetime, end: datetime) -> list[Event]:
         """Events first seen in [start, end], with their deadlines' outcomes."""
         return await self._store.load_many(await self._store.ids_by_first_seen(start, end))
-
-
-def time_to_response(event: Event, rule: str) -> float | None:
-    """Seconds from first seen to the response that settled `rule` (met or met late)."""
-    deadline = next((d for d in event.deadlines if d.rule == rule), None)
-    if deadline is None or deadline.met_at is None:
-        return None
-    return max(0.0, (deadline.met_at - event.first_seen).total_seconds())

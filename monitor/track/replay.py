@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,12 +25,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 from monitor.clock import FakeClock
 from monitor.config import Channel
 from monitor.domain.events import Event, ItemRef
+from monitor.domain.views import event_report
 from monitor.errors import ConfigError
 from monitor.models import Item
 from monitor.store.items import ItemStore, ensure_groups
 from monitor.store.keys import Keys
 from monitor.track.policy import Policy
-from monitor.track.readmodel import time_to_response
 from monitor.track.timers import TimerRunner
 from monitor.track.worker import EventsWorker
 
@@ -138,42 +138,6 @@ def report(result: ReplayResult) -> dict:
         "alerts": result.alerts,
         "events": [event_report(e, result.refs.get(e.id))
                    for e in sorted(result.events, key=lambda e: e.first_seen)],
-    }
-
-
-def event_report(event: Event, items: Sequence[ItemRef] | None = None) -> dict:
-    """The event as the API shows it; `items` every item it took (lists of events show the
-    lead reports and messages its document keeps, with `item_count` for the rest)."""
-    return {
-        "id": event.id,
-        "kind": event.kind.value,
-        "title": event.title,
-        "topic": event.topic,
-        "incident": event.incident,
-        "severity": event.severity,
-        "severity_evidence": event.severity_evidence,
-        "region": event.region,
-        "county": event.county,
-        "first_seen": event.first_seen.isoformat(),
-        "needs_response": event.needs_response,
-        "status": event.status.value,
-        "merged_into": event.merged_into,
-        "merge_suggestions": [h.why for h in event.history if h.what == "merge_suggested"],
-        "item_count": event.item_count,
-        "items": [{"id": i.id, "source_id": i.source_id, "title": i.title, "link": i.link,
-                   "published": i.published.isoformat(), "score": i.score, "why": i.why}
-                  for i in (event.items if items is None else items)],
-        "responses": [{"id": r.id, "at": r.at.isoformat(), "channel": r.channel.value,
-                       "link": r.link, "title": r.title, "source_id": r.source_id,
-                       "matched_terms": list(r.matched_terms), "score": r.score,
-                       "answers": list(r.answers)}
-                      for r in event.responses],
-        "deadlines": [{"rule": d.rule, "message": d.subject, "label": d.label,
-                       "due": d.due.isoformat() if d.due else None,
-                       "outcome": d.state.value if d.state.value != "due_soon" else "pending",
-                       "time_to_response_s": time_to_response(event, d.rule),
-                       "provisional": d.provisional,
-                       "provisional_reason": d.provisional_reason} for d in event.deadlines],
     }
 
 

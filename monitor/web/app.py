@@ -19,11 +19,11 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor.clock import Clock, SystemClock
+from monitor.domain.views import event_report
 from monitor.metrics import Metrics
 from monitor.notify.notifier import Notifier
 from monitor.notify.statusview import typed_status
 from monitor.track.readmodel import ReadModel
-from monitor.track.replay import event_report
 from monitor.web.archived import archived_event
 from monitor.web.auth import authenticate
 from monitor.web.desk import DeskApp
