@@ -37,8 +37,17 @@ _PLACE_SUFFIX = (
 _NAME_CHAR = rf"[^|\s\d镇乡{_STOP}，。、；：！？（）()“”\"'《》·—―-]"
 # 路段, 路口, 路面, 街头 … name a stretch or a spot of some road, not the road.
 _PLACE = re.compile(rf"({_NAME_CHAR}{{2,4}})(?:{_PLACE_SUFFIX})(?![段口面边上况头])")
+# A phase of an estate or a project (锦绣华府一期, 二期): another phase is another matter.
+_PHASE = re.compile(rf"({_NAME_CHAR}{{2,4}})([二三四五六七八九十]|一(?!期间)|\d{{1,2}})期")
 _ROAD = re.compile(r"(?<![A-Za-z0-9])([GS]\d{2,4})(?!\d)", re.IGNORECASE)
 _MAGNITUDE = re.compile(r"(\d+(?:\.\d)?)\s*级(?:地震|强震|余震)?")
+# A national road written with its number before or after 国道 (104国道, 国道213): G104.
+_NATIONAL_ROAD = re.compile(r"(?<!\d)(\d{3})\s*国道|国道\s*(\d{3})(?!\d)")
+# The numbers a report of one matter repeats and another matter seldom has: a clock time to
+# the minute (凌晨1时10分), a count of 3 or more (17人死亡, 26名学生), a sum (2800元).
+_CLOCK = re.compile(r"(?<!\d)(\d{1,2})\s*[时点]\s*(\d{1,2})\s*分")
+_COUNT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(万元|元|人|名|户|辆|吨)")
+_SAME_UNIT = {"名": "人"}
 # Generic words that end in a place suffix but name no place.
 _NOT_PLACES = frozenset({
     "当地", "附近", "周边", "全县", "全州", "全市", "全省", "城乡", "农村", "乡镇", "村民", "学生",
@@ -82,6 +91,9 @@ def places_in(text: str) -> frozenset[str]:
     text = _region_names().sub("|", normalise_digits(text))
     found = {name for m in _PLACE.finditer(text) if (name := _trimmed(m.group(1), m.group(0)))}
     found |= {m.group(1).upper() for m in _ROAD.finditer(text)}
+    found |= {name for m in _PHASE.finditer(text)
+              if (name := _trimmed(m.group(1), m.group(0)))}
+    found |= {"G" + (m.group(1) or m.group(2)) for m in _NATIONAL_ROAD.finditer(text)}
     return frozenset(p for p in found if len(p) >= 3)
 
 
@@ -147,6 +159,14 @@ def magnitude_in(text: str) -> float | None:
     return next((m for m in found if 2.0 <= m <= 9.5), None)
 
 
+def numbers_in(text: str) -> frozenset[str]:
+    """Clock times to the minute and counts of 3 or more, as `1:10`, `17人`, `2800元`."""
+    text = normalise_digits(text)
+    found = {f"{int(h)}:{int(m):02d}" for h, m in _CLOCK.findall(text)}
+    found |= {f"{n}{_SAME_UNIT.get(u, u)}" for n, u in _COUNT.findall(text) if float(n) >= 3}
+    return frozenset(found)
+
+
 @lru_cache(maxsize=65536)  # an event's titles are read again at each of its changes
 def title_grams(title: str) -> frozenset[str]:
     """Character bigrams of a title, place names and numbers kept."""
@@ -164,6 +184,7 @@ class Marks:
     prefecture: str | None = None
     incident: str | None = None  # None for 无
     magnitude: float | None = None
+    numbers: frozenset[str] = frozenset()  # clock times and counts (numbers_in)
     grams: frozenset[str] = frozenset()
     at: float = 0.0
     official: bool = False  # an official item: an answer, which may come weeks later
@@ -180,7 +201,8 @@ def marks_of(title: str, text: str, *, prefecture: str | None, county: str | Non
     return Marks(places=places_in(body), county=county, counties=counties_in(body),
                  prefecture=prefecture,
                  incident=incident if incident and incident != "无" else None,
-                 magnitude=magnitude_in(body), grams=title_grams(title), at=at,
+                 magnitude=magnitude_in(body), numbers=numbers_in(body),
+                 grams=title_grams(title), at=at,
                  official=official)
 
 
@@ -193,6 +215,7 @@ class EventMarks:
     prefecture: str | None = None
     incident: str | None = None
     magnitudes: set[float] = field(default_factory=set)
+    numbers: frozenset[str] = frozenset()
     grams: list[frozenset[str]] = field(default_factory=list)  # a few titles' bigrams
     first_seen: float = 0.0
     last_seen: float = 0.0
@@ -203,7 +226,7 @@ MAGNITUDE_REVISION = 0.3
 LATE_AFTER_DAYS = 2.0
 FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture",
             "prefecture_conflict", "shared_places", "place_conflict", "shared_road",
-            "incident_agree", "incident_conflict",
+            "shared_numbers", "incident_agree", "incident_conflict",
             "gap_days", "late_days", "magnitude_match", "magnitude_conflict")
 
 
@@ -230,9 +253,12 @@ def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str
                                      and item.prefecture != event.prefecture),
         "shared_places": min(3.0, float(shared)),
         # Both name finer places and none is the same: another town, mine or school.
-        "place_conflict": _conflict(_towns(mine[0]), _towns(theirs[0])),
+        "place_conflict": max(_conflict(_towns(mine[0]), _towns(theirs[0])),
+                              _phase_conflict(mine[0], theirs[0])),
         # A highway runs through many counties: sharing one says less than a town.
         "shared_road": float(bool(mine[1] & theirs[1])),
+        # The same clock time or count: one matter told twice (17人死亡, 凌晨1时10分).
+        "shared_numbers": min(2.0, float(len(item.numbers & event.numbers))),
         "incident_agree": float(both_incident and item.incident == event.incident),
         "incident_conflict": float(both_incident and item.incident != event.incident),
         "gap_days": min(gap / 86400.0, 14.0),
@@ -269,6 +295,25 @@ def _towns(places: frozenset[str]) -> frozenset[str]:
     """The places that are where people live (towns, villages): a matter has one, while
     a report also names the hospital, the company or the school involved."""
     return frozenset(p for p in places if _TOWN.search(p))
+
+
+_PHASE_NAME = re.compile(r"^(.+?)(?:[一二三四五六七八九十]|\d{1,2})期$")
+
+
+@lru_cache(maxsize=65536)
+def _phases(places: frozenset[str]) -> dict[str, frozenset[str]]:
+    """Estate or project → the phases named of it (锦绣华府 → {锦绣华府一期})."""
+    found: dict[str, set[str]] = {}
+    for p in places:
+        if m := _PHASE_NAME.match(p):
+            found.setdefault(m.group(1), set()).add(p)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def _phase_conflict(mine: frozenset[str], theirs: frozenset[str]) -> float:
+    """Both name one estate, and no phase of it in common (一期's lifts, 二期's stalled works)."""
+    a, b = _phases(mine), _phases(theirs)
+    return float(any(not a[k] & b[k] for k in a.keys() & b.keys()))
 
 
 def _conflict(mine: frozenset[str], theirs: frozenset[str]) -> float:

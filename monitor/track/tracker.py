@@ -33,6 +33,7 @@ from monitor.track.responses import is_policy_document, response_channel, respon
 
 HEAT_TAU_SECONDS = 6 * 3600
 MAX_PLACES = 40
+MAX_NUMBERS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ def to_index_entry(event: Event) -> Entry:
     marks = EventMarks(places=frozenset(event.places), counties=set(event.counties),
                        prefecture=event.region,
                        incident=None if event.incident == "无" else event.incident,
-                       magnitudes=set(event.magnitudes),
+                       magnitudes=set(event.magnitudes), numbers=frozenset(event.numbers),
                        grams=[title_grams(i.title) for i in event.items[:MAX_TITLES]],
                        first_seen=first, last_seen=last)
     return Entry(event.id, dict(event.centroid), event.region, event.incident, last, first,
@@ -280,7 +281,7 @@ def _absorb(keep: Event, gone: Event, policy: Policy) -> None:
         keep.severity_source = gone.severity_source
     keep.region, keep.county = keep.region or gone.region, keep.county or gone.county
     keep.centroid = add_vectors(keep.centroid, gone.centroid, policy.grouping.centroid_terms)
-    _add_marks(keep, gone.places, gone.counties, gone.magnitudes)
+    _add_marks(keep, gone.places, gone.counties, gone.magnitudes, gone.numbers)
 
 
 def needs_response(event: Event, policy: Policy) -> bool:
@@ -327,7 +328,7 @@ def _count_item(event: Event, tagged: Tagged, match: Match | None, policy: Polic
     event.centroid = add_vectors(event.centroid, tagged.vector, policy.grouping.centroid_terms)
     marks = tagged.marks
     _add_marks(event, marks.places, [marks.county] if marks.county else [],
-               [marks.magnitude] if marks.magnitude is not None else [])
+               [marks.magnitude] if marks.magnitude is not None else [], marks.numbers)
     return ref
 
 
@@ -357,12 +358,13 @@ def _kept_in_document(event: Event, ref: ItemRef) -> bool:
 
 
 def _add_marks(event: Event, places: Iterable[str], counties: Iterable[str],
-               magnitudes: Iterable[float]) -> None:
+               magnitudes: Iterable[float], numbers: Iterable[str] = ()) -> None:
     """What identifies the matter (an item's, or a merged event's), kept on the event so
     every worker's index can rebuild it."""
     event.places = sorted({*event.places, *places})[:MAX_PLACES]
     event.counties += [c for c in counties if c not in event.counties]
     event.magnitudes += [m for m in magnitudes if m not in event.magnitudes]
+    event.numbers = sorted({*event.numbers, *numbers})[:MAX_NUMBERS]
 
 
 def _decay_heat(event: Event, at: datetime) -> None:

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from monitor.track.grouping import term_vector
-from monitor.track.identity import EventMarks, Marks, features, magnitude_in, places_in
+from monitor.track.identity import (
+    EventMarks,
+    Marks,
+    features,
+    magnitude_in,
+    numbers_in,
+    places_in,
+)
 
 
 @pytest.mark.parametrize(("text", "places"), [
@@ -17,6 +24,8 @@ from monitor.track.identity import EventMarks, Marks, features, magnitude_in, pl
     ("罗平县阿岗镇一石料开采场", {"阿岗镇"}),  # the county's tail is no part of the town
     ("几个村的孩子在十字路口等车，事故路段封闭", set()),  # counts and spots name no place
     ("送往县人民医院救治", set()),  # a name every county has
+    ("在104国道温岭段，国道213线", {"G104", "G213"}),  # a national road by its number
+    ("麒麟区锦绣华府一期3栋的电梯", {"锦绣华府一期"}),  # a phase of an estate
 ])
 def test_place_names_without_what_came_before_them(text, places):
     assert places_in(text) == places
@@ -63,3 +72,17 @@ def test_late_days_count_for_reports_not_for_answers():
     five_days = 5 * 86400.0
     assert features(Marks(at=five_days), event, 0.0)["late_days"] == pytest.approx(3.0)
     assert features(Marks(at=five_days, official=True), event, 0.0)["late_days"] == 0.0
+
+
+def test_clock_times_and_counts_of_three_or_more_are_the_numbers_compared():
+    text = "凌晨1时10分，造成１７人死亡、2人受伤，26名学生送医，收费2800元"
+    assert numbers_in(text) == {"1:10", "17人", "26人", "2800元"}
+    event = EventMarks(numbers=numbers_in("京珠北高速凌晨1时10分追尾，17人死亡"))
+    assert features(Marks(numbers=numbers_in(text)), event, 0.0)["shared_numbers"] == 2.0
+
+
+def test_another_phase_of_one_estate_conflicts():
+    event = EventMarks(places=places_in("南宁街道锦绣华府二期停工一年多"))
+    other = features(Marks(places=places_in("锦绣华府一期电梯停运")), event, 0.0)
+    same = features(Marks(places=places_in("锦绣华府二期9栋")), event, 0.0)
+    assert (other["place_conflict"], same["place_conflict"]) == (1.0, 0.0)
