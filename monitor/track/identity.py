@@ -29,12 +29,12 @@ _PLACE_SUFFIX = (
     "街道|社区|小区|花园|家园|新村|镇|乡|村|村民小组|屯|"
     "煤矿|铁矿|金矿|铜矿|磷矿|矿业|矿井|采石场|石料厂|石料开采场|砂石场|砖厂|水泥厂|化工厂|"
     "工厂|电站|水电站|水库|大桥|隧道|高速|公路|国道|省道|大道|路|街|"
-    "中学|小学|幼儿园|学校|学院|大学|医院|卫生院|养老院|敬老院|"
+    "片区|市|县|中学|小学|幼儿园|学校|学院|大学|医院|卫生院|养老院|敬老院|"
     "公司|集团|酒店|宾馆|市场|商场|景区|工业园区|园区|工地|项目部"
 )
 # At most four name characters before the suffix: place names are short, and the text
 # before them is not part of the name (面包车行驶至京承高速 → 京承高速).
-_NAME_CHAR = rf"[^|\s\d镇乡{_STOP}，。、；：！？（）()“”\"'《》·—―-]"
+_NAME_CHAR = rf"[^|\s\d镇乡省{_STOP}，。、；：！？（）()“”\"'《》·—―-]"
 # 路段, 路口, 路面, 街头 … name a stretch or a spot of some road, not the road.
 _PLACE = re.compile(rf"({_NAME_CHAR}{{2,4}})(?:{_PLACE_SUFFIX})(?![段口面边上况头])")
 # A phase of an estate or a project (锦绣华府一期, 二期): another phase is another matter.
@@ -125,7 +125,8 @@ def _trimmed(name: str, whole: str) -> str | None:
 
 
 # One kind of place, named differently by different outlets (阿岗采石场, 阿岗石料开采场).
-_SAME_SUFFIX = {"石料厂": "采石场", "石料开采场": "采石场", "砂石场": "采石场",
+_SAME_SUFFIX = {"片区": "街道",  # how outlets name a 街道's area (草铺片区, 大观片区)
+                "石料厂": "采石场", "石料开采场": "采石场", "砂石场": "采石场",
                 "敬老院": "养老院", "卫生院": "医院", "矿井": "矿"}
 
 
@@ -226,7 +227,7 @@ MAGNITUDE_REVISION = 0.3
 LATE_AFTER_DAYS = 2.0
 FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture",
             "prefecture_conflict", "shared_places", "place_conflict", "shared_road",
-            "shared_numbers", "incident_agree", "incident_conflict",
+            "shared_city", "city_conflict", "shared_numbers", "incident_agree", "incident_conflict",
             "gap_days", "late_days", "magnitude_match", "magnitude_conflict")
 
 
@@ -242,6 +243,7 @@ def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str
     gap = max(0.0, item.at - event.last_seen, event.first_seen - item.at)
     mine, theirs = _split_roads(item.places), _split_roads(event.places)
     shared = shared_places(mine[0], theirs[0])
+    cities = _cities(mine[1]), _cities(theirs[1])
     return {
         "text": text_similarity,
         "title": max((_containment(item.grams, g) for g in event.grams), default=0.0),
@@ -256,7 +258,10 @@ def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str
         "place_conflict": max(_conflict(_towns(mine[0]), _towns(theirs[0])),
                               _phase_conflict(mine[0], theirs[0])),
         # A highway runs through many counties: sharing one says less than a town.
-        "shared_road": float(bool(mine[1] & theirs[1])),
+        "shared_road": float(bool(_roads(mine[1]) & _roads(theirs[1]))),
+        # A city or county the gazetteer does not hold (合肥市, 温岭市): a region, not a spot.
+        "shared_city": float(bool(cities[0] & cities[1])),
+        "city_conflict": _conflict(*cities),
         # The same clock time or count: one matter told twice (17人死亡, 凌晨1时10分).
         "shared_numbers": min(2.0, float(len(item.numbers & event.numbers))),
         "incident_agree": float(both_incident and item.incident == event.incident),
@@ -277,12 +282,14 @@ def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str
     }
 
 
-_LONG_ROAD = re.compile(r"^[GS]\d+$|(?:高速|国道|省道|公路)$")
+_LONG_ROAD = re.compile(r"^[GS]\d+$|(?:高速|国道|省道|公路|市|县)$")
+_CITY = re.compile(r"(?:市|县)$")
 
 
 @lru_cache(maxsize=65536)  # an event's places are read at each comparison
 def _split_roads(places: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """(places that are not long roads, long roads: G214, 杭瑞高速)."""
+    """(places that are not long roads or cities, long roads and cities: G214, 杭瑞高速,
+    合肥市)."""
     roads = frozenset(p for p in places if _LONG_ROAD.search(p))
     return places - roads, roads
 
@@ -314,6 +321,16 @@ def _phase_conflict(mine: frozenset[str], theirs: frozenset[str]) -> float:
     """Both name one estate, and no phase of it in common (一期's lifts, 二期's stalled works)."""
     a, b = _phases(mine), _phases(theirs)
     return float(any(not a[k] & b[k] for k in a.keys() & b.keys()))
+
+
+@lru_cache(maxsize=65536)
+def _cities(places: frozenset[str]) -> frozenset[str]:
+    return frozenset(p for p in places if _CITY.search(p))
+
+
+@lru_cache(maxsize=65536)
+def _roads(places: frozenset[str]) -> frozenset[str]:
+    return frozenset(p for p in places if not _CITY.search(p))
 
 
 def _conflict(mine: frozenset[str], theirs: frozenset[str]) -> float:

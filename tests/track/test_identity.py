@@ -26,6 +26,8 @@ from monitor.track.identity import (
     ("送往县人民医院救治", set()),  # a name every county has
     ("在104国道温岭段，国道213线", {"G104", "G213"}),  # a national road by its number
     ("麒麟区锦绣华府一期3栋的电梯", {"锦绣华府一期"}),  # a phase of an estate
+    ("记者再访草铺片区", {"草铺街道"}),  # a 街道's area as outlets name it
+    ("在浙江省温岭市小溪岭", {"温岭市"}),  # a city the gazetteer does not hold
 ])
 def test_place_names_without_what_came_before_them(text, places):
     assert places_in(text) == places
@@ -86,3 +88,11 @@ def test_another_phase_of_one_estate_conflicts():
     other = features(Marks(places=places_in("锦绣华府一期电梯停运")), event, 0.0)
     same = features(Marks(places=places_in("锦绣华府二期9栋")), event, 0.0)
     assert (other["place_conflict"], same["place_conflict"]) == (1.0, 0.0)
+
+
+def test_a_city_outside_the_gazetteer_weighs_as_a_region_not_as_a_spot():
+    event = EventMarks(places=places_in("合肥市交警部门获悉，合宁高速35公里处三车相撞"))
+    same = features(Marks(places=places_in("合肥市政府有关领导赶往现场")), event, 0.0)
+    assert (same["shared_city"], same["shared_places"], same["city_conflict"]) == (1.0, 0.0, 0.0)
+    other = features(Marks(places=places_in("衡水市区一商住楼起火")), event, 0.0)
+    assert (other["shared_city"], other["city_conflict"]) == (0.0, 1.0)
