@@ -225,6 +225,8 @@ class EventMarks:
 MAX_TITLES = 8
 MAGNITUDE_REVISION = 0.3
 LATE_AFTER_DAYS = 2.0
+NOTHING_SHARED_TEXT = 0.15  # below this text similarity two reports share no content
+NOTHING_SHARED_TITLE = 0.3
 FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture",
             "prefecture_conflict", "shared_places", "place_conflict", "shared_road",
             "shared_city", "city_conflict", "shared_numbers", "incident_agree", "incident_conflict",
@@ -284,6 +286,17 @@ def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str
 
 _LONG_ROAD = re.compile(r"^[GS]\d+$|(?:高速|国道|省道|公路|市|县)$")
 _CITY = re.compile(r"(?:市|县)$")
+
+
+def may_join(values: dict[str, float]) -> bool:
+    """Whether a pair shares something of the matter itself (words, a place, a number, the
+    magnitude), or is the same county within the first days. Two matters of one county days
+    apart share no more than where and what: a report never joins on those alone once the
+    event has been quiet for LATE_AFTER_DAYS (its first days' follow-ups often name only the
+    county: 武定县城恢复正常供水)."""
+    return (values["text"] >= NOTHING_SHARED_TEXT or values["title"] >= NOTHING_SHARED_TITLE
+            or any(values[k] for k in ("shared_places", "shared_numbers", "magnitude_match"))
+            or (bool(values["same_county"]) and values["gap_days"] <= LATE_AFTER_DAYS))
 
 
 @lru_cache(maxsize=65536)  # an event's places are read at each comparison

@@ -27,7 +27,13 @@ from monitor.models import Item
 from monitor.track import alerts
 from monitor.track.deadlines import Transition, evaluate
 from monitor.track.grouping import Entry, EventIndex, Match, Vector, add_vectors
-from monitor.track.identity import MAX_TITLES, EventMarks, Marks, title_grams
+from monitor.track.identity import (
+    MAX_TITLES,
+    EventMarks,
+    Marks,
+    may_join,
+    title_grams,
+)
 from monitor.track.policy import SEVERITY_ORDER, Policy
 from monitor.track.responses import is_policy_document, response_channel, response_cues
 
@@ -96,7 +102,9 @@ class Tracker:
             return ("open_policy" if is_policy_document(item) else "skip"), None, None
         if tagged.topic in self.policy.needs_response.never_topics and tagged.incident == "无":
             return "skip", None, None
-        ranked = self.index.ranked(tagged.marks, tagged.vector)
+        # Where and what alone (the county, the kind) join a report only in the first days.
+        ranked = [m for m in self.index.ranked(tagged.marks, tagged.vector)
+                  if may_join(m.values)]
         if not ranked or ranked[0].score < g.join_threshold:
             return "open", None, None
         runner_up = ranked[1] if len(ranked) > 1 and ranked[1].score >= g.join_threshold \

@@ -11,6 +11,7 @@ from monitor.track.identity import (
     Marks,
     features,
     magnitude_in,
+    may_join,
     numbers_in,
     places_in,
 )
@@ -96,3 +97,14 @@ def test_a_city_outside_the_gazetteer_weighs_as_a_region_not_as_a_spot():
     assert (same["shared_city"], same["shared_places"], same["city_conflict"]) == (1.0, 0.0, 0.0)
     other = features(Marks(places=places_in("衡水市区一商住楼起火")), event, 0.0)
     assert (other["shared_city"], other["city_conflict"]) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize(("values", "joins"), [
+    ({"text": 0.05, "title": 0.1, "same_county": 1.0, "gap_days": 1.0}, True),  # first days
+    ({"text": 0.05, "title": 0.1, "same_county": 1.0, "gap_days": 4.0}, False),  # days apart
+    ({"text": 0.05, "title": 0.1, "shared_numbers": 1.0, "gap_days": 4.0}, True),
+    ({"text": 0.3, "title": 0.0, "gap_days": 4.0}, True),
+], ids=["county-first-days", "county-days-apart", "a-shared-count", "shared-words"])
+def test_where_and_what_alone_join_only_in_the_first_days(values, joins):
+    full = features(Marks(), EventMarks(), 0.0) | values
+    assert may_join(full) is joins
