@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -48,6 +49,9 @@ _NATIONAL_ROAD = re.compile(r"(?<!\d)(\d{3})\s*国道|国道\s*(\d{3})(?!\d)")
 _CLOCK = re.compile(r"(?<!\d)(\d{1,2})\s*[时点]\s*(\d{1,2})\s*分")
 _COUNT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(万元|元|人|名|户|辆|吨)")
 _SAME_UNIT = {"名": "人"}
+# A follow-up points back at what the matter was about (这家养老院, 那家养生馆, 涉事餐馆): the
+# words after such a pointer name a thing the event's reports name.
+_POINTER = re.compile(r"(?:这家|那家|这所|那所|涉事|该)([\u4e00-\u9fff]{2,4})")
 # Generic words that end in a place suffix but name no place.
 _NOT_PLACES = frozenset({
     "当地", "附近", "周边", "全县", "全州", "全市", "全省", "城乡", "农村", "乡镇", "村民", "学生",
@@ -186,6 +190,7 @@ class Marks:
     incident: str | None = None  # None for 无
     magnitude: float | None = None
     numbers: frozenset[str] = frozenset()  # clock times and counts (numbers_in)
+    pointed: frozenset[str] = frozenset()  # what a pointer names (这家养老院 → 养老院)
     grams: frozenset[str] = frozenset()
     at: float = 0.0
     official: bool = False  # an official item: an answer, which may come weeks later
@@ -203,6 +208,7 @@ def marks_of(title: str, text: str, *, prefecture: str | None, county: str | Non
                  prefecture=prefecture,
                  incident=incident if incident and incident != "无" else None,
                  magnitude=magnitude_in(body), numbers=numbers_in(body),
+                 pointed=frozenset(_POINTER.findall(body)),
                  grams=title_grams(title), at=at,
                  official=official)
 
@@ -229,12 +235,14 @@ NOTHING_SHARED_TEXT = 0.15  # below this text similarity two reports share no co
 NOTHING_SHARED_TITLE = 0.3
 FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture",
             "prefecture_conflict", "shared_places", "place_conflict", "shared_road",
-            "shared_city", "city_conflict", "shared_numbers", "incident_agree", "incident_conflict",
+            "shared_city", "city_conflict", "shared_numbers", "points_back", "incident_agree", "incident_conflict",
             "gap_days", "late_days", "magnitude_match", "magnitude_conflict")
 
 
-def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str, float]:
-    """The pair's features, each a number a duty officer could check by reading."""
+def features(item: Marks, event: EventMarks, text_similarity: float,
+             terms: Collection[str] = ()) -> dict[str, float]:
+    """The pair's features, each a number a duty officer could check by reading. `terms`:
+    the event's strongest words (what a follow-up's pointer may name)."""
     named = item.named_counties
     both_county = bool(named and event.counties)
     both_pref = bool(item.prefecture and event.prefecture)
@@ -266,6 +274,9 @@ def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str
         "city_conflict": _conflict(*cities),
         # The same clock time or count: one matter told twice (17人死亡, 凌晨1时10分).
         "shared_numbers": min(2.0, float(len(item.numbers & event.numbers))),
+        # 这家养老院, 涉事餐馆: the item points back at a thing the event's reports name.
+        "points_back": float(any(p.startswith(t) for p in item.pointed for t in terms
+                                 if len(t) >= 2)),
         "incident_agree": float(both_incident and item.incident == event.incident),
         "incident_conflict": float(both_incident and item.incident != event.incident),
         "gap_days": min(gap / 86400.0, 14.0),

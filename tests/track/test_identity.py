@@ -11,6 +11,7 @@ from monitor.track.identity import (
     Marks,
     features,
     magnitude_in,
+    marks_of,
     may_join,
     numbers_in,
     places_in,
@@ -108,3 +109,10 @@ def test_a_city_outside_the_gazetteer_weighs_as_a_region_not_as_a_spot():
 def test_where_and_what_alone_join_only_in_the_first_days(values, joins):
     full = features(Marks(), EventMarks(), 0.0) | values
     assert may_join(full) is joins
+
+
+def test_a_follow_up_pointing_at_what_the_event_names_points_back():
+    item = marks_of("护理员重新培训", "22日，记者来到这家养老院，院内张贴了新的探视安排",
+                    prefecture=None, county=None, incident=None, at=0.0)
+    assert features(item, EventMarks(), 0.2, ("养老院", "约束"))["points_back"] == 1.0
+    assert features(item, EventMarks(), 0.2, ("餐馆", "菌子"))["points_back"] == 0.0
