@@ -231,12 +231,13 @@ class EventMarks:
 MAX_TITLES = 8
 MAGNITUDE_REVISION = 0.3
 LATE_AFTER_DAYS = 2.0
+SAME_HEADLINE = 0.8  # share of the item's title bigrams found in one of the event's titles
 NOTHING_SHARED_TEXT = 0.15  # below this text similarity two reports share no content
 NOTHING_SHARED_TITLE = 0.3
 FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture",
             "prefecture_conflict", "shared_places", "place_conflict", "shared_road",
-            "shared_city", "city_conflict", "shared_numbers", "points_back", "incident_agree", "incident_conflict",
-            "gap_days", "late_days", "magnitude_match", "magnitude_conflict")
+            "shared_city", "city_conflict", "shared_numbers", "points_back", "incident_agree",
+            "incident_conflict", "gap_days", "late_days", "magnitude_match", "magnitude_conflict")
 
 
 def features(item: Marks, event: EventMarks, text_similarity: float,

@@ -29,6 +29,7 @@ from monitor.track.deadlines import Transition, evaluate
 from monitor.track.grouping import Entry, EventIndex, Match, Vector, add_vectors
 from monitor.track.identity import (
     MAX_TITLES,
+    SAME_HEADLINE,
     EventMarks,
     Marks,
     may_join,
@@ -96,7 +97,7 @@ class Tracker:
             return "skip", None, None
         if item.official:
             match = self.index.best(tagged.marks, tagged.vector, g.response_threshold,
-                                    window=g.answer_window)
+                                    window=g.answer_window) or self._board_original(tagged)
             if match and (response_cues(item) or match.score >= g.join_threshold):
                 return "respond", match, None
             return ("open_policy" if is_policy_document(item) else "skip"), None, None
@@ -110,6 +111,16 @@ class Tracker:
         runner_up = ranked[1] if len(ranked) > 1 and ranked[1].score >= g.join_threshold \
             else None
         return "join", ranked[0], runner_up
+
+    def _board_original(self, tagged: Tagged) -> Match | None:
+        """A board's reply (an official item on a message board) carries its message's title
+        (答复：<the title>): it answers the event holding that message, however few words
+        the reply shares with it."""
+        if tagged.item.channel != "message_board":
+            return None
+        ranked = self.index.ranked(tagged.marks, tagged.vector,
+                                   window=self.policy.grouping.answer_window)
+        return next((m for m in ranked if m.values.get("title", 0.0) >= SAME_HEADLINE), None)
 
     def merge(self, keep: Event, gone: Event, why: str, now: datetime) -> list[Change]:
         """`gone` is the same matter as `keep` (the earlier): one event from now on, with the
