@@ -252,9 +252,8 @@ def features(item: Marks, event: EventMarks, text_similarity: float,
     same_county = both_county and bool(named & event.counties)
     both_incident = bool(item.incident and event.incident)
     gap = max(0.0, item.at - event.last_seen, event.first_seen - item.at)
-    mine, theirs = _split_roads(item.places), _split_roads(event.places)
-    shared = shared_places(mine[0], theirs[0])
-    cities = _cities(mine[1]), _cities(theirs[1])
+    mine, theirs = _kinds(item.places), _kinds(event.places)
+    shared = shared_places(mine.spots, theirs.spots)
     return {
         "text": text_similarity,
         "title": max((_containment(item.grams, g) for g in event.grams), default=0.0),
@@ -265,19 +264,20 @@ def features(item: Marks, event: EventMarks, text_similarity: float,
         "prefecture_conflict": float(both_pref and not same_county
                                      and item.prefecture != event.prefecture),
         "shared_places": min(3.0, float(shared)),
-        # Both name finer places and none is the same: another town, mine or school.
-        "place_conflict": max(_conflict(_towns(mine[0]), _towns(theirs[0])),
-                              _phase_conflict(mine[0], theirs[0])),
+        # Both name finer places and none is the same: another town, mine or school, or
+        # another phase of one estate.
+        "place_conflict": max(_conflict(mine.towns, theirs.towns),
+                              _phase_conflict(mine.phases, theirs.phases)),
         # A highway runs through many counties: sharing one says less than a town.
-        "shared_road": float(bool(_roads(mine[1]) & _roads(theirs[1]))),
+        "shared_road": float(bool(mine.roads & theirs.roads)),
         # A city or county the gazetteer does not hold (合肥市, 温岭市): a region, not a spot.
-        "shared_city": float(bool(cities[0] & cities[1])),
-        "city_conflict": _conflict(*cities),
+        "shared_city": float(bool(mine.cities & theirs.cities)),
+        "city_conflict": _conflict(mine.cities, theirs.cities),
         # The same clock time or count: one matter told twice (17人死亡, 凌晨1时10分).
         "shared_numbers": min(2.0, float(len(item.numbers & event.numbers))),
         # 这家养老院, 涉事餐馆: the item points back at a thing the event's reports name.
-        "points_back": float(any(p.startswith(t) for p in item.pointed for t in terms
-                                 if len(t) >= 2)),
+        "points_back": float(bool(item.pointed) and any(
+            p.startswith(t) for p in item.pointed for t in terms if len(t) >= 2)),
         "incident_agree": float(both_incident and item.incident == event.incident),
         "incident_conflict": float(both_incident and item.incident != event.incident),
         "gap_days": min(gap / 86400.0, 14.0),
@@ -296,10 +296,6 @@ def features(item: Marks, event: EventMarks, text_similarity: float,
     }
 
 
-_LONG_ROAD = re.compile(r"^[GS]\d+$|(?:高速|国道|省道|公路|市|县)$")
-_CITY = re.compile(r"(?:市|县)$")
-
-
 def may_join(values: dict[str, float]) -> bool:
     """Whether a pair shares something of the matter itself (words, a place, a number, the
     magnitude), or is the same county within the first days. Two matters of one county days
@@ -311,51 +307,41 @@ def may_join(values: dict[str, float]) -> bool:
             or (bool(values["same_county"]) and values["gap_days"] <= LATE_AFTER_DAYS))
 
 
-@lru_cache(maxsize=65536)  # an event's places are read at each comparison
-def _split_roads(places: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """(places that are not long roads or cities, long roads and cities: G214, 杭瑞高速,
-    合肥市)."""
-    roads = frozenset(p for p in places if _LONG_ROAD.search(p))
-    return places - roads, roads
-
-
+_ROAD_OR_CITY = re.compile(r"^[GS]\d+$|(?:高速|国道|省道|公路|市|县)$")
+_CITY = re.compile(r"(?:市|县)$")
 _TOWN = re.compile(r"(?:镇|乡|街道|村|社区)$")
-
-
-@lru_cache(maxsize=65536)
-def _towns(places: frozenset[str]) -> frozenset[str]:
-    """The places that are where people live (towns, villages): a matter has one, while
-    a report also names the hospital, the company or the school involved."""
-    return frozenset(p for p in places if _TOWN.search(p))
-
-
 _PHASE_NAME = re.compile(r"^(.+?)(?:[一二三四五六七八九十]|\d{1,2})期$")
 
 
-@lru_cache(maxsize=65536)
-def _phases(places: frozenset[str]) -> dict[str, frozenset[str]]:
-    """Estate or project → the phases named of it (锦绣华府 → {锦绣华府一期})."""
-    found: dict[str, set[str]] = {}
-    for p in places:
+@dataclass(frozen=True, slots=True)
+class _Kinds:
+    """One side's places by kind, worked out once per set of places (_kinds)."""
+
+    spots: frozenset[str]  # neither a long road nor a city: towns, mines, schools …
+    roads: frozenset[str]  # G214, 杭瑞高速: they cross counties
+    cities: frozenset[str]  # cities and counties the gazetteer does not hold (合肥市)
+    # Where people live (towns, villages): a matter has one, while a report also names the
+    # hospital, the company or the school involved.
+    towns: frozenset[str]
+    phases: dict[str, frozenset[str]]  # estate → the phases named of it (锦绣华府 → 一期)
+
+
+@lru_cache(maxsize=65536)  # an event's places are read at each comparison
+def _kinds(places: frozenset[str]) -> _Kinds:
+    wide = frozenset(p for p in places if _ROAD_OR_CITY.search(p))
+    cities = frozenset(p for p in wide if _CITY.search(p))
+    spots = places - wide
+    phases: dict[str, set[str]] = {}
+    for p in spots:
         if m := _PHASE_NAME.match(p):
-            found.setdefault(m.group(1), set()).add(p)
-    return {k: frozenset(v) for k, v in found.items()}
+            phases.setdefault(m.group(1), set()).add(p)
+    return _Kinds(spots, wide - cities, cities, frozenset(p for p in spots if _TOWN.search(p)),
+                  {k: frozenset(v) for k, v in phases.items()})
 
 
-def _phase_conflict(mine: frozenset[str], theirs: frozenset[str]) -> float:
+def _phase_conflict(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> float:
     """Both name one estate, and no phase of it in common (一期's lifts, 二期's stalled works)."""
-    a, b = _phases(mine), _phases(theirs)
-    return float(any(not a[k] & b[k] for k in a.keys() & b.keys()))
-
-
-@lru_cache(maxsize=65536)
-def _cities(places: frozenset[str]) -> frozenset[str]:
-    return frozenset(p for p in places if _CITY.search(p))
-
-
-@lru_cache(maxsize=65536)
-def _roads(places: frozenset[str]) -> frozenset[str]:
-    return frozenset(p for p in places if not _CITY.search(p))
+    return float(bool(a and b) and any(not a[k] & b[k] for k in a.keys() & b.keys()))
 
 
 def _conflict(mine: frozenset[str], theirs: frozenset[str]) -> float:
