@@ -165,6 +165,7 @@ class Event(BaseModel):
     places: list[str] = Field(default_factory=list)
     counties: list[str] = Field(default_factory=list)
     magnitudes: list[float] = Field(default_factory=list)
+    numbers: list[str] = Field(default_factory=list)  # clock times and counts (numbers_in)
     version: int = 0
 
     @property

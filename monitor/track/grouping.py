@@ -265,7 +265,7 @@ class EventIndex:
         shared = {t: w * centroid[t] * weigh.factor(t) / norm
                   for t, w in item.items() if t in centroid}
         similarity = sum(shared.values())
-        values = features(marks, entry.marks, similarity)
+        values = features(marks, entry.marks, similarity, centroid if marks.pointed else ())
 
         def explain() -> tuple[tuple[str, ...], tuple[str, ...]]:
             top = heapq.nlargest(5, shared.items(), key=lambda kv: kv[1])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -29,16 +30,28 @@ _PLACE_SUFFIX = (
     "街道|社区|小区|花园|家园|新村|镇|乡|村|村民小组|屯|"
     "煤矿|铁矿|金矿|铜矿|磷矿|矿业|矿井|采石场|石料厂|石料开采场|砂石场|砖厂|水泥厂|化工厂|"
     "工厂|电站|水电站|水库|大桥|隧道|高速|公路|国道|省道|大道|路|街|"
-    "中学|小学|幼儿园|学校|学院|大学|医院|卫生院|养老院|敬老院|"
+    "片区|市|县|中学|小学|幼儿园|学校|学院|大学|医院|卫生院|养老院|敬老院|"
     "公司|集团|酒店|宾馆|市场|商场|景区|工业园区|园区|工地|项目部"
 )
 # At most four name characters before the suffix: place names are short, and the text
 # before them is not part of the name (面包车行驶至京承高速 → 京承高速).
-_NAME_CHAR = rf"[^|\s\d镇乡{_STOP}，。、；：！？（）()“”\"'《》·—―-]"
+_NAME_CHAR = rf"[^|\s\d镇乡省{_STOP}，。、；：！？（）()“”\"'《》·—―-]"
 # 路段, 路口, 路面, 街头 … name a stretch or a spot of some road, not the road.
 _PLACE = re.compile(rf"({_NAME_CHAR}{{2,4}})(?:{_PLACE_SUFFIX})(?![段口面边上况头])")
+# A phase of an estate or a project (锦绣华府一期, 二期): another phase is another matter.
+_PHASE = re.compile(rf"({_NAME_CHAR}{{2,4}})([二三四五六七八九十]|一(?!期间)|\d{{1,2}})期")
 _ROAD = re.compile(r"(?<![A-Za-z0-9])([GS]\d{2,4})(?!\d)", re.IGNORECASE)
 _MAGNITUDE = re.compile(r"(\d+(?:\.\d)?)\s*级(?:地震|强震|余震)?")
+# A national road written with its number before or after 国道 (104国道, 国道213): G104.
+_NATIONAL_ROAD = re.compile(r"(?<!\d)(\d{3})\s*国道|国道\s*(\d{3})(?!\d)")
+# The numbers a report of one matter repeats and another matter seldom has: a clock time to
+# the minute (凌晨1时10分), a count of 3 or more (17人死亡, 26名学生), a sum (2800元).
+_CLOCK = re.compile(r"(?<!\d)(\d{1,2})\s*[时点]\s*(\d{1,2})\s*分")
+_COUNT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(万元|元|人|名|户|辆|吨)")
+_SAME_UNIT = {"名": "人"}
+# A follow-up points back at what the matter was about (这家养老院, 那家养生馆, 涉事餐馆): the
+# words after such a pointer name a thing the event's reports name.
+_POINTER = re.compile(r"(?:这家|那家|这所|那所|涉事|该)([\u4e00-\u9fff]{2,4})")
 # Generic words that end in a place suffix but name no place.
 _NOT_PLACES = frozenset({
     "当地", "附近", "周边", "全县", "全州", "全市", "全省", "城乡", "农村", "乡镇", "村民", "学生",
@@ -82,6 +95,9 @@ def places_in(text: str) -> frozenset[str]:
     text = _region_names().sub("|", normalise_digits(text))
     found = {name for m in _PLACE.finditer(text) if (name := _trimmed(m.group(1), m.group(0)))}
     found |= {m.group(1).upper() for m in _ROAD.finditer(text)}
+    found |= {name for m in _PHASE.finditer(text)
+              if (name := _trimmed(m.group(1), m.group(0)))}
+    found |= {"G" + (m.group(1) or m.group(2)) for m in _NATIONAL_ROAD.finditer(text)}
     return frozenset(p for p in found if len(p) >= 3)
 
 
@@ -113,7 +129,8 @@ def _trimmed(name: str, whole: str) -> str | None:
 
 
 # One kind of place, named differently by different outlets (阿岗采石场, 阿岗石料开采场).
-_SAME_SUFFIX = {"石料厂": "采石场", "石料开采场": "采石场", "砂石场": "采石场",
+_SAME_SUFFIX = {"片区": "街道",  # how outlets name a 街道's area (草铺片区, 大观片区)
+                "石料厂": "采石场", "石料开采场": "采石场", "砂石场": "采石场",
                 "敬老院": "养老院", "卫生院": "医院", "矿井": "矿"}
 
 
@@ -147,6 +164,14 @@ def magnitude_in(text: str) -> float | None:
     return next((m for m in found if 2.0 <= m <= 9.5), None)
 
 
+def numbers_in(text: str) -> frozenset[str]:
+    """Clock times to the minute and counts of 3 or more, as `1:10`, `17人`, `2800元`."""
+    text = normalise_digits(text)
+    found = {f"{int(h)}:{int(m):02d}" for h, m in _CLOCK.findall(text)}
+    found |= {f"{n}{_SAME_UNIT.get(u, u)}" for n, u in _COUNT.findall(text) if float(n) >= 3}
+    return frozenset(found)
+
+
 @lru_cache(maxsize=65536)  # an event's titles are read again at each of its changes
 def title_grams(title: str) -> frozenset[str]:
     """Character bigrams of a title, place names and numbers kept."""
@@ -164,6 +189,8 @@ class Marks:
     prefecture: str | None = None
     incident: str | None = None  # None for 无
     magnitude: float | None = None
+    numbers: frozenset[str] = frozenset()  # clock times and counts (numbers_in)
+    pointed: frozenset[str] = frozenset()  # what a pointer names (这家养老院 → 养老院)
     grams: frozenset[str] = frozenset()
     at: float = 0.0
     official: bool = False  # an official item: an answer, which may come weeks later
@@ -180,7 +207,9 @@ def marks_of(title: str, text: str, *, prefecture: str | None, county: str | Non
     return Marks(places=places_in(body), county=county, counties=counties_in(body),
                  prefecture=prefecture,
                  incident=incident if incident and incident != "无" else None,
-                 magnitude=magnitude_in(body), grams=title_grams(title), at=at,
+                 magnitude=magnitude_in(body), numbers=numbers_in(body),
+                 pointed=frozenset(_POINTER.findall(body)),
+                 grams=title_grams(title), at=at,
                  official=official)
 
 
@@ -193,6 +222,7 @@ class EventMarks:
     prefecture: str | None = None
     incident: str | None = None
     magnitudes: set[float] = field(default_factory=set)
+    numbers: frozenset[str] = frozenset()
     grams: list[frozenset[str]] = field(default_factory=list)  # a few titles' bigrams
     first_seen: float = 0.0
     last_seen: float = 0.0
@@ -201,14 +231,19 @@ class EventMarks:
 MAX_TITLES = 8
 MAGNITUDE_REVISION = 0.3
 LATE_AFTER_DAYS = 2.0
+SAME_HEADLINE = 0.8  # share of the item's title bigrams found in one of the event's titles
+NOTHING_SHARED_TEXT = 0.15  # below this text similarity two reports share no content
+NOTHING_SHARED_TITLE = 0.3
 FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture",
             "prefecture_conflict", "shared_places", "place_conflict", "shared_road",
-            "incident_agree", "incident_conflict",
-            "gap_days", "late_days", "magnitude_match", "magnitude_conflict")
+            "shared_city", "city_conflict", "shared_numbers", "points_back", "incident_agree",
+            "incident_conflict", "gap_days", "late_days", "magnitude_match", "magnitude_conflict")
 
 
-def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str, float]:
-    """The pair's features, each a number a duty officer could check by reading."""
+def features(item: Marks, event: EventMarks, text_similarity: float,
+             terms: Collection[str] = ()) -> dict[str, float]:
+    """The pair's features, each a number a duty officer could check by reading. `terms`:
+    the event's strongest words (what a follow-up's pointer may name)."""
     named = item.named_counties
     both_county = bool(named and event.counties)
     both_pref = bool(item.prefecture and event.prefecture)
@@ -217,8 +252,8 @@ def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str
     same_county = both_county and bool(named & event.counties)
     both_incident = bool(item.incident and event.incident)
     gap = max(0.0, item.at - event.last_seen, event.first_seen - item.at)
-    mine, theirs = _split_roads(item.places), _split_roads(event.places)
-    shared = shared_places(mine[0], theirs[0])
+    mine, theirs = _kinds(item.places), _kinds(event.places)
+    shared = shared_places(mine.spots, theirs.spots)
     return {
         "text": text_similarity,
         "title": max((_containment(item.grams, g) for g in event.grams), default=0.0),
@@ -229,10 +264,20 @@ def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str
         "prefecture_conflict": float(both_pref and not same_county
                                      and item.prefecture != event.prefecture),
         "shared_places": min(3.0, float(shared)),
-        # Both name finer places and none is the same: another town, mine or school.
-        "place_conflict": _conflict(_towns(mine[0]), _towns(theirs[0])),
+        # Both name finer places and none is the same: another town, mine or school, or
+        # another phase of one estate.
+        "place_conflict": max(_conflict(mine.towns, theirs.towns),
+                              _phase_conflict(mine.phases, theirs.phases)),
         # A highway runs through many counties: sharing one says less than a town.
-        "shared_road": float(bool(mine[1] & theirs[1])),
+        "shared_road": float(bool(mine.roads & theirs.roads)),
+        # A city or county the gazetteer does not hold (合肥市, 温岭市): a region, not a spot.
+        "shared_city": float(bool(mine.cities & theirs.cities)),
+        "city_conflict": _conflict(mine.cities, theirs.cities),
+        # The same clock time or count: one matter told twice (17人死亡, 凌晨1时10分).
+        "shared_numbers": min(2.0, float(len(item.numbers & event.numbers))),
+        # 这家养老院, 涉事餐馆: the item points back at a thing the event's reports name.
+        "points_back": float(bool(item.pointed) and any(
+            p.startswith(t) for p in item.pointed for t in terms if len(t) >= 2)),
         "incident_agree": float(both_incident and item.incident == event.incident),
         "incident_conflict": float(both_incident and item.incident != event.incident),
         "gap_days": min(gap / 86400.0, 14.0),
@@ -251,24 +296,52 @@ def features(item: Marks, event: EventMarks, text_similarity: float) -> dict[str
     }
 
 
-_LONG_ROAD = re.compile(r"^[GS]\d+$|(?:高速|国道|省道|公路)$")
+def may_join(values: dict[str, float]) -> bool:
+    """Whether a pair shares something of the matter itself (words, a place, a number, the
+    magnitude), or is the same county within the first days. Two matters of one county days
+    apart share no more than where and what: a report never joins on those alone once the
+    event has been quiet for LATE_AFTER_DAYS (its first days' follow-ups often name only the
+    county: 武定县城恢复正常供水)."""
+    return (values["text"] >= NOTHING_SHARED_TEXT or values["title"] >= NOTHING_SHARED_TITLE
+            or any(values[k] for k in ("shared_places", "shared_numbers", "magnitude_match"))
+            or (bool(values["same_county"]) and values["gap_days"] <= LATE_AFTER_DAYS))
+
+
+_ROAD_OR_CITY = re.compile(r"^[GS]\d+$|(?:高速|国道|省道|公路|市|县)$")
+_CITY = re.compile(r"(?:市|县)$")
+_TOWN = re.compile(r"(?:镇|乡|街道|村|社区)$")
+_PHASE_NAME = re.compile(r"^(.+?)(?:[一二三四五六七八九十]|\d{1,2})期$")
+
+
+@dataclass(frozen=True, slots=True)
+class _Kinds:
+    """One side's places by kind, worked out once per set of places (_kinds)."""
+
+    spots: frozenset[str]  # neither a long road nor a city: towns, mines, schools …
+    roads: frozenset[str]  # G214, 杭瑞高速: they cross counties
+    cities: frozenset[str]  # cities and counties the gazetteer does not hold (合肥市)
+    # Where people live (towns, villages): a matter has one, while a report also names the
+    # hospital, the company or the school involved.
+    towns: frozenset[str]
+    phases: dict[str, frozenset[str]]  # estate → the phases named of it (锦绣华府 → 一期)
 
 
 @lru_cache(maxsize=65536)  # an event's places are read at each comparison
-def _split_roads(places: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """(places that are not long roads, long roads: G214, 杭瑞高速)."""
-    roads = frozenset(p for p in places if _LONG_ROAD.search(p))
-    return places - roads, roads
+def _kinds(places: frozenset[str]) -> _Kinds:
+    wide = frozenset(p for p in places if _ROAD_OR_CITY.search(p))
+    cities = frozenset(p for p in wide if _CITY.search(p))
+    spots = places - wide
+    phases: dict[str, set[str]] = {}
+    for p in spots:
+        if m := _PHASE_NAME.match(p):
+            phases.setdefault(m.group(1), set()).add(p)
+    return _Kinds(spots, wide - cities, cities, frozenset(p for p in spots if _TOWN.search(p)),
+                  {k: frozenset(v) for k, v in phases.items()})
 
 
-_TOWN = re.compile(r"(?:镇|乡|街道|村|社区)$")
-
-
-@lru_cache(maxsize=65536)
-def _towns(places: frozenset[str]) -> frozenset[str]:
-    """The places that are where people live (towns, villages): a matter has one, while
-    a report also names the hospital, the company or the school involved."""
-    return frozenset(p for p in places if _TOWN.search(p))
+def _phase_conflict(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> float:
+    """Both name one estate, and no phase of it in common (一期's lifts, 二期's stalled works)."""
+    return float(bool(a and b) and any(not a[k] & b[k] for k in a.keys() & b.keys()))
 
 
 def _conflict(mine: frozenset[str], theirs: frozenset[str]) -> float:

@@ -27,12 +27,20 @@ from monitor.models import Item
 from monitor.track import alerts
 from monitor.track.deadlines import Transition, evaluate
 from monitor.track.grouping import Entry, EventIndex, Match, Vector, add_vectors
-from monitor.track.identity import MAX_TITLES, EventMarks, Marks, title_grams
+from monitor.track.identity import (
+    MAX_TITLES,
+    SAME_HEADLINE,
+    EventMarks,
+    Marks,
+    may_join,
+    title_grams,
+)
 from monitor.track.policy import SEVERITY_ORDER, Policy
 from monitor.track.responses import is_policy_document, response_channel, response_cues
 
 HEAT_TAU_SECONDS = 6 * 3600
 MAX_PLACES = 40
+MAX_NUMBERS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +70,7 @@ def to_index_entry(event: Event) -> Entry:
     marks = EventMarks(places=frozenset(event.places), counties=set(event.counties),
                        prefecture=event.region,
                        incident=None if event.incident == "无" else event.incident,
-                       magnitudes=set(event.magnitudes),
+                       magnitudes=set(event.magnitudes), numbers=frozenset(event.numbers),
                        grams=[title_grams(i.title) for i in event.items[:MAX_TITLES]],
                        first_seen=first, last_seen=last)
     return Entry(event.id, dict(event.centroid), event.region, event.incident, last, first,
@@ -89,18 +97,30 @@ class Tracker:
             return "skip", None, None
         if item.official:
             match = self.index.best(tagged.marks, tagged.vector, g.response_threshold,
-                                    window=g.answer_window)
+                                    window=g.answer_window) or self._board_original(tagged)
             if match and (response_cues(item) or match.score >= g.join_threshold):
                 return "respond", match, None
             return ("open_policy" if is_policy_document(item) else "skip"), None, None
         if tagged.topic in self.policy.needs_response.never_topics and tagged.incident == "无":
             return "skip", None, None
-        ranked = self.index.ranked(tagged.marks, tagged.vector)
+        # Where and what alone (the county, the kind) join a report only in the first days.
+        ranked = [m for m in self.index.ranked(tagged.marks, tagged.vector)
+                  if may_join(m.values)]
         if not ranked or ranked[0].score < g.join_threshold:
             return "open", None, None
         runner_up = ranked[1] if len(ranked) > 1 and ranked[1].score >= g.join_threshold \
             else None
         return "join", ranked[0], runner_up
+
+    def _board_original(self, tagged: Tagged) -> Match | None:
+        """A board's reply (an official item on a message board) carries its message's title
+        (答复：<the title>): it answers the event holding that message, however few words
+        the reply shares with it."""
+        if tagged.item.channel != "message_board":
+            return None
+        ranked = self.index.ranked(tagged.marks, tagged.vector,
+                                   window=self.policy.grouping.answer_window)
+        return next((m for m in ranked if m.values.get("title", 0.0) >= SAME_HEADLINE), None)
 
     def merge(self, keep: Event, gone: Event, why: str, now: datetime) -> list[Change]:
         """`gone` is the same matter as `keep` (the earlier): one event from now on, with the
@@ -280,7 +300,7 @@ def _absorb(keep: Event, gone: Event, policy: Policy) -> None:
         keep.severity_source = gone.severity_source
     keep.region, keep.county = keep.region or gone.region, keep.county or gone.county
     keep.centroid = add_vectors(keep.centroid, gone.centroid, policy.grouping.centroid_terms)
-    _add_marks(keep, gone.places, gone.counties, gone.magnitudes)
+    _add_marks(keep, gone.places, gone.counties, gone.magnitudes, gone.numbers)
 
 
 def needs_response(event: Event, policy: Policy) -> bool:
@@ -327,7 +347,7 @@ def _count_item(event: Event, tagged: Tagged, match: Match | None, policy: Polic
     event.centroid = add_vectors(event.centroid, tagged.vector, policy.grouping.centroid_terms)
     marks = tagged.marks
     _add_marks(event, marks.places, [marks.county] if marks.county else [],
-               [marks.magnitude] if marks.magnitude is not None else [])
+               [marks.magnitude] if marks.magnitude is not None else [], marks.numbers)
     return ref
 
 
@@ -357,12 +377,13 @@ def _kept_in_document(event: Event, ref: ItemRef) -> bool:
 
 
 def _add_marks(event: Event, places: Iterable[str], counties: Iterable[str],
-               magnitudes: Iterable[float]) -> None:
+               magnitudes: Iterable[float], numbers: Iterable[str] = ()) -> None:
     """What identifies the matter (an item's, or a merged event's), kept on the event so
     every worker's index can rebuild it."""
     event.places = sorted({*event.places, *places})[:MAX_PLACES]
     event.counties += [c for c in counties if c not in event.counties]
     event.magnitudes += [m for m in magnitudes if m not in event.magnitudes]
+    event.numbers = sorted({*event.numbers, *numbers})[:MAX_NUMBERS]
 
 
 def _decay_heat(event: Event, at: datetime) -> None:

@@ -6,7 +6,16 @@ from __future__ import annotations
 import pytest
 
 from monitor.track.grouping import term_vector
-from monitor.track.identity import EventMarks, Marks, features, magnitude_in, places_in
+from monitor.track.identity import (
+    EventMarks,
+    Marks,
+    features,
+    magnitude_in,
+    marks_of,
+    may_join,
+    numbers_in,
+    places_in,
+)
 
 
 @pytest.mark.parametrize(("text", "places"), [
@@ -17,6 +26,10 @@ from monitor.track.identity import EventMarks, Marks, features, magnitude_in, pl
     ("罗平县阿岗镇一石料开采场", {"阿岗镇"}),  # the county's tail is no part of the town
     ("几个村的孩子在十字路口等车，事故路段封闭", set()),  # counts and spots name no place
     ("送往县人民医院救治", set()),  # a name every county has
+    ("在104国道温岭段，国道213线", {"G104", "G213"}),  # a national road by its number
+    ("麒麟区锦绣华府一期3栋的电梯", {"锦绣华府一期"}),  # a phase of an estate
+    ("记者再访草铺片区", {"草铺街道"}),  # a 街道's area as outlets name it
+    ("在浙江省温岭市小溪岭", {"温岭市"}),  # a city the gazetteer does not hold
 ])
 def test_place_names_without_what_came_before_them(text, places):
     assert places_in(text) == places
@@ -63,3 +76,43 @@ def test_late_days_count_for_reports_not_for_answers():
     five_days = 5 * 86400.0
     assert features(Marks(at=five_days), event, 0.0)["late_days"] == pytest.approx(3.0)
     assert features(Marks(at=five_days, official=True), event, 0.0)["late_days"] == 0.0
+
+
+def test_clock_times_and_counts_of_three_or_more_are_the_numbers_compared():
+    text = "凌晨1时10分，造成１７人死亡、2人受伤，26名学生送医，收费2800元"
+    assert numbers_in(text) == {"1:10", "17人", "26人", "2800元"}
+    event = EventMarks(numbers=numbers_in("京珠北高速凌晨1时10分追尾，17人死亡"))
+    assert features(Marks(numbers=numbers_in(text)), event, 0.0)["shared_numbers"] == 2.0
+
+
+def test_another_phase_of_one_estate_conflicts():
+    event = EventMarks(places=places_in("南宁街道锦绣华府二期停工一年多"))
+    other = features(Marks(places=places_in("锦绣华府一期电梯停运")), event, 0.0)
+    same = features(Marks(places=places_in("锦绣华府二期9栋")), event, 0.0)
+    assert (other["place_conflict"], same["place_conflict"]) == (1.0, 0.0)
+
+
+def test_a_city_outside_the_gazetteer_weighs_as_a_region_not_as_a_spot():
+    event = EventMarks(places=places_in("合肥市交警部门获悉，合宁高速35公里处三车相撞"))
+    same = features(Marks(places=places_in("合肥市政府有关领导赶往现场")), event, 0.0)
+    assert (same["shared_city"], same["shared_places"], same["city_conflict"]) == (1.0, 0.0, 0.0)
+    other = features(Marks(places=places_in("衡水市区一商住楼起火")), event, 0.0)
+    assert (other["shared_city"], other["city_conflict"]) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize(("values", "joins"), [
+    ({"text": 0.05, "title": 0.1, "same_county": 1.0, "gap_days": 1.0}, True),  # first days
+    ({"text": 0.05, "title": 0.1, "same_county": 1.0, "gap_days": 4.0}, False),  # days apart
+    ({"text": 0.05, "title": 0.1, "shared_numbers": 1.0, "gap_days": 4.0}, True),
+    ({"text": 0.3, "title": 0.0, "gap_days": 4.0}, True),
+], ids=["county-first-days", "county-days-apart", "a-shared-count", "shared-words"])
+def test_where_and_what_alone_join_only_in_the_first_days(values, joins):
+    full = features(Marks(), EventMarks(), 0.0) | values
+    assert may_join(full) is joins
+
+
+def test_a_follow_up_pointing_at_what_the_event_names_points_back():
+    item = marks_of("护理员重新培训", "22日，记者来到这家养老院，院内张贴了新的探视安排",
+                    prefecture=None, county=None, incident=None, at=0.0)
+    assert features(item, EventMarks(), 0.2, ("养老院", "约束"))["points_back"] == 1.0
+    assert features(item, EventMarks(), 0.2, ("餐馆", "菌子"))["points_back"] == 0.0
