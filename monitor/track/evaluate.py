@@ -139,7 +139,7 @@ def group(items: Sequence[Item], policy: Policy) -> Grouped:
 
 
 def _adopt(entry, waiting: list[Tagged], tracker: Tracker, result: Grouped) -> None:
-    for tagged, match in best_for(entry, waiting, tracker.policy):
+    for tagged, match in best_for(entry, waiting, tracker.policy, tracker.index):
         result.answered[tagged.item.id] = match.event_id
         event = result.events[match.event_id]
         result.events[event.id] = tracker.respond(event, tagged, match,

@@ -79,10 +79,15 @@ def waits_for_event(tagged: Tagged) -> bool:
         response_cues(item) or (tagged.incident and tagged.incident != "无"))
 
 
-def best_for(entry: Entry, waiting: list[Tagged], policy: Policy) -> list[tuple[Tagged, Match]]:
-    """The waiting answers that report the matter of one newly opened event."""
-    index = EventIndex(policy.grouping)
-    index.put(entry)
+def best_for(entry: Entry, waiting: list[Tagged], policy: Policy,
+             index: EventIndex | None = None) -> list[tuple[Tagged, Match]]:
+    """The waiting answers that report the matter of a newly opened or grown event. With the
+    index of every open event, each goes to the event it matches best — the new one or
+    another — not to the first that passes the bar (a 通报 before the news may otherwise land
+    on a look-alike that opened first); without it, only `entry` is considered."""
+    if index is None:
+        index = EventIndex(policy.grouping)
+        index.put(entry)
     found = []
     for tagged in waiting:
         match = index.best(tagged.marks, tagged.vector, policy.grouping.response_threshold)

@@ -106,3 +106,37 @@ async def test_an_official_incident_report_without_answer_words_also_waits(pipel
     await pipeline.feed(worker, QUAKE_NEWS)
     [event] = await worker.store.load_many(await worker.store.active_ids(0))
     assert [r.id for r in event.responses] == [f"r-{QUAKE_REPORT.id}"]
+
+
+def test_a_waiting_answer_goes_to_the_event_it_matches_best_not_the_first_to_open():
+    """A batch opens a look-alike (another county's chemical-plant blast) and the notice's
+    own event: the notice, naming no county but the toll, lands on its own event."""
+    from monitor.track.grouping import EventIndex
+    from monitor.track.orphans import best_for
+    from monitor.track.policy import default_policy
+    from monitor.track.tracker import Tracker, to_index_entry
+    from tests.track.faketagger import fake_tag
+
+    policy = default_policy()
+    notice = make_item(11, "关于一化工厂爆炸事故的情况通报",
+                       "11月16日9时许，曲靖市一化工厂发生爆炸，造成3人死亡、5人受伤，"
+                       "县委县政府第一时间组织救援。", hours=0.5, source="gov", official=True,
+                       channel="website")
+    lookalike = make_item(12, "曲靖富源一化工厂发生爆炸",
+                          "16日上午，富源县一化工企业发生爆炸事故，现场有人员受伤。",
+                          hours=1.0, source="a")
+    own = make_item(13, "曲靖会泽一化工厂爆炸致3死5伤",
+                    "16日上午，会泽县者海镇一化工企业发生爆炸事故，已造成3人死亡5人受伤。",
+                    hours=1.5, source="b")
+    waiting, *opening = fake_tag([notice, lookalike, own], policy.grouping.centroid_terms)
+    index = EventIndex(policy.grouping)
+    tracker = Tracker(policy, index)
+    entries = []
+    for tagged in opening:
+        event = tracker.open(tagged, tagged.item.published).event
+        index.put(to_index_entry(event))
+        entries.append(index.get(event.id))
+    first = entries[0]  # the look-alike, which the notice also passes the bar for
+    assert [m.event_id for _, m in best_for(first, [waiting], policy)] == [first.event_id]
+    [(_, match)] = best_for(first, [waiting], policy, index)
+    assert match.event_id == entries[1].event_id
