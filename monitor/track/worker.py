@@ -21,7 +21,7 @@ from monitor.store.keys import GROUPING_LEASE_SECONDS, Keys
 from monitor.track.grouping import EventIndex
 from monitor.track.orphans import OrphanStore, best_for, waits_for_event
 from monitor.track.policy import Policy
-from monitor.track.tagging import tag
+from monitor.track.tagging import tag, warm_up
 from monitor.track.tracker import Tagged, Tracker, to_index_entry
 
 log = structlog.get_logger("monitor.track")
@@ -66,6 +66,11 @@ class EventsWorker:
         self._log_pos = "0-0"
         self._last_claim = float("-inf")
         self._stale_ms = stale_ms  # Redis measures idleness itself, in real milliseconds
+
+    async def warm_up(self) -> None:
+        """Load the shipped tagger's model and tables now rather than on the first batch."""
+        if self._tagger is tag:
+            await asyncio.to_thread(warm_up, self.policy.grouping.centroid_terms)
 
     async def start(self) -> None:
         """Join the consumer group and build the grouping index from the active events."""
@@ -276,6 +281,8 @@ class EventsWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.start()
+        # Meanwhile the collector collects: items wait in the stream, none is lost.
+        await self.warm_up()
         log.info("events_worker_started", worker=self.name, open_events=len(self.index))
         while not stop.is_set():
             try:
