@@ -188,8 +188,7 @@ class EventsWorker:
         for staged in redo:
             for tagged in staged.items:
                 await self._apply(tagged, result)
-        for event_id in opened:
-            await self._adopt_orphans(event_id, result)
+        await self._adopt_orphans(opened, result)
         for joined, match, runner_up in merges:
             await self._merge_or_suggest(joined, match, runner_up, result)
 
@@ -224,7 +223,7 @@ class EventsWorker:
             self.index.put(to_index_entry(change.event))
             _count(result, action, change)
             if action.startswith("open"):
-                await self._adopt_orphans(change.event.id, result)
+                await self._adopt_orphans([change.event.id], result)
             if runner_up is not None:
                 await self._merge_or_suggest(change.event.id, match, runner_up, result)
             return
@@ -248,17 +247,25 @@ class EventsWorker:
         else:
             result.skipped += 1
 
-    async def _adopt_orphans(self, event_id: str, result: BatchResult) -> None:
-        """A new event takes the waiting answers that report its matter."""
-        entry = self.index.get(event_id)
-        if entry is None:  # closed or merged meanwhile
+    async def _adopt_orphans(self, event_ids: Sequence[str], result: BatchResult) -> None:
+        """New events take the waiting answers that report their matter (the answers
+        around all of them read at once: one round trip for a batch, not one per event)."""
+        entries = [e for i in event_ids if (e := self.index.get(i)) is not None]  # not merged
+        if not entries:
             return
         window = self.policy.grouping.window
-        waiting = await self.orphans.around(entry.first_seen - window, entry.horizon + window)
-        for tagged, match in best_for(entry, waiting, self.policy):
-            if await self._attach(event_id, tagged, match):
-                await self.orphans.adopted(tagged.item.id)
-                result.responses += 1
+        waiting = await self.orphans.around(min(e.first_seen for e in entries) - window,
+                                            max(e.horizon for e in entries) + window)
+        taken: set[str] = set()
+        for entry in entries:
+            start, end = entry.first_seen - window, entry.horizon + window
+            mine = [t for t in waiting if t.item.id not in taken
+                    and start <= t.item.published.timestamp() <= end]
+            for tagged, match in best_for(entry, mine, self.policy) if mine else []:
+                if await self._attach(entry.event_id, tagged, match):
+                    await self.orphans.adopted(tagged.item.id)
+                    taken.add(tagged.item.id)
+                    result.responses += 1
 
     async def _attach(self, event_id: str, tagged: Tagged, match) -> bool:
         for _ in range(MAX_RETRIES):
