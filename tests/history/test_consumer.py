@@ -210,3 +210,16 @@ async def test_the_history_holds_every_item_not_only_the_documents_lead(redis, k
         stored = conn.execute(sa.select(tables.items.c.item_id)
                               .where(tables.items.c.event_id == "viral")).scalars().all()
     assert sorted(stored) == sorted(r.id for r in refs)
+
+
+async def test_one_process_writes_the_history_at_a_time(redis, keys, history):
+    """Every process runs a consumer under the one name; only the lease holder writes (two
+    would read the same pending entries and write the same rows). When the holder's lease is
+    gone (it died: the lease ran out), another takes over."""
+    first, second = consumer(redis, keys, history), consumer(redis, keys, history)
+    assert await first.holds_lease()
+    assert not await second.holds_lease()
+    assert await first.holds_lease()  # renewed by its holder
+    await redis.delete(keys.history_lease)  # as when it runs out
+    assert await second.holds_lease()
+    assert not await first.holds_lease()
