@@ -491,13 +491,16 @@ def national(one: dict, rate_one: float) -> None:
     peak = per_second * 10  # a day of breaking news: ten times the mean
     retained = per_year / 365 * 90  # MONITOR_ITEM_RETENTION 90d
     per_item = one["memory"] / one["items"]
+    cpu_per_item = one["cpu"] / one["items"]
     print(f"\nnational deployment ({NATIONAL_FACTOR}× the province's 2018 "
           f"{PROVINCE_ITEMS_2018:,} items): {per_year / 1e6:,.0f} M items a year, "
           f"{per_second:.1f}/s on average, ~{peak:.0f}/s at a 10× peak")
-    print(f"  workers at the measured {rate_one:,.0f} items/s each: "
+    print(f"  CPU: {cpu_per_item * 1000:.2f} ms a worker per item → {peak * cpu_per_item:.2f} "
+          f"cores at the peak; workers at the measured {rate_one:,.0f} items/s each: "
           f"{max(1, -(-peak // rate_one)):.0f} for the peak (one more for failover)")
     print(f"  Redis for 90 days retained ({retained / 1e6:,.1f} M items) at "
-          f"{per_item:,.0f} B each: {retained * per_item / 2**30:,.1f} GiB")
+          f"{per_item:,.0f} B each: {retained * per_item / 2**30:,.1f} GiB — the first limit "
+          "(MONITOR_ITEM_RETENTION shortens it; the SQL history keeps the events)")
 
 
 async def main() -> None:

@@ -33,9 +33,13 @@ end
 return 0
 """
 
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+# Record a poll and schedule the next one, then release the lease if it is still ours: one
+# round trip per poll rather than two.
+_FINISH = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('ZADD', KEYS[2], 'XX', ARGV[2], ARGV[1])
+if redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
+return 1
 """
 
 
@@ -94,8 +98,8 @@ class SourceStore:
         self._keys = keys
         self.lease_seconds = lease_seconds
         self._claim = redis.register_script(_CLAIM_DUE)
-        self._release = redis.register_script(_RELEASE)
         self._abandon = redis.register_script(_ABANDON)
+        self._finish = redis.register_script(_FINISH)
 
     async def sync_schedule(self, first_polls: dict[str, float]) -> None:
         """Add configured sources (keeping existing times) and drop removed ones."""
@@ -124,11 +128,10 @@ class SourceStore:
 
     async def finish(self, source_id: str, owner: str, state: SourceState) -> None:
         """Record the poll and schedule the next one, then release the lease."""
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(self._keys.source_state(source_id), mapping=state.to_hash())
-        pipe.zadd(self._keys.schedule, {source_id: state.next_poll}, xx=True)
-        await pipe.execute()
-        await self._release(keys=[self._keys.lease_owner(source_id)], args=[owner])
+        fields = [part for pair in state.to_hash().items() for part in pair]
+        await self._finish(keys=[self._keys.source_state(source_id), self._keys.schedule,
+                                 self._keys.lease_owner(source_id)],
+                           args=[source_id, state.next_poll, owner, *fields])
 
     async def abandon(self, source_id: str, owner: str, now: datetime) -> None:
         """Give an unfinished poll back: due at once, lease released (only if still ours)."""
