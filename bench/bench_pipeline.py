@@ -114,6 +114,7 @@ class Site:
         self.entries: dict[int, list[tuple[float, str, str, str, datetime]]] = {
             s: [] for s in range(sources)}
         self.port = 0
+        self.requests = 0  # polls answered (200 or 304)
         self._runner: web.AppRunner | None = None
 
     def add(self, source: int, shown: float, title: str, text: str, link: str) -> None:
@@ -143,6 +144,7 @@ class Site:
         """With an ETag (the count of visible entries), as real sites answer: an unchanged
         feed is a 304, not a body parsed again."""
         source, now = int(request.match_info["n"]), time.time()
+        self.requests += 1
         etag = f'"{sum(1 for e in self.entries[source] if e[0] <= now)}-{id(self.entries[source])}"'
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers={"ETag": etag})
@@ -356,7 +358,7 @@ async def run_mode(workers: int, args, site: Site, robot: Robot, folder: Path,
             title, text = story(n, rng) if k % 10 == 0 else noise(n)
             site.add(k % args.sources, now, title, text, f"http://news.example.cn/{n}.html")
         calls0 = redis_calls(client)
-        others0 = machine_cpu(redis_pid)
+        others0, polls0 = machine_cpu(redis_pid), site.requests
         cpu0, t0 = cpu_of(procs), time.perf_counter()
         spies = start_profiles(procs, args.profile, workers)
         while not track_done(client, prefix, total):
@@ -367,6 +369,7 @@ async def run_mode(workers: int, args, site: Site, robot: Robot, folder: Path,
         seconds = time.perf_counter() - t0
         cpu = cpu_of(procs) - cpu0
         others = {k: v - others0[k] for k, v in machine_cpu(redis_pid).items()}
+        polls = site.requests - polls0
         stop_profiles(spies)
         calls = redis_calls(client) - calls0
         memory = client.info("memory")["used_memory"] - before
@@ -388,7 +391,7 @@ async def run_mode(workers: int, args, site: Site, robot: Robot, folder: Path,
         lat = sorted(robot.received[n] - shown[n] for n in shown if n in robot.received)
         missing = why_missing(client, prefix, {n for n in shown if n not in robot.received})
         return {"workers": workers, "items": total, "seconds": seconds, "cpu": cpu,
-                "memory": memory, "rss": rss, "calls": calls, "others": others, "latency": lat, "accidents": len(shown),
+                "memory": memory, "rss": rss, "calls": calls, "others": others, "polls": polls, "latency": lat, "accidents": len(shown),
                 "missing": missing}
     finally:
         for proc, _ in procs:
@@ -470,7 +473,9 @@ def report(result: dict, stages: dict[str, float]) -> float:
           f"{workers_cpu:.1f}s ({workers_cpu / secs:.0%} of a core), redis-server "
           f"{o['redis']:.1f}s, feed site and robot {o['bench']:.1f}s, whole machine "
           f"{o['machine']:.1f}s ({o['machine'] / secs / psutil.cpu_count():.0%} busy); "
-          f"{result['items'] / workers_cpu:,.0f} items per worker CPU second")
+          f"{result['items'] / workers_cpu:,.0f} items per worker CPU second; "
+          f"{result['polls'] / secs:,.0f} polls/s answered meanwhile "
+          f"({result['polls'] / result['items']:.1f} a new item)")
     calls = result["calls"]
     print(f"  Redis commands per item: {sum(calls.values()) / result['items']:.1f} ("
           + ", ".join(f"{k} {v / result['items']:.1f}" for k, v in calls.most_common(8)) + ")")
