@@ -136,6 +136,7 @@ class EventsWorker:
                 self.index.put(to_index_entry(event))
             else:
                 self.index.remove(event.id)
+            self._cache.keep(event)  # read here: a join to it needs no second read
         self.index.expire(self._clock.now().timestamp())
 
     async def _apply_all(self, tagged: Sequence[Tagged]) -> BatchResult:
@@ -180,7 +181,7 @@ class EventsWorker:
         pending, opened, merges = batch.take()
         conflicted = {c.event.id for c in await self.store.save_each([s.change for s in pending])}
         for staged in pending:
-            self._cache.saved(staged.change.event, staged.change.event.id not in conflicted)
+            self._cache.keep(staged.change.event, staged.change.event.id not in conflicted)
         redo = [s for s in pending if s.change.event.id in conflicted]
         if redo:  # a timer or an officer saved these events meanwhile: redo their items
             await self.sync_index()
@@ -219,7 +220,7 @@ class EventsWorker:
                     self._cache.drop(match.event_id)
                 await self.sync_index()  # a timer or an officer changed it: apply again
                 continue
-            self._cache.saved(change.event, True)
+            self._cache.keep(change.event, True)
             self.index.put(to_index_entry(change.event))
             _count(result, action, change)
             if action.startswith("open"):
@@ -403,7 +404,9 @@ class EventCache:
         self._events.move_to_end(event_id)
         return event
 
-    def saved(self, event: Event, ok: bool) -> None:
+    def keep(self, event: Event, ok: bool = True) -> None:
+        """The event as stored (saved by this worker, or read); `ok` False: its change was
+        not saved."""
         if not ok or not event.active:
             self.drop(event.id)
             return
