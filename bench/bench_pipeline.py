@@ -8,10 +8,17 @@ the stream. For each:
 
 - throughput: every source carries its backlog from the start; items/s from the moment the
   feeds fill until the consumer group `track` has read and acknowledged every item;
-  CPU seconds per 1,000 items (the workers' user+system time), Redis memory per 1,000 items
-  retained (used_memory after − before), each worker's RSS;
+  CPU seconds per 1,000 items (the workers' user+system time) beside redis-server's, this
+  process's (the site, the robot) and the whole machine's (other jobs show there), the polls
+  answered meanwhile, Redis commands per item (INFO commandstats, a script's inner calls
+  counted), Redis memory per 1,000 items retained (used_memory after − before), each
+  worker's RSS; `--profile PATH` samples each worker with py-spy meanwhile (raw folded
+  stacks);
 - alert latency: then one new accident a second appears on a random source; latency is the
-  robot's receipt − the moment the item appeared on the site (median, p99).
+  robot's receipt − the moment the item appeared on the site (median, p99). An accident the
+  robot never heard of is looked up in Redis: its item joined an event opened earlier
+  (grouping judged it the same matter: no new-event alert is due), or an alert was raised and
+  never delivered, or it never got that far.
 
 Beside them, measured in the same run on the same items: feedparser alone (parse the feed
 bodies), the tokeniser alone, grouping alone (the tracker and its index, items tagged
