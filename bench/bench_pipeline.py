@@ -315,6 +315,22 @@ def stop_profiles(spies: list[subprocess.Popen]) -> None:
         spy.wait(30)
 
 
+async def lease_seconds(procs) -> dict[str, float]:
+    """The workers' seconds waiting for the grouping lease and holding it, from /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = {"wait": 0.0, "held": 0.0}
+    async with aiohttp.ClientSession() as http:
+        for _, port in procs:
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
+                text = await r.text()
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.name == "yq_grouping_lease_seconds_total":
+                        total[sample.labels["phase"]] += sample.value
+    return total
+
+
 def redis_calls(client: redis.Redis) -> Counter:
     """Commands Redis has served, by name (a script's inner calls counted too)."""
     return Counter({name.removeprefix("cmdstat_"): stats["calls"]
@@ -364,7 +380,7 @@ async def run_mode(workers: int, args, site: Site, robot: Robot, folder: Path,
             n = first_id + k
             title, text = story(n, rng) if k % 10 == 0 else noise(n)
             site.add(k % args.sources, now, title, text, f"http://news.example.cn/{n}.html")
-        calls0 = redis_calls(client)
+        calls0, lease0 = redis_calls(client), await lease_seconds(procs)
         others0, polls0 = machine_cpu(redis_pid), site.requests
         cpu0, t0 = cpu_of(procs), time.perf_counter()
         spies = start_profiles(procs, args.profile, workers)
@@ -379,6 +395,7 @@ async def run_mode(workers: int, args, site: Site, robot: Robot, folder: Path,
         polls = site.requests - polls0
         stop_profiles(spies)
         calls = redis_calls(client) - calls0
+        lease = {k: v - lease0[k] for k, v in (await lease_seconds(procs)).items()}
         memory = client.info("memory")["used_memory"] - before
         rss = [psutil.Process(p.pid).memory_info().rss for p, _ in procs]
         # latency: one new accident a second on a random source
@@ -398,7 +415,8 @@ async def run_mode(workers: int, args, site: Site, robot: Robot, folder: Path,
         lat = sorted(robot.received[n] - shown[n] for n in shown if n in robot.received)
         missing = why_missing(client, prefix, {n for n in shown if n not in robot.received})
         return {"workers": workers, "items": total, "seconds": seconds, "cpu": cpu,
-                "memory": memory, "rss": rss, "calls": calls, "others": others, "polls": polls, "latency": lat, "accidents": len(shown),
+                "memory": memory, "rss": rss, "calls": calls, "others": others, "polls": polls,
+                "lease": lease, "latency": lat, "accidents": len(shown),
                 "missing": missing}
     finally:
         for proc, _ in procs:
@@ -483,6 +501,9 @@ def report(result: dict, stages: dict[str, float]) -> float:
           f"{result['items'] / workers_cpu:,.0f} items per worker CPU second; "
           f"{result['polls'] / secs:,.0f} polls/s answered meanwhile "
           f"({result['polls'] / result['items']:.1f} a new item)")
+    lease = result["lease"]
+    print(f"  grouping lease (one worker at a time): held {lease['held']:.1f}s of the "
+          f"{secs:.1f}s ({lease['held'] / secs:.0%}); waited for {lease['wait']:.1f}s in all")
     calls = result["calls"]
     print(f"  Redis commands per item: {sum(calls.values()) / result['items']:.1f} ("
           + ", ".join(f"{k} {v / result['items']:.1f}" for k, v in calls.most_common(8)) + ")")

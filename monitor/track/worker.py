@@ -37,6 +37,8 @@ CACHED_EVENTS = 2048  # events kept as last saved, so a busy event is not loaded
 Tagger = Callable[[Sequence[Item], int], list[Tagged]]
 # Told of each classified batch and the seconds it took (the wall's item metrics).
 OnTagged = Callable[[Sequence[Tagged], float], None]
+# Told of each batch's seconds waiting for the grouping lease and holding it.
+OnLease = Callable[[float, float], None]
 
 
 @dataclass
@@ -55,7 +57,7 @@ class EventsWorker:
     def __init__(self, redis: aioredis.Redis, keys: Keys, policy: Policy, clock: Clock,
                  name: str, retention_seconds: float, group: str = "track",
                  tagger: Tagger = tag, stale_ms: int = STALE_CLAIM_MS,
-                 on_tagged: OnTagged | None = None) -> None:
+                 on_tagged: OnTagged | None = None, on_lease: OnLease | None = None) -> None:
         self._redis = redis
         self._keys = keys
         self.policy = policy
@@ -68,6 +70,7 @@ class EventsWorker:
         self._consumer = ItemConsumer(redis, keys, group, name)
         self._tagger = tagger
         self._on_tagged = on_tagged
+        self._on_lease = on_lease
         self._log_pos = "0-0"
         self._last_claim = float("-inf")
         self._stale_ms = stale_ms  # Redis measures idleness itself, in real milliseconds
@@ -118,13 +121,18 @@ class EventsWorker:
         lock = self._redis.lock(self._keys.grouping_lock, timeout=GROUPING_LEASE_SECONDS,
                                 blocking_timeout=GROUPING_LEASE_SECONDS * 2,
                                 sleep=LEASE_RETRY_SECONDS)
+        asked = time.perf_counter()
         async with lock:
-            await self.sync_index()
+            got = time.perf_counter()
             try:
+                await self.sync_index()
                 return await self._apply_all(tagged)
             except BaseException:
                 self._cache.clear()  # it may hold changes that were never saved
                 raise
+            finally:
+                if self._on_lease is not None:
+                    self._on_lease(got - asked, time.perf_counter() - got)
 
     async def sync_index(self) -> None:
         """Catch up with events other workers (or timers, or officers) changed."""
