@@ -8,10 +8,17 @@ the stream. For each:
 
 - throughput: every source carries its backlog from the start; items/s from the moment the
   feeds fill until the consumer group `track` has read and acknowledged every item;
-  CPU seconds per 1,000 items (the workers' user+system time), Redis memory per 1,000 items
-  retained (used_memory after − before), each worker's RSS;
+  CPU seconds per 1,000 items (the workers' user+system time) beside redis-server's, this
+  process's (the site, the robot) and the whole machine's (other jobs show there), the polls
+  answered meanwhile, Redis commands per item (INFO commandstats, a script's inner calls
+  counted), Redis memory per 1,000 items retained (used_memory after − before), each
+  worker's RSS; `--profile PATH` samples each worker with py-spy meanwhile (raw folded
+  stacks);
 - alert latency: then one new accident a second appears on a random source; latency is the
-  robot's receipt − the moment the item appeared on the site (median, p99).
+  robot's receipt − the moment the item appeared on the site (median, p99). An accident the
+  robot never heard of is looked up in Redis: its item joined an event opened earlier
+  (grouping judged it the same matter: no new-event alert is due), or an alert was raised and
+  never delivered, or it never got that far.
 
 Beside them, measured in the same run on the same items: feedparser alone (parse the feed
 bodies), the tokeniser alone, grouping alone (the tracker and its index, items tagged
@@ -35,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -73,6 +81,11 @@ NATIONAL_FACTOR = 30
 POLL_SECONDS = 2.0  # every source's poll interval: the latency target is this + 2 s
 
 
+MISSING = {"joined": "joined an event opened earlier (grouping: no new-event alert due)",
+           "raised": "raised and never delivered", "unapplied": "collected, never tracked",
+           "uncollected": "never collected"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -108,6 +121,7 @@ class Site:
         self.entries: dict[int, list[tuple[float, str, str, str, datetime]]] = {
             s: [] for s in range(sources)}
         self.port = 0
+        self.requests = 0  # polls answered (200 or 304)
         self._runner: web.AppRunner | None = None
 
     def add(self, source: int, shown: float, title: str, text: str, link: str) -> None:
@@ -137,6 +151,7 @@ class Site:
         """With an ETag (the count of visible entries), as real sites answer: an unchanged
         feed is a 304, not a body parsed again."""
         source, now = int(request.match_info["n"]), time.time()
+        self.requests += 1
         etag = f'"{sum(1 for e in self.entries[source] if e[0] <= now)}-{id(self.entries[source])}"'
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers={"ETag": etag})
@@ -229,6 +244,17 @@ async def wait_healthy(procs) -> None:
                 await asyncio.sleep(0.1)
 
 
+async def wait_consumers(client: redis.Redis, prefix: str, workers: int) -> None:
+    """Until every worker reads the stream in the group `track` (it does once warmed up)."""
+    for _ in range(1200):
+        try:
+            if len(client.xinfo_consumers(f"{prefix}items", "track")) >= workers:
+                return
+        except redis.ResponseError:
+            pass  # the group is not there yet
+        await asyncio.sleep(0.1)
+
+
 def track_done(client: redis.Redis, prefix: str, total: int) -> bool:
     """Every item is in the stream, and the group `track` has read and acknowledged all."""
     stream = f"{prefix}items"
@@ -241,6 +267,85 @@ def track_done(client: redis.Redis, prefix: str, total: int) -> bool:
         return False
     return any(g["name"] in (b"track", "track") and g["last-delivered-id"] == last
                and not g["pending"] for g in groups)
+
+
+def why_missing(client, prefix: str, missing: set[int]) -> dict[int, tuple[str, str]]:
+    """For each accident the robot never heard of: why, as (kind, detail). `joined` — its
+    item went into an event opened earlier (grouping judged it the same matter, so no
+    new-event alert is due); `raised` — an alert was raised and never arrived (a delivery
+    loss); `unapplied` or `uncollected` — it stopped before tracking."""
+    found: dict[int, str] = {}
+    for _, fields in client.xrange(f"{prefix}items"):
+        m = re.search(r"编号(\d+)", fields[b"item"].decode())
+        if m and int(m.group(1)) in missing:
+            found[int(m.group(1))] = fields[b"id"].decode()
+    raised = [json.loads(f[b"intent"]) for _, f in client.xrange(f"{prefix}track:alerts")]
+    why = {}
+    for n in sorted(missing):
+        item_id = found.get(n)
+        event_id = item_id and client.get(f"{prefix}track:item:{item_id}")
+        if item_id is None or event_id is None:
+            why[n] = ("unapplied", "collected, not applied") if item_id else ("uncollected", "")
+            continue
+        event = json.loads(client.hget(f"{prefix}event:{event_id.decode()}", "json"))
+        own = re.search(r"编号(\d+)", event["title"])
+        kind = "joined" if own and int(own.group(1)) != n else "raised"
+        alerts = [a["kind"] for a in raised if a.get("event_id") == event["id"]]
+        why[n] = (kind, f"event {event['id']} '{event['title']}' ({event['item_count']} "
+                        f"items, {event.get('severity')}); its alerts {alerts}")
+    return why
+
+
+def start_profiles(procs, path: str | None, workers: int) -> list[subprocess.Popen]:
+    """py-spy sampling each worker for the throughput phase only (raw folded stacks, one
+    file per worker: PATH.<workers>w<n>.txt)."""
+    if not path:
+        return []
+    return [subprocess.Popen([str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(p.pid),
+                              "--rate", "200", "--format", "raw", "--nonblocking", "--output",
+                              f"{path}.{workers}w{n}.txt"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+            for n, (p, _) in enumerate(procs)]
+
+
+def stop_profiles(spies: list[subprocess.Popen]) -> None:
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+    for spy in spies:
+        spy.wait(30)
+
+
+async def lease_seconds(procs) -> dict[str, float]:
+    """The workers' seconds waiting for the grouping lease and holding it, from /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = {"wait": 0.0, "held": 0.0}
+    async with aiohttp.ClientSession() as http:
+        for _, port in procs:
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
+                text = await r.text()
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.name == "yq_grouping_lease_seconds_total":
+                        total[sample.labels["phase"]] += sample.value
+    return total
+
+
+def redis_calls(client: redis.Redis) -> Counter:
+    """Commands Redis has served, by name (a script's inner calls counted too)."""
+    return Counter({name.removeprefix("cmdstat_"): stats["calls"]
+                    for name, stats in client.info("commandstats").items()})
+
+
+def machine_cpu(redis_pid: int) -> dict[str, float]:
+    """CPU seconds so far: redis-server's, this process's (the feed site, the robot), and
+    the whole machine's busy time (the other helpers' work included)."""
+    r = psutil.Process(redis_pid).cpu_times()
+    me = psutil.Process().cpu_times()
+    box = psutil.cpu_times()
+    return {"redis": r.user + r.system, "bench": me.user + me.system,
+            "machine": box.user + box.system + box.nice + getattr(box, "irq", 0)
+            + getattr(box, "softirq", 0)}
 
 
 def cpu_of(procs) -> float:
@@ -256,7 +361,7 @@ def cpu_of(procs) -> float:
 
 
 async def run_mode(workers: int, args, site: Site, robot: Robot, folder: Path,
-                   redis_port: int, first_id: int) -> dict:
+                   redis_port: int, redis_pid: int, first_id: int) -> dict:
     client = redis.Redis(port=redis_port)
     client.flushdb()
     before = client.info("memory")["used_memory"]
@@ -267,6 +372,7 @@ async def run_mode(workers: int, args, site: Site, robot: Robot, folder: Path,
     procs = start_workers(folder, redis_port, workers, prefix)
     try:
         await wait_healthy(procs)
+        await wait_consumers(client, prefix, workers)  # each has loaded its model
         await asyncio.sleep(2)  # the first polls of the empty feeds
         total = args.sources * args.items
         now = time.time()
@@ -274,7 +380,10 @@ async def run_mode(workers: int, args, site: Site, robot: Robot, folder: Path,
             n = first_id + k
             title, text = story(n, rng) if k % 10 == 0 else noise(n)
             site.add(k % args.sources, now, title, text, f"http://news.example.cn/{n}.html")
+        calls0, lease0 = redis_calls(client), await lease_seconds(procs)
+        others0, polls0 = machine_cpu(redis_pid), site.requests
         cpu0, t0 = cpu_of(procs), time.perf_counter()
+        spies = start_profiles(procs, args.profile, workers)
         while not track_done(client, prefix, total):
             await asyncio.sleep(0.05)
             if time.perf_counter() - t0 > args.timeout:
@@ -282,6 +391,11 @@ async def run_mode(workers: int, args, site: Site, robot: Robot, folder: Path,
                 break
         seconds = time.perf_counter() - t0
         cpu = cpu_of(procs) - cpu0
+        others = {k: v - others0[k] for k, v in machine_cpu(redis_pid).items()}
+        polls = site.requests - polls0
+        stop_profiles(spies)
+        calls = redis_calls(client) - calls0
+        lease = {k: v - lease0[k] for k, v in (await lease_seconds(procs)).items()}
         memory = client.info("memory")["used_memory"] - before
         rss = [psutil.Process(p.pid).memory_info().rss for p, _ in procs]
         # latency: one new accident a second on a random source
@@ -294,14 +408,16 @@ async def run_mode(workers: int, args, site: Site, robot: Robot, folder: Path,
             site.add(rng.randrange(args.sources), shown[n], title, text,
                      f"http://news.example.cn/{n}.html")
             await asyncio.sleep(1.0)
-        for _ in range(600):
+        for _ in range(200):  # 20 s: ten poll intervals
             if all(n in robot.received for n in shown):
                 break
             await asyncio.sleep(0.1)
         lat = sorted(robot.received[n] - shown[n] for n in shown if n in robot.received)
-        print(f"  (the robot got {robot.messages} messages so far)")
+        missing = why_missing(client, prefix, {n for n in shown if n not in robot.received})
         return {"workers": workers, "items": total, "seconds": seconds, "cpu": cpu,
-                "memory": memory, "rss": rss, "latency": lat, "lost": len(shown) - len(lat)}
+                "memory": memory, "rss": rss, "calls": calls, "others": others, "polls": polls,
+                "lease": lease, "latency": lat, "accidents": len(shown),
+                "missing": missing}
     finally:
         for proc, _ in procs:
             proc.send_signal(signal.SIGTERM)
@@ -376,10 +492,29 @@ def report(result: dict, stages: dict[str, float]) -> float:
     print(f"  CPU {result['cpu'] / result['items'] * 1000:.2f} s per 1,000 items; Redis "
           f"{result['memory'] / result['items'] * 1000 / 1024:,.0f} KiB per 1,000 items "
           f"retained; RSS {', '.join(f'{r / 2**20:.0f} MiB' for r in result['rss'])}")
+    o, secs = result["others"], result["seconds"]
+    workers_cpu = result["cpu"]
+    print(f"  CPU while it ran ({secs:.1f}s on {psutil.cpu_count()} cores): workers "
+          f"{workers_cpu:.1f}s ({workers_cpu / secs:.0%} of a core), redis-server "
+          f"{o['redis']:.1f}s, feed site and robot {o['bench']:.1f}s, whole machine "
+          f"{o['machine']:.1f}s ({o['machine'] / secs / psutil.cpu_count():.0%} busy); "
+          f"{result['items'] / workers_cpu:,.0f} items per worker CPU second; "
+          f"{result['polls'] / secs:,.0f} polls/s answered meanwhile "
+          f"({result['polls'] / result['items']:.1f} a new item)")
+    lease = result["lease"]
+    print(f"  grouping lease (one worker at a time): held {lease['held']:.1f}s of the "
+          f"{secs:.1f}s ({lease['held'] / secs:.0%}); waited for {lease['wait']:.1f}s in all")
+    calls = result["calls"]
+    print(f"  Redis commands per item: {sum(calls.values()) / result['items']:.1f} ("
+          + ", ".join(f"{k} {v / result['items']:.1f}" for k, v in calls.most_common(8)) + ")")
     print(f"  alert latency (item on the site → robot; polls every {POLL_SECONDS:.0f}s): median "
-          f"{statistics.median(lat) if lat else float('nan'):.2f}s, p99 {pct(lat, 0.99):.2f}s "
-          f"over {len(lat)} alerts" + (f"; {result['lost']} not received" if result["lost"]
-                                       else ""))
+          f"{statistics.median(lat) if lat else float('nan'):.2f}s, p99 {pct(lat, 0.99):.2f}s; "
+          f"received {len(lat)} of {result['accidents']} new accidents")
+    kinds = Counter(kind for kind, _ in result["missing"].values())
+    if kinds:
+        print("  not received: " + ", ".join(f"{n} {MISSING[k]}" for k, n in kinds.items()))
+    for n, (kind, detail) in sorted(result["missing"].items()):
+        print(f"    编号{n} {kind}: {detail}")
     return rate
 
 
@@ -389,26 +524,31 @@ def national(one: dict, rate_one: float) -> None:
     peak = per_second * 10  # a day of breaking news: ten times the mean
     retained = per_year / 365 * 90  # MONITOR_ITEM_RETENTION 90d
     per_item = one["memory"] / one["items"]
+    cpu_per_item = one["cpu"] / one["items"]
     print(f"\nnational deployment ({NATIONAL_FACTOR}× the province's 2018 "
           f"{PROVINCE_ITEMS_2018:,} items): {per_year / 1e6:,.0f} M items a year, "
           f"{per_second:.1f}/s on average, ~{peak:.0f}/s at a 10× peak")
-    print(f"  workers at the measured {rate_one:,.0f} items/s each: "
+    print(f"  CPU: {cpu_per_item * 1000:.2f} ms a worker per item → {peak * cpu_per_item:.2f} "
+          f"cores at the peak; workers at the measured {rate_one:,.0f} items/s each: "
           f"{max(1, -(-peak // rate_one)):.0f} for the peak (one more for failover)")
     print(f"  Redis for 90 days retained ({retained / 1e6:,.1f} M items) at "
-          f"{per_item:,.0f} B each: {retained * per_item / 2**30:,.1f} GiB")
+          f"{per_item:,.0f} B each: {retained * per_item / 2**30:,.1f} GiB — the first limit "
+          "(MONITOR_ITEM_RETENTION shortens it; the SQL history keeps the events)")
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="200 sources, 5 items each")
+    parser.add_argument("--quick", action="store_true", help="200 sources, 25 items each")
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--items", type=int, default=10, help="backlog items per source")
     parser.add_argument("--latency-items", type=int, default=len(PLACES))
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
+    parser.add_argument("--profile", metavar="PATH", help="py-spy each worker while it works")
+    parser.add_argument("--one", action="store_true", help="one worker only (no scaling run)")
     args = parser.parse_args()
     if args.quick:
-        args.sources, args.items, args.latency_items = 200, 5, 10
+        args.sources, args.items, args.latency_items = 200, 25, 10
     folder = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     redis_proc, redis_port = start_redis(folder)
     site, robot = Site(args.sources), Robot()
@@ -421,11 +561,14 @@ async def main() -> None:
               "accident that alerts); single stages on the same items:")
         for name, rate in stages.items():
             print(f"  {name}: {rate:,.0f} items/s")
-        one = await run_mode(1, args, site, robot, folder, redis_port, 1_000_000)
+        one = await run_mode(1, args, site, robot, folder, redis_port, redis_proc.pid,
+                             1_000_000)
         rate_one = report(one, stages)
-        two = await run_mode(2, args, site, robot, folder, redis_port, 2_000_000)
-        rate_two = report(two, stages)
-        print(f"\ntwo workers: {rate_two / rate_one:.2f}× one (2 cores; target ≥ 1.6×)")
+        if not args.one:
+            two = await run_mode(2, args, site, robot, folder, redis_port,
+                                 redis_proc.pid, 2_000_000)
+            rate_two = report(two, stages)
+            print(f"\ntwo workers: {rate_two / rate_one:.2f}× one (2 cores; target ≥ 1.6×)")
         national(one, rate_one)
     finally:
         redis_proc.terminate()

@@ -123,6 +123,7 @@ async def bench_worker(redis_url: str, rng: random.Random, words: list[str]) -> 
               f"{time.perf_counter() - started:.1f}s")
         await ensure_groups(redis, keys.items_stream, ["track"])
         await worker.start()
+        await worker.warm_up()  # as `monitor run` does before it serves
         texts = news_texts()
         items = [Item(id=f"bench:w{n}", source_id=f"s{n % 40}", source_name="bench",
                       title=texts[n % len(texts)][0] + f"（{n}）",

@@ -143,12 +143,20 @@ async def open_collector(settings: Settings, feeds: FeedsFile, redis: aioredis.R
 
 def open_tracking(settings: Settings, policy: Policy, redis: aioredis.Redis,
                   clock: Clock, on_tagged: OnTagged | None = None,
-                  ) -> tuple[EventsWorker, TimerRunner]:
+                  metrics: Metrics | None = None) -> tuple[EventsWorker, TimerRunner]:
     """The events worker (a consumer in the 'track' group) and the deadline timers."""
     worker = EventsWorker(redis, Keys(settings.key_prefix), policy, clock,
                           name=worker_name(), retention_seconds=settings.retention,
-                          on_tagged=on_tagged)
+                          on_tagged=on_tagged,
+                          on_lease=_lease_counter(metrics) if metrics else None)
     return worker, TimerRunner(worker.store, worker.tracker, clock)
+
+
+def _lease_counter(metrics: Metrics):
+    def count(wait: float, held: float) -> None:
+        metrics.grouping_lease.labels("wait").inc(wait)
+        metrics.grouping_lease.labels("held").inc(held)
+    return count
 
 
 async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
@@ -169,7 +177,7 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
             open_collector(settings, feeds, redis, clock, metrics) as collector, \
             Notifier(redis, Keys(settings.key_prefix), notify_config, clock,
                      metrics=metrics.registry) as notifier:
-        worker, timers = open_tracking(settings, policy, redis, clock, wall.items)
+        worker, timers = open_tracking(settings, policy, redis, clock, wall.items, metrics)
         provisional = await settle_calendar(worker.store, policy, clock, metrics)
         forwarder = AlertForwarder(redis, Keys(settings.key_prefix), worker.store, notifier,
                                    clock, name=worker.name, on_intent=wall.intents(worker.store))

@@ -45,6 +45,12 @@ class Metrics:
             "yq_embedded_redis_restarts",
             "Starts of the embedded Redis after it died (or its owner did), by outcome.",
             ["outcome"], registry=r)
+        self.grouping_lease = Counter(
+            "yq_grouping_lease_seconds",
+            "Seconds this process's events worker waited for the grouping lease, and held it "
+            "(one worker at a time applies items to events).", ["phase"], registry=r)
+        for phase in ("wait", "held"):
+            self.grouping_lease.labels(phase)
         for outcome in ("ok", "failed"):
             self.redis_restarts.labels(outcome)
         for outcome in ("ok", "not_modified", "error"):

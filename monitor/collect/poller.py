@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -15,7 +16,7 @@ from monitor.collect.normalize import to_item
 from monitor.collect.parse import parse
 from monitor.config import Source
 from monitor.errors import FetchError, FetchReason
-from monitor.models import FetchJob, Item
+from monitor.models import FetchJob, FetchResult, Item
 from monitor.store.items import ItemStore
 from monitor.store.sources import SourceState
 
@@ -92,9 +93,9 @@ class Poller:
         result = await self._fetcher.fetch(job)
         if result.not_modified:
             return [], replace(state, last_status=304), "not_modified"
-        entries, decoded = parse(result, source)
-        items = [to_item(entry, source, result.url, now) for entry in entries]
-        _hold_if_garbled(decoded, items, result.url)
+        # In a thread: a long feed takes milliseconds to parse, which would otherwise hold
+        # up the event loop, and with it the events worker inside its grouping lease.
+        items = await asyncio.to_thread(_read_items, result, source, now)
         new_state = replace(state, last_status=result.status, etag=result.etag or "",
                             last_modified=result.last_modified or "")
         return items, new_state, "ok"
@@ -137,6 +138,13 @@ class Poller:
                         last_status=error.status or 0, last_poll=ts, next_poll=ts + delay,
                         last_new_items=0)
         return PollOutcome(source.id, "error", state, error=error)
+
+
+def _read_items(result: FetchResult, source: Source, now: datetime) -> list[Item]:
+    entries, decoded = parse(result, source)
+    items = [to_item(entry, source, result.url, now) for entry in entries]
+    _hold_if_garbled(decoded, items, result.url)
+    return items
 
 
 def _hold_if_garbled(decoded: Decoded, items: list[Item], url: str) -> None:

@@ -19,7 +19,7 @@ from monitor.clock import Clock, sleep_or_stop
 from monitor.collect.poller import Poller, PollOutcome
 from monitor.config import Source
 from monitor.metrics import Metrics
-from monitor.store.sources import SourceStore
+from monitor.store.sources import SourceState, SourceStore
 
 log = structlog.get_logger("monitor.collect")
 
@@ -57,22 +57,21 @@ class Scheduler:
         outcomes: list[PollOutcome] = []
         semaphore = asyncio.Semaphore(self._concurrency)
 
-        async def poll(source: Source) -> PollOutcome:
+        async def poll(source: Source, state: SourceState) -> PollOutcome:
             async with semaphore:
-                return await self._poll(source)
+                return await self._poll(source, state)
 
         while claimed := await self._claim(self._concurrency * 4):
-            outcomes += await asyncio.gather(*(poll(s) for s in claimed))
+            outcomes += await asyncio.gather(*(poll(s, state) for s, state in claimed))
         return outcomes
 
-    async def _claim(self, limit: int) -> list[Source]:
+    async def _claim(self, limit: int) -> list[tuple[Source, SourceState]]:
         if limit <= 0:
             return []
-        claimed = await self._store.claim_due(self._clock.now(), self.owner, limit=limit)
-        return [self._sources[i] for i in claimed if i in self._sources]
+        claimed = await self._store.claim_due_states(self._clock.now(), self.owner, limit=limit)
+        return [(self._sources[i], state) for i, state in claimed if i in self._sources]
 
-    async def _poll(self, source: Source) -> PollOutcome:
-        state = await self._store.load(source.id)
+    async def _poll(self, source: Source, state: SourceState) -> PollOutcome:
         started = self._clock.now()
         with self._metrics.fetch_seconds.time():
             outcome = await self._poller.poll(source, state, started)
@@ -93,8 +92,8 @@ class Scheduler:
         in_flight: dict[asyncio.Task, Source] = {}
         while not stop.is_set():
             try:
-                for source in await self._claim(self._concurrency - len(in_flight)):
-                    in_flight[asyncio.create_task(self._poll(source))] = source
+                for source, state in await self._claim(self._concurrency - len(in_flight)):
+                    in_flight[asyncio.create_task(self._poll(source, state))] = source
                 wait = await self._seconds_to_next_due()
             except Exception as exc:  # noqa: BLE001 - Redis restarting: say so, keep going
                 log.error("scheduler_pass_failed", error=str(exc), hint="retrying in 5s")

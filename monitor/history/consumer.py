@@ -9,6 +9,7 @@ acknowledges. The position reached is committed in SQL with the rows, so:
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,10 @@ CONSUMER = "history"  # one name for every process: a restarted one takes the pe
 BATCH = 500
 RESYNC_CHUNK = 500
 IDLE_SECONDS = 2.0
+# One process writes at a time: every process reads the group's pending entries under the one
+# consumer name, so two writers would both load and write the same events. A holder that dies
+# is replaced when the lease runs out.
+LEASE_SECONDS = 30
 EVERYTHING = (float("-inf"), float("inf"))
 
 
@@ -50,6 +55,7 @@ class HistoryConsumer:
         self._batch = batch
         self._metrics = metrics or HistoryMetrics()
         self._ready = False
+        self._name = uuid.uuid4().hex
         # Tests set this to stop between the SQL commit and the ack (a crash there).
         self.before_ack = None
 
@@ -70,6 +76,9 @@ class HistoryConsumer:
     async def run(self, clock: Clock, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
+                if not await self.holds_lease():
+                    await sleep_or_stop(clock, IDLE_SECONDS, stop)
+                    continue
                 done = await self.run_once()
                 if done.written or done.resynced:
                     log.info("history_written", entries=done.entries, events=done.written,
@@ -82,6 +91,16 @@ class HistoryConsumer:
                 self._metrics.failures.labels("sql").inc()
                 log.error("history_write_failed", error=str(exc).splitlines()[0])
             await sleep_or_stop(clock, IDLE_SECONDS, stop)
+
+    async def holds_lease(self) -> bool:
+        """Take or renew the history lease; False while another process holds it."""
+        key = self._keys.history_lease
+        if await self._redis.set(key, self._name, nx=True, ex=LEASE_SECONDS):
+            return True
+        if _text(await self._redis.get(key) or b"") != self._name:
+            return False
+        await self._redis.expire(key, LEASE_SECONDS)
+        return True
 
     async def _apply(self, entries: list[tuple[str, str]], done: Pass) -> None:
         position = await asyncio.to_thread(self._writer.position)

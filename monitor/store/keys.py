@@ -182,6 +182,11 @@ class Keys:
         return f"{self.prefix}lock:grouping"
 
     @property
+    def history_lease(self) -> str:
+        """Which process writes the SQL history now (its name; expires if it dies)."""
+        return f"{self.prefix}lock:history"
+
+    @property
     def orphans(self) -> str:
         """Sorted set: official answer item id → published (unix s), for answers (通报,
         情况说明 …) that matched no open event yet; re-matched when one opens."""

@@ -16,13 +16,18 @@ import redis.asyncio as aioredis
 from monitor.store import as_text
 from monitor.store.keys import Keys
 
+# Claims the due sources and returns each with its state (id, hash, id, hash …): the poll
+# needs the state, and reading it here saves a round trip per poll.
 _CLAIM_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
 for _, id in ipairs(due) do
   redis.call('ZADD', KEYS[1], ARGV[2], id)
   redis.call('SET', ARGV[5] .. id, ARGV[4], 'EX', tonumber(ARGV[6]))
+  table.insert(out, id)
+  table.insert(out, redis.call('HGETALL', ARGV[7] .. id))
 end
-return due
+return out
 """
 
 _ABANDON = """
@@ -33,9 +38,13 @@ end
 return 0
 """
 
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+# Record a poll and schedule the next one, then release the lease if it is still ours: one
+# round trip per poll rather than two.
+_FINISH = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('ZADD', KEYS[2], 'XX', ARGV[2], ARGV[1])
+if redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
+return 1
 """
 
 
@@ -96,8 +105,8 @@ class SourceStore:
         self._keys = keys
         self.lease_seconds = lease_seconds
         self._claim = redis.register_script(_CLAIM_DUE)
-        self._release = redis.register_script(_RELEASE)
         self._abandon = redis.register_script(_ABANDON)
+        self._finish = redis.register_script(_FINISH)
 
     async def sync_schedule(self, first_polls: dict[str, float]) -> None:
         """Add configured sources (keeping existing times) and drop removed ones."""
@@ -112,13 +121,19 @@ class SourceStore:
 
     async def claim_due(self, now: datetime, owner: str, limit: int = 100) -> list[str]:
         """Take the poll lease on up to `limit` due sources; nobody else gets them."""
+        return [source_id for source_id, _ in await self.claim_due_states(now, owner, limit)]
+
+    async def claim_due_states(self, now: datetime, owner: str,
+                               limit: int = 100) -> list[tuple[str, SourceState]]:
+        """As claim_due, each source with its state as the lease found it."""
         ts = now.timestamp()
-        due = await self._claim(
+        out = await self._claim(
             keys=[self._keys.schedule],
             args=[ts, ts + self.lease_seconds, limit, owner, self._keys.lease_owner(""),
-                  self.lease_seconds],
+                  self.lease_seconds, self._keys.source_state("")],
         )
-        return [as_text(s) for s in due]
+        return [(as_text(out[n]), SourceState.from_hash(_pairs(out[n + 1])))
+                for n in range(0, len(out), 2)]
 
     async def next_due(self) -> float | None:
         first = await self._redis.zrange(self._keys.schedule, 0, 0, withscores=True)
@@ -126,11 +141,10 @@ class SourceStore:
 
     async def finish(self, source_id: str, owner: str, state: SourceState) -> None:
         """Record the poll and schedule the next one, then release the lease."""
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(self._keys.source_state(source_id), mapping=state.to_hash())
-        pipe.zadd(self._keys.schedule, {source_id: state.next_poll}, xx=True)
-        await pipe.execute()
-        await self._release(keys=[self._keys.lease_owner(source_id)], args=[owner])
+        fields = [part for pair in state.to_hash().items() for part in pair]
+        await self._finish(keys=[self._keys.source_state(source_id), self._keys.schedule,
+                                 self._keys.lease_owner(source_id)],
+                           args=[source_id, state.next_poll, owner, *fields])
 
     async def abandon(self, source_id: str, owner: str, now: datetime) -> None:
         """Give an unfinished poll back: due at once, lease released (only if still ours)."""
@@ -154,6 +168,11 @@ class SourceStore:
             return {}
         owners = await self._redis.mget([self._keys.lease_owner(i) for i in ids])
         return {i: (as_text(o) if o else None) for i, o in zip(ids, owners, strict=True)}
+
+
+def _pairs(flat: list) -> dict:
+    """A Lua script's HGETALL (field, value, field, value …) as a dict."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def utc(ts: float) -> datetime | None:

@@ -26,6 +26,18 @@ def source_region(name: str | None) -> str | None:
     return match.prefecture if match else name
 
 
+def warm_up(vector_terms: int) -> None:
+    """Load what tagging reads (the model, the tokeniser's dictionary, the IDF table, the
+    gazetteer) by tagging one made-up item, so the first real batch after a start is not
+    held up by seconds of loading."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    tag([Item(id="warm-up", source_id="warm-up", source_name="warm-up",
+              title="昆明市五华区一居民楼发生火灾", summary="消防赶赴现场。", link=None,
+              published=now, fetched=now, official=False, channel="news")], vector_terms)
+
+
 def tag(items: Sequence[Item], vector_terms: int, classifier=None) -> list[Tagged]:
     """Classify a batch (one sklearn call) and build each item's term vector. `classifier`
     (anything with `classify_with_tokens`) defaults to the shipped model."""

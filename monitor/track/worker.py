@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -13,7 +14,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from monitor.clock import Clock, sleep_or_stop
-from monitor.domain.events import EventKind
+from monitor.domain.events import Event, EventKind
 from monitor.models import Item
 from monitor.store.events import Change, Conflict, EventStore
 from monitor.store.items import ItemConsumer, StreamEntry
@@ -21,17 +22,23 @@ from monitor.store.keys import GROUPING_LEASE_SECONDS, Keys
 from monitor.track.grouping import EventIndex
 from monitor.track.orphans import OrphanStore, best_for, waits_for_event
 from monitor.track.policy import Policy
-from monitor.track.tagging import tag
+from monitor.track.tagging import tag, warm_up
 from monitor.track.tracker import Tagged, Tracker, to_index_entry
 
 log = structlog.get_logger("monitor.track")
 
 STALE_CLAIM_MS = 60_000  # a consumer silent this long is presumed dead; its items are taken
 MAX_RETRIES = 5
+# How often a worker waiting for the grouping lease tries again. redis-py's default (0.1 s)
+# left the lease idle for most of that while the other worker had its next batch ready.
+LEASE_RETRY_SECONDS = 0.005
+CACHED_EVENTS = 2048  # events kept as last saved, so a busy event is not loaded per batch
 
 Tagger = Callable[[Sequence[Item], int], list[Tagged]]
 # Told of each classified batch and the seconds it took (the wall's item metrics).
 OnTagged = Callable[[Sequence[Tagged], float], None]
+# Told of each batch's seconds waiting for the grouping lease and holding it.
+OnLease = Callable[[float, float], None]
 
 
 @dataclass
@@ -50,7 +57,7 @@ class EventsWorker:
     def __init__(self, redis: aioredis.Redis, keys: Keys, policy: Policy, clock: Clock,
                  name: str, retention_seconds: float, group: str = "track",
                  tagger: Tagger = tag, stale_ms: int = STALE_CLAIM_MS,
-                 on_tagged: OnTagged | None = None) -> None:
+                 on_tagged: OnTagged | None = None, on_lease: OnLease | None = None) -> None:
         self._redis = redis
         self._keys = keys
         self.policy = policy
@@ -63,9 +70,16 @@ class EventsWorker:
         self._consumer = ItemConsumer(redis, keys, group, name)
         self._tagger = tagger
         self._on_tagged = on_tagged
+        self._on_lease = on_lease
         self._log_pos = "0-0"
         self._last_claim = float("-inf")
         self._stale_ms = stale_ms  # Redis measures idleness itself, in real milliseconds
+        self._cache = EventCache(CACHED_EVENTS)
+
+    async def warm_up(self) -> None:
+        """Load the shipped tagger's model and tables now rather than on the first batch."""
+        if self._tagger is tag:
+            await asyncio.to_thread(warm_up, self.policy.grouping.centroid_terms)
 
     async def start(self) -> None:
         """Join the consumer group and build the grouping index from the active events."""
@@ -105,10 +119,20 @@ class EventsWorker:
         if self._on_tagged is not None:
             self._on_tagged(tagged, time.perf_counter() - started)
         lock = self._redis.lock(self._keys.grouping_lock, timeout=GROUPING_LEASE_SECONDS,
-                                blocking_timeout=GROUPING_LEASE_SECONDS * 2)
+                                blocking_timeout=GROUPING_LEASE_SECONDS * 2,
+                                sleep=LEASE_RETRY_SECONDS)
+        asked = time.perf_counter()
         async with lock:
-            await self.sync_index()
-            return await self._apply_all(tagged)
+            got = time.perf_counter()
+            try:
+                await self.sync_index()
+                return await self._apply_all(tagged)
+            except BaseException:
+                self._cache.clear()  # it may hold changes that were never saved
+                raise
+            finally:
+                if self._on_lease is not None:
+                    self._on_lease(got - asked, time.perf_counter() - got)
 
     async def sync_index(self) -> None:
         """Catch up with events other workers (or timers, or officers) changed."""
@@ -120,6 +144,7 @@ class EventsWorker:
                 self.index.put(to_index_entry(event))
             else:
                 self.index.remove(event.id)
+            self._cache.keep(event)  # read here: a join to it needs no second read
         self.index.expire(self._clock.now().timestamp())
 
     async def _apply_all(self, tagged: Sequence[Tagged]) -> BatchResult:
@@ -147,7 +172,7 @@ class EventsWorker:
             change = self.tracker.open(tagged, now)
             batch.opened.append(change.event.id)
         elif action == "join":
-            event = batch.event(match.event_id) or await self.store.load(match.event_id)
+            event = batch.event(match.event_id) or await self._load(match.event_id)
             if event is None or not event.active:
                 return False
             change = self.tracker.join(event, tagged, match, now)
@@ -163,10 +188,13 @@ class EventsWorker:
     async def _flush(self, batch: _Batch, result: BatchResult) -> None:
         pending, _, merges = batch.take()
         conflicted = {c.event.id for c in await self.store.save_each([s.change for s in pending])}
-        for staged in (s for s in pending if s.change.event.id in conflicted):
-            # a timer or an officer saved the event meanwhile: redo its items
-            self.index.remove(staged.change.event.id)
+        for staged in pending:
+            self._cache.keep(staged.change.event, staged.change.event.id not in conflicted)
+        redo = [s for s in pending if s.change.event.id in conflicted]
+        if redo:  # a timer or an officer saved these events meanwhile: redo their items
             await self.sync_index()
+            await self._reindex([s.change.event.id for s in redo])
+        for staged in redo:
             for tagged in staged.items:
                 await self._apply(tagged, result)
         # Opened events, and joined ones (a new report may name what a waiting answer names).
@@ -174,6 +202,17 @@ class EventsWorker:
                                    if s.change.event.id not in conflicted], result)
         for joined, match, runner_up in merges:
             await self._merge_or_suggest(joined, match, runner_up, result)
+
+    async def _reindex(self, event_ids: list[str]) -> None:
+        """The index entries of these events as stored (the ones staged here were not saved;
+        the change log may have been read past the save that beat them)."""
+        stored = {e.id: e for e in await self.store.load_many(event_ids)}
+        for event_id in event_ids:
+            event = stored.get(event_id)
+            if event is not None and event.active:
+                self.index.put(to_index_entry(event))
+            else:
+                self.index.remove(event_id)
 
     async def _apply(self, tagged: Tagged, result: BatchResult) -> None:
         """One item, saved at once (answers, policy documents, re-tries after a conflict)."""
@@ -187,8 +226,11 @@ class EventsWorker:
                     return
                 await self.store.save(change)
             except Conflict:
+                if match is not None:
+                    self._cache.drop(match.event_id)
                 await self.sync_index()  # a timer or an officer changed it: apply again
                 continue
+            self._cache.keep(change.event, True)
             self.index.put(to_index_entry(change.event))
             _count(result, action, change)
             if action.startswith("open") or action == "join":
@@ -197,6 +239,15 @@ class EventsWorker:
                 await self._merge_or_suggest(change.event.id, match, runner_up, result)
             return
         log.error("item_not_applied", item_id=tagged.item.id, hint="event kept changing")
+
+    async def _load(self, event_id: str) -> Event | None:
+        """The event as this worker last saved it if that is still the version the index
+        knows (synced from the change log under the lease), else from Redis. Either way the
+        save checks the version: a stale copy ends in a Conflict, never in a lost change."""
+        event = self._cache.get(event_id, self.index.version_of(event_id))
+        if event is None:
+            event = await self.store.load(event_id)
+        return event
 
     async def _skip(self, tagged: Tagged, result: BatchResult) -> None:
         """An official answer (通报, 情况说明 …) that matches no open event waits for one."""
@@ -207,22 +258,25 @@ class EventsWorker:
         else:
             result.skipped += 1
 
-    async def _adopt_orphans(self, event_ids: list[str], result: BatchResult) -> None:
-        """New or grown events take the waiting answers that report their matter (read once
-        for the batch: one call, whatever the number of events)."""
-        entries = [e for e in map(self.index.get, event_ids) if e is not None]  # not closed
+    async def _adopt_orphans(self, event_ids: Sequence[str], result: BatchResult) -> None:
+        """New or grown events take the waiting answers that report their matter (the answers
+        around all of them read at once: one round trip for a batch, not one per event); each
+        goes to the open event it matches best, which may be another (orphans.best_for)."""
+        entries = [e for i in event_ids if (e := self.index.get(i)) is not None]  # not merged
         if not entries:
             return
         window = self.policy.grouping.window
         waiting = await self.orphans.around(min(e.first_seen for e in entries) - window,
                                             max(e.horizon for e in entries) + window)
+        taken: set[str] = set()
         for entry in entries:
-            if not waiting:
-                return
-            for tagged, match in best_for(entry, waiting, self.policy):
-                if await self._attach(entry.event_id, tagged, match):
+            start, end = entry.first_seen - window, entry.horizon + window
+            mine = [t for t in waiting if t.item.id not in taken
+                    and start <= t.item.published.timestamp() <= end]
+            for tagged, match in best_for(entry, mine, self.policy, self.index) if mine else []:
+                if await self._attach(match.event_id, tagged, match):
                     await self.orphans.adopted(tagged.item.id)
-                    waiting.remove(tagged)
+                    taken.add(tagged.item.id)
                     result.responses += 1
 
     async def _attach(self, event_id: str, tagged: Tagged, match) -> bool:
@@ -273,9 +327,10 @@ class EventsWorker:
             return self.tracker.open(tagged, now)
         if action == "open_policy":
             return self.tracker.open(tagged, now, kind=EventKind.POLICY)
-        event = await self.store.load(match.event_id)
+        event = await self._load(match.event_id)
         if event is None or not event.active:
             self.index.remove(match.event_id)
+            self._cache.drop(match.event_id)
             raise Conflict(match.event_id)
         if action == "respond":
             return self.tracker.respond(event, tagged, match, now)
@@ -283,6 +338,8 @@ class EventsWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.start()
+        # Meanwhile the collector collects: items wait in the stream, none is lost.
+        await self.warm_up()
         log.info("events_worker_started", worker=self.name, open_events=len(self.index))
         while not stop.is_set():
             try:
@@ -340,3 +397,37 @@ def _count(result: BatchResult, action: str, change: Change) -> None:
         result.responses += 1
     else:
         result.joined += 1
+
+
+class EventCache:
+    """Events as this worker saved them, the most recently used kept. Its entries are the
+    very objects the tracker changes in place: one whose change was not saved is dropped."""
+
+    def __init__(self, size: int) -> None:
+        self._events: OrderedDict[str, Event] = OrderedDict()
+        self._size = size
+
+    def get(self, event_id: str, version: int | None) -> Event | None:
+        event = self._events.get(event_id)
+        if event is None or version is None or event.version != version:
+            self.drop(event_id)
+            return None
+        self._events.move_to_end(event_id)
+        return event
+
+    def keep(self, event: Event, ok: bool = True) -> None:
+        """The event as stored (saved by this worker, or read); `ok` False: its change was
+        not saved."""
+        if not ok or not event.active:
+            self.drop(event.id)
+            return
+        self._events[event.id] = event
+        self._events.move_to_end(event.id)
+        while len(self._events) > self._size:
+            self._events.popitem(last=False)
+
+    def drop(self, event_id: str) -> None:
+        self._events.pop(event_id, None)
+
+    def clear(self) -> None:
+        self._events.clear()

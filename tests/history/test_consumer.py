@@ -210,3 +210,46 @@ async def test_the_history_holds_every_item_not_only_the_documents_lead(redis, k
         stored = conn.execute(sa.select(tables.items.c.item_id)
                               .where(tables.items.c.event_id == "viral")).scalars().all()
     assert sorted(stored) == sorted(r.id for r in refs)
+
+
+async def test_one_process_writes_the_history_at_a_time(redis, keys, history):
+    """Every process runs a consumer under the one name; only the lease holder writes (two
+    would read the same pending entries and write the same rows). When the holder's lease is
+    gone (it died: the lease ran out), another takes over."""
+    first, second = consumer(redis, keys, history), consumer(redis, keys, history)
+    assert await first.holds_lease()
+    assert not await second.holds_lease()
+    assert await first.holds_lease()  # renewed by its holder
+    await redis.delete(keys.history_lease)  # as when it runs out
+    assert await second.holds_lease()
+    assert not await first.holds_lease()
+
+
+async def test_item_rows_follow_the_events_list_as_it_grows_and_is_split(redis, keys, history):
+    """Each change writes the rows of the items that joined since, and a split (the list
+    replaced) deletes the rows of the items it moved away."""
+    store = EventStore(redis, keys, 86400)
+    at = local("2026-11-02T09:00")
+    refs = [ItemRef(id=f"news:{n}", source_id=f"s{n}", title=f"转载{n}", link=None,
+                    published=at + timedelta(minutes=n), official=False) for n in range(6)]
+    first = make_event("viral", at)
+    await store.save(Change(first.model_copy(update={"items": refs[:2], "item_count": 2}),
+                            expected_version=-1, new_refs=refs[:2]))
+    writes = consumer(redis, keys, history)
+    await writes.run_once()
+    grown = changed(first, items=refs[:2], item_count=5)
+    await store.save(Change(grown.event, grown.expected_version, new_refs=refs[2:5]))
+    await writes.run_once()
+    assert stored_items(history, "viral") == [r.id for r in refs[:5]]
+    split = changed(grown.event, items=refs[:2], item_count=3)
+    await store.save(Change(split.event, split.expected_version, new_refs=[refs[0], refs[1],
+                                                                            refs[5]],
+                            replace_refs=True))
+    await writes.run_once()
+    assert stored_items(history, "viral") == [refs[0].id, refs[1].id, refs[5].id]
+
+
+def stored_items(history, event_id: str) -> list[str]:
+    with history.connect() as conn:
+        return sorted(conn.execute(sa.select(tables.items.c.item_id)
+                                   .where(tables.items.c.event_id == event_id)).scalars())

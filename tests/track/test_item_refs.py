@@ -65,22 +65,36 @@ async def test_a_batch_save_that_meets_an_officers_edit_is_redone_on_top_of_it(p
     worker = await pipeline.worker()
     await pipeline.feed(worker, REPOSTS[0])
     [event_id] = await worker.store.active_ids(0)
-    load, edited = worker.store.load, []
+    load, save_each, edited = worker.store.load, worker.store.save_each, []
 
-    async def load_then_officer_edits(eid):
-        event = await load(eid)
-        if not edited:  # an officer saves the event between the worker's load and save
+    async def officer_edits_then_save_each(changes):
+        if not edited:  # an officer saves the event after the worker read it, before it saves
             edited.append(True)
-            other = await load(eid)
+            other = await load(event_id)
             other.history.append(other.history[0].model_copy(update={"what": "acknowledged"}))
             await worker.store.save(worker.tracker.finish(other, pipeline.clock.now(),
                                                           other.version))
-        return event
+        return await save_each(changes)
 
-    worker.store.load = load_then_officer_edits
+    worker.store.save_each = officer_edits_then_save_each
     await pipeline.items.emit_new(REPOSTS[1:4])
     await worker.run_once()
     event = await load(event_id)
     assert edited and event.item_count == 4
     assert "acknowledged" in [h.what for h in event.history]
     assert [r.id for r in await worker.store.item_refs(event)] == [i.id for i in REPOSTS[:4]]
+
+
+async def test_an_event_changed_between_batches_is_not_taken_from_the_workers_copy(pipeline):
+    """The worker keeps the events it saved; one that an officer saved since is read again
+    (its version in the change log differs), so the next join lands on top of the edit."""
+    worker = await pipeline.worker()
+    await pipeline.feed(worker, REPOSTS[0])
+    [event_id] = await worker.store.active_ids(0)
+    other = await worker.store.load(event_id)
+    other.history.append(other.history[0].model_copy(update={"what": "acknowledged"}))
+    await worker.store.save(worker.tracker.finish(other, pipeline.clock.now(), other.version))
+    await pipeline.feed(worker, REPOSTS[1])
+    event = await worker.store.load(event_id)
+    assert event.item_count == 2
+    assert "acknowledged" in [h.what for h in event.history]

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 import pytest
 
+from monitor.app import open_tracking
 from monitor.domain.events import DeadlineState as S
 from monitor.domain.events import EventKind, ResponseChannel
+from monitor.metrics import Metrics
 from monitor.track.readmodel import ReadModel
 from tests.track.conftest import MESSAGE_AND_MAJOR_ACCIDENT, T0, make_item
 
@@ -187,3 +189,20 @@ async def test_an_item_twice_in_one_batch_is_counted_once(pipeline):
     assert (result.opened != [], result.repeated) == (True, 1)
     [event_id] = [i async for i in _ids(pipeline)]
     assert (await worker.store.load(event_id)).item_count == 1
+
+
+async def test_the_grouping_lease_is_timed_on_the_metrics(pipeline, settings):
+    """Waiting for the grouping lease and holding it show on /metrics (one worker at a time
+    applies items: the lease is what a second worker queues on)."""
+    metrics = Metrics()
+    worker, _ = open_tracking(settings, pipeline.policy, pipeline.redis, pipeline.clock,
+                              metrics=metrics)
+    await worker.start()
+    await pipeline.items.emit_new([make_item(n, t, x, hours=h, source=f"outlet{n}")
+                                   for n, t, x, h in MINE[:2]])
+    assert (await worker.run_once()).items == 2
+    held = metrics.registry.get_sample_value("yq_grouping_lease_seconds_total",
+                                             {"phase": "held"})
+    wait = metrics.registry.get_sample_value("yq_grouping_lease_seconds_total",
+                                             {"phase": "wait"})
+    assert held > 0 and wait >= 0
