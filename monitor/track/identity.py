@@ -302,6 +302,13 @@ def may_join(values: dict[str, float]) -> bool:
     apart share no more than where and what: a report never joins on those alone once the
     event has been quiet for LATE_AFTER_DAYS (its first days' follow-ups often name only the
     county: 武定县城恢复正常供水)."""
+    if values["county_conflict"] and not any(
+            values[k] for k in ("shared_places", "shared_road", "shared_numbers",
+                                "magnitude_match")):
+        # Another county's matter, however alike the words (an accident of the same kind,
+        # one meeting held in every county): a report naming a different county is this
+        # event's only if it shares the spot, the road, a count or the magnitude.
+        return False
     return (values["text"] >= NOTHING_SHARED_TEXT or values["title"] >= NOTHING_SHARED_TITLE
             or any(values[k] for k in ("shared_places", "shared_numbers", "magnitude_match"))
             or (bool(values["same_county"]) and values["gap_days"] <= LATE_AFTER_DAYS))
