@@ -35,6 +35,7 @@ from monitor.domain.events import Event
 from monitor.models import Item
 from monitor.track.deadlines import evaluate as evaluate_deadlines
 from monitor.track.grouping import EventIndex
+from monitor.track.identity import counties_apart
 from monitor.track.labelled import (
     CLUSTERS,
     DATA,
@@ -150,9 +151,10 @@ def _adopt(entry, waiting: list[Tagged], tracker: Tracker, result: Grouped) -> N
 def _merge_if_sure(tracker: Tracker, result: Grouped, match, other, now) -> None:
     """As the worker does (worker._merge_or_suggest): an item that reports two open events
     surely merges them; the merged event's items and answers move to the kept one."""
-    if min(match.score, other.score) < tracker.policy.grouping.merge_threshold:
-        return
     events = result.events
+    if min(match.score, other.score) < tracker.policy.grouping.merge_threshold or \
+            counties_apart(events[match.event_id].counties, events[other.event_id].counties):
+        return
     for change in tracker.merge(events[match.event_id], events[other.event_id], "eval", now):
         events[change.event.id] = change.event
         if change.event.active:

@@ -393,3 +393,9 @@ class PairScorer:
 @cache
 def default_scorer() -> PairScorer:
     return PairScorer.from_file()
+
+
+def counties_apart(a: Collection[str], b: Collection[str]) -> bool:
+    """Two events that each name counties and none in common: an item reporting both does
+    not make them one (merged only by an officer; the machine suggests it)."""
+    return bool(a) and bool(b) and not set(a) & set(b)

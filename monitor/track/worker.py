@@ -20,6 +20,7 @@ from monitor.store.events import Change, Conflict, EventStore
 from monitor.store.items import ItemConsumer, StreamEntry
 from monitor.store.keys import GROUPING_LEASE_SECONDS, Keys
 from monitor.track.grouping import EventIndex
+from monitor.track.identity import counties_apart
 from monitor.track.orphans import OrphanStore, best_for, waits_for_event
 from monitor.track.policy import Policy
 from monitor.track.tagging import tag, warm_up
@@ -306,7 +307,8 @@ class EventsWorker:
             if len(events) != 2 or not all(e.active for e in events):
                 return
             now = self._clock.now()
-            changes = (self.tracker.merge(*events, why, now) if sure
+            merge = sure and not counties_apart(events[0].counties, events[1].counties)
+            changes = (self.tracker.merge(*events, why, now) if merge
                        else self.tracker.suggest_merge(*events, why, now))
             try:
                 await self.store.save_all(changes)
@@ -317,7 +319,7 @@ class EventsWorker:
                     self.index.put(to_index_entry(change.event))
                 else:
                     self.index.remove(change.event.id)
-            result.merged += int(sure)
+            result.merged += int(merge)
             return
 
     async def _change_for(self, action: str, match, tagged: Tagged, now) -> Change | None:

@@ -69,6 +69,28 @@ async def test_an_unsure_pair_is_a_suggestion_once(pipeline):
         assert [h.what for h in event.history].count("merge_suggested") == 1
 
 
+async def test_events_of_two_counties_are_only_suggested_however_sure(pipeline):
+    """An item reporting an accident in 富民县 and one in 五华区 does not make them one: the
+    officers are told, the machine merges nothing."""
+    worker = await pipeline.worker()
+    await pipeline.feed(
+        worker,
+        make_item(1, "富民县一煤矿发生透水事故 5人被困", "昆明市富民县一煤矿发生透水事故，5人被困井下。",
+                  source="outlet-a"),
+        make_item(2, "五华区一建筑工地发生坍塌 2人被埋", "昆明市五华区一在建工地发生坍塌，2人被埋。",
+                  hours=0.2, source="outlet-b"))
+    first, second = await worker.store.load_many(await worker.store.active_ids(0))
+    assert first.counties and second.counties and not set(first.counties) & set(second.counties)
+    result = BatchResult()
+    await worker._merge_or_suggest(second.id, Match(second.id, 0.95, 0.5, ()),
+                                   Match(first.id, 0.95, 0.5, ()), result)
+    assert result.merged == 0
+    for event_id in (first.id, second.id):
+        event = await worker.store.load(event_id)
+        assert event.status is EventStatus.OPEN
+        assert [h.what for h in event.history].count("merge_suggested") == 1
+
+
 async def test_a_merge_is_saved_whole_or_not_at_all(pipeline):
     worker, early, late = await two_events(pipeline)
     changes = worker.tracker.merge(early, late, "test", pipeline.clock.now())
