@@ -3,6 +3,8 @@ time-to-respond distribution with the 5 h / 24 h / 48 h lines."""
 
 from __future__ import annotations
 
+import functools
+import re
 import warnings
 from pathlib import Path
 
@@ -12,12 +14,26 @@ from monitor.report.model import Report
 DEADLINE_HOURS = (5, 24, 48)
 _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
               "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC")
+_CJK_FILES = re.compile(r"(?i)wqy|cjk|sourcehan|simhei|msyh|pingfang")
 
 
+@functools.cache
 def cjk_font() -> str | None:
-    """A font with Chinese glyphs, when the machine has one (the labels are Chinese)."""
+    """A font with Chinese glyphs, when the machine has one (the labels are Chinese).
+    matplotlib knows the fonts of its cache, written the first time it ran: a font
+    installed since (the Dockerfile's, or `.ci/run`'s) is looked for on disk and added."""
     from matplotlib import font_manager
 
+    found = _known_cjk_font(font_manager)
+    if found is None:
+        for path in font_manager.findSystemFonts():
+            if _CJK_FILES.search(Path(path).name):
+                font_manager.fontManager.addfont(path)
+        found = _known_cjk_font(font_manager)
+    return found
+
+
+def _known_cjk_font(font_manager) -> str | None:
     installed = {f.name for f in font_manager.fontManager.ttflist}
     return next((name for name in _CJK_FONTS if name in installed), None)
 

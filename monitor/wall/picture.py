@@ -16,8 +16,6 @@ from pathlib import Path
 from monitor.errors import MonitorError
 
 PX_PER_COLUMN, PX_PER_ROW, DPI = 80, 30, 100
-CJK_FONTS = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans SC",
-             "Source Han Sans SC", "SimHei", "Microsoft YaHei", "PingFang SC")
 COLORS = {"red": "#d44a3a", "orange": "#ff9830", "yellow": "#e0b400", "green": "#299c46",
           "blue": "#3274d9"}
 
@@ -94,11 +92,10 @@ def _inset(box: tuple[float, float, float, float]) -> tuple[float, float, float,
 
 
 def _chinese_font(matplotlib) -> None:
-    from matplotlib import font_manager
+    from monitor.report.picture import cjk_font
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    found = [name for name in CJK_FONTS if name in installed]
-    matplotlib.rcParams["font.sans-serif"] = [*found, "DejaVu Sans"]
+    found = cjk_font()
+    matplotlib.rcParams["font.sans-serif"] = [*([found] if found else []), "DejaVu Sans"]
     matplotlib.rcParams["axes.unicode_minus"] = False
 
 
