@@ -125,6 +125,8 @@ def _trimmed(name: str, whole: str) -> str | None:
     if (len(name) < 2 or name in _NOT_PLACES or name in _NOT_NAME_WORDS
             or tags.get(name) in _NOT_NAME_TAGS):
         return None
+    if suffix == "路" and name.endswith("道") and len(name) <= 2:
+        return None  # 道路 is "a road" (一起道路交通事故 → 起道路), not one road's name
     return name + _SAME_SUFFIX.get(suffix, suffix)
 
 
@@ -278,6 +280,10 @@ def features(item: Marks, event: EventMarks, text_similarity: float,
         # 这家养老院, 涉事餐馆: the item points back at a thing the event's reports name.
         "points_back": float(bool(item.pointed) and any(
             p.startswith(t) for p in item.pointed for t in terms if len(t) >= 2)),
+        # Not fitted (no weight): an emergency reported where the event is none (a meeting,
+        # a complaint). may_join reads it: the county alone does not make it that event's.
+        # (The other way round is a follow-up the model called 无: 遇难者家属获赔.)
+        "kind_differs": float(item.incident is not None and event.incident is None),
         "incident_agree": float(both_incident and item.incident == event.incident),
         "incident_conflict": float(both_incident and item.incident != event.incident),
         "gap_days": min(gap / 86400.0, 14.0),
@@ -311,7 +317,8 @@ def may_join(values: dict[str, float]) -> bool:
         return False
     return (values["text"] >= NOTHING_SHARED_TEXT or values["title"] >= NOTHING_SHARED_TITLE
             or any(values[k] for k in ("shared_places", "shared_numbers", "magnitude_match"))
-            or (bool(values["same_county"]) and values["gap_days"] <= LATE_AFTER_DAYS))
+            or (bool(values["same_county"]) and values["gap_days"] <= LATE_AFTER_DAYS
+                and not values.get("kind_differs")))
 
 
 _ROAD_OR_CITY = re.compile(r"^[GS]\d+$|(?:高速|国道|省道|公路|市|县)$")

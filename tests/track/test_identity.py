@@ -28,6 +28,7 @@ from monitor.track.identity import (
     ("送往县人民医院救治", set()),  # a name every county has
     ("在104国道温岭段，国道213线", {"G104", "G213"}),  # a national road by its number
     ("麒麟区锦绣华府一期3栋的电梯", {"锦绣华府一期"}),  # a phase of an estate
+    ("通海县发生一起道路交通事故", set()),  # 道路 is "a road", not one road's name
     ("记者再访草铺片区", {"草铺街道"}),  # a 街道's area as outlets name it
     ("在浙江省温岭市小溪岭", {"温岭市"}),  # a city the gazetteer does not hold
 ])
@@ -133,3 +134,15 @@ def test_another_countys_matter_joins_only_on_a_shared_spot_road_count_or_magnit
     assert may_join(road) and may_join(toll)
     same = features(Marks(counties=frozenset({"五华区"}), incident="事故灾难"), event, 0.95)
     assert may_join(same)
+
+
+def test_the_county_alone_does_not_take_an_emergency_into_an_event_of_another_kind():
+    """An explosion in 江川区 minutes after a meeting in 江川区 shares the county and nothing
+    else: it opens its own event (a follow-up the model called 无 may still join an
+    emergency on the county in its first days)."""
+    meeting = EventMarks(counties={"江川区"}, incident=None)
+    blast = features(Marks(counties=frozenset({"江川区"}), incident="事故灾难"), meeting, 0.01)
+    assert blast["same_county"] == 1.0 and not may_join(blast)
+    accident = EventMarks(counties={"江川区"}, incident="事故灾难")
+    follow_up = features(Marks(counties=frozenset({"江川区"}), incident=None), accident, 0.01)
+    assert may_join(follow_up)
