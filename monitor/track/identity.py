@@ -309,11 +309,11 @@ def may_join(values: dict[str, float]) -> bool:
     event has been quiet for LATE_AFTER_DAYS (its first days' follow-ups often name only the
     county: 武定县城恢复正常供水)."""
     if values["county_conflict"] and not any(
-            values[k] for k in ("shared_places", "shared_road", "shared_numbers",
-                                "magnitude_match")):
+            values[k] for k in ("shared_places", "shared_road", "magnitude_match")):
         # Another county's matter, however alike the words (an accident of the same kind,
         # one meeting held in every county): a report naming a different county is this
-        # event's only if it shares the spot, the road, a count or the magnitude.
+        # event's only if it shares the spot, the road or the magnitude (a toll of 5 is
+        # too common to tell two accidents apart).
         return False
     return (values["text"] >= NOTHING_SHARED_TEXT or values["title"] >= NOTHING_SHARED_TITLE
             or any(values[k] for k in ("shared_places", "shared_numbers", "magnitude_match"))
