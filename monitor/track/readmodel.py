@@ -41,16 +41,11 @@ class ReadModel:
                                   (first.due - now).total_seconds()))
         return sorted(rows, key=lambda r: r.due)
 
-    async def active_or_since(self, start: datetime, end: datetime) -> list[Event]:
-        """Every active event (open, acknowledged or escalated, owing a response or not) and
-        every event first seen in [start, end], each once."""
-        ids = [*await self._store.active_ids(0),
-               *await self._store.ids_by_first_seen(start, end)]
-        return await self._store.load_many(dict.fromkeys(ids))
-
     async def glance_active_or_since(self, start: datetime, end: datetime
                                      ) -> list[EventGlance]:
-        """As active_or_since, only what the wall counts of each (EventGlance)."""
+        """What the wall counts (EventGlance) of every active event (open, acknowledged or
+        escalated, owing a response or not) and every event first seen in [start, end],
+        each once."""
         ids = [*await self._store.active_ids(0),
                *await self._store.ids_by_first_seen(start, end)]
         return await self._store.glance_many(dict.fromkeys(ids))
