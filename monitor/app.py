@@ -36,7 +36,7 @@ from monitor.store.embedded import EmbeddedRedis, connect
 from monitor.store.events import EventStore
 from monitor.store.items import ItemStore, ensure_groups
 from monitor.store.keys import Keys, poll_lease_seconds
-from monitor.store.sources import SourceStore, state_counts
+from monitor.store.sources import SourceStore, state_counts, utc
 from monitor.store.supervise import RedisSupervisor
 from monitor.track.actions import Actions
 from monitor.track.orphans import OrphanStore
@@ -282,17 +282,11 @@ def sources_health(feeds: FeedsFile, store: SourceStore, clock: Clock):
         now = clock.now().timestamp()
         return [{"id": sid, "name": sources[sid].name,
                  "state": source_health(st, sources[sid].interval, now).value,
-                 "last_success": _dt(st.last_success),
-                 "last_new_item": _dt(st.last_new_item_at), "detail": st.last_error[:120]}
+                 "last_success": utc(st.last_success),
+                 "last_new_item": utc(st.last_new_item_at), "detail": st.last_error[:120]}
                 for sid, st in states.items()]
 
     return rows
-
-
-def _dt(ts: float):
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ts, UTC) if ts else None
 
 
 async def _maintain(collector: Collector, orphans: OrphanStore, feeds: FeedsFile, clock: Clock,

@@ -14,6 +14,7 @@ import structlog
 
 from monitor.clock import Clock, SystemClock
 from monitor.collect.fetcher import Fetcher
+from monitor.collect.health import SourceHealth, source_health
 from monitor.collect.normalize import CHINA_TZ, printable, to_item
 from monitor.collect.parse import parse
 from monitor.collect.poller import garbled
@@ -293,8 +294,6 @@ async def _print_sources(settings: Settings, feeds: FeedsFile,
 
 def _source_row(source: Source, state: SourceState, holder: str | None,
                 now: float) -> tuple[str, ...]:
-    from monitor.collect.health import SourceHealth, source_health
-
     health = source_health(state, source.interval, now)
     if holder:
         status = "polling"
