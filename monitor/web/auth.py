@@ -109,18 +109,36 @@ async def _identify(request: web.Request, auth: Auth) -> tuple[Officer | None, S
 
 
 async def _check_bearer(request: web.Request, auth: Auth, token: str) -> Officer:
-    """The token's officer; wrong tokens count toward the same per-address limit as the
-    login form's, so neither door can be used to guess."""
+    officer = await _check_counted(request, auth, token, "token")
+    if officer is None:
+        raise AuthError(401, "the bearer token is not valid (unknown, rotated or "
+                             "mistyped); ask an admin for a new one")
+    return officer
+
+
+# Per door: the log events for a throttled and a refused token, and the 429's words.
+_DOORS = {
+    "login": ("login_throttled", "login_failed",
+              "too many failed sign-ins from this address; wait 15 minutes"),
+    "token": ("token_throttled", "token_refused",
+              "too many refused tokens from this address; wait 15 minutes"),
+}
+
+
+async def _check_counted(request: web.Request, auth: Auth, token: str,
+                         door: str) -> Officer | None:
+    """The token's officer, or None. Refused tokens count per client address for the login
+    form and bearer tokens alike, so neither door can be used to guess; past the limit both
+    answer 429. The token itself is never logged."""
+    throttled, refused, too_many = _DOORS[door]
     client = request.remote or "unknown"
     if await auth.sessions.failures(client) >= LOGIN_FAILURES_ALLOWED:
-        log.warning("token_throttled", client=client, path=request.path)
-        raise AuthError(429, "too many refused tokens from this address; wait 15 minutes")
+        log.warning(throttled, client=client, path=request.path)
+        raise AuthError(429, too_many)
     officer = auth.officers.check(token)
     if officer is None:
         failures = await auth.sessions.failed(client)
-        log.warning("token_refused", client=client, path=request.path, failures=failures)
-        raise AuthError(401, "the bearer token is not valid (unknown, rotated or "
-                             "mistyped); ask an admin for a new one")
+        log.warning(refused, client=client, path=request.path, failures=failures)
     return officer
 
 
@@ -159,20 +177,12 @@ def _wants_page(request: web.Request) -> bool:
 
 
 async def login(request: web.Request, token: str) -> Session | None:
-    """Check a token typed into the login form; rate-limited per client address. The
-    token itself is never logged."""
-    auth = request.app[AUTH_KEY]
-    client = request.remote or "unknown"
-    if await auth.sessions.failures(client) >= LOGIN_FAILURES_ALLOWED:
-        log.warning("login_throttled", client=client)
-        raise AuthError(429, "too many failed sign-ins from this address; wait 15 minutes")
-    officer = auth.officers.check(token)
+    """Check a token typed into the login form; rate-limited per client address."""
+    officer = await _check_counted(request, request.app[AUTH_KEY], token, "login")
     if officer is None:
-        failures = await auth.sessions.failed(client)
-        log.warning("login_failed", client=client, failures=failures)
         return None
-    log.info("login", officer=officer.name, client=client)
-    return await auth.sessions.open(officer.name, officer.token_id)
+    log.info("login", officer=officer.name, client=request.remote or "unknown")
+    return await request.app[AUTH_KEY].sessions.open(officer.name, officer.token_id)
 
 
 def set_session_cookie(response: web.StreamResponse, session: Session, secure: bool) -> None:
