@@ -35,7 +35,6 @@ from monitor.domain.events import Event
 from monitor.models import Item
 from monitor.track.deadlines import evaluate as evaluate_deadlines
 from monitor.track.grouping import EventIndex
-from monitor.track.identity import counties_apart
 from monitor.track.labelled import (
     CLUSTERS,
     DATA,
@@ -152,8 +151,8 @@ def _merge_if_sure(tracker: Tracker, result: Grouped, match, other, now) -> None
     """As the worker does (worker._merge_or_suggest): an item that reports two open events
     surely merges them; the merged event's items and answers move to the kept one."""
     events = result.events
-    if min(match.score, other.score) < tracker.policy.grouping.merge_threshold or \
-            counties_apart(events[match.event_id].counties, events[other.event_id].counties):
+    if not tracker.merges_surely(match, other, events[match.event_id],
+                                 events[other.event_id]):
         return
     for change in tracker.merge(events[match.event_id], events[other.event_id], "eval", now):
         events[change.event.id] = change.event

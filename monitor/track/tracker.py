@@ -32,6 +32,7 @@ from monitor.track.identity import (
     SAME_HEADLINE,
     EventMarks,
     Marks,
+    counties_apart,
     may_join,
     title_grams,
 )
@@ -121,6 +122,13 @@ class Tracker:
         ranked = self.index.ranked(tagged.marks, tagged.vector,
                                    window=self.policy.grouping.answer_window)
         return next((m for m in ranked if m.values.get("title", 0.0) >= SAME_HEADLINE), None)
+
+    def merges_surely(self, match: Match, other: Match, a: Event, b: Event) -> bool:
+        """Whether an item reporting both `a` (as `match`) and `b` (as `other`) merges them:
+        it reports both surely, and they do not name different counties (then an officer
+        decides; the machine only suggests)."""
+        return (min(match.score, other.score) >= self.policy.grouping.merge_threshold
+                and not counties_apart(a.counties, b.counties))
 
     def merge(self, keep: Event, gone: Event, why: str, now: datetime) -> list[Change]:
         """`gone` is the same matter as `keep` (the earlier): one event from now on, with the

@@ -20,7 +20,6 @@ from monitor.store.events import Change, Conflict, EventStore
 from monitor.store.items import ItemConsumer, StreamEntry
 from monitor.store.keys import GROUPING_LEASE_SECONDS, Keys
 from monitor.track.grouping import EventIndex
-from monitor.track.identity import counties_apart
 from monitor.track.orphans import OrphanStore, best_for, waits_for_event
 from monitor.track.policy import Policy
 from monitor.track.tagging import tag, warm_up
@@ -299,7 +298,6 @@ class EventsWorker:
     async def _merge_or_suggest(self, joined: str, match, other, result: BatchResult) -> None:
         """An item that reports two open events shows they may be one matter: merged when it
         reports both surely, else the officers are told (a suggestion in both histories)."""
-        sure = min(match.score, other.score) >= self.policy.grouping.merge_threshold
         why = (f"one item reports both (p {match.score:.2f} and {other.score:.2f}; "
                f"{'; '.join(other.evidence)})")
         for _ in range(MAX_RETRIES):
@@ -307,7 +305,9 @@ class EventsWorker:
             if len(events) != 2 or not all(e.active for e in events):
                 return
             now = self._clock.now()
-            merge = sure and not counties_apart(events[0].counties, events[1].counties)
+            by_id = {e.id: e for e in events}
+            merge = self.tracker.merges_surely(match, other, by_id[joined],
+                                               by_id[other.event_id])
             changes = (self.tracker.merge(*events, why, now) if merge
                        else self.tracker.suggest_merge(*events, why, now))
             try:
