@@ -7,12 +7,13 @@ time it left Redis and the officers' actions, so a client reads one shape either
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.history import tables
+from monitor.history.rows import stored_utc
 
 
 class ArchivedEvents:
@@ -70,7 +71,4 @@ def _children(conn: Connection, event_id: str) -> dict:
 
 
 def _iso(when: datetime | None) -> str | None:
-    """Stored in UTC; SQLite hands the time back without its zone."""
-    if when is None:
-        return None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
+    return None if when is None else stored_utc(when).isoformat()

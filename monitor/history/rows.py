@@ -45,6 +45,11 @@ def utc(when: datetime | None) -> datetime | None:
     return None if when is None else when.astimezone(UTC)
 
 
+def stored_utc(when: datetime) -> datetime:
+    """A time read back: SQLite hands it without its zone; it was stored in UTC (utc)."""
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def lead_unit(topic: str) -> str:
     return LEAD_UNITS.get(topic, GENERAL_OFFICE)
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.domain.events import EventStatus
 from monitor.history import tables
-from monitor.history.rows import utc
+from monitor.history.rows import stored_utc, utc
 from monitor.report.model import EventLine, MonthLine, Outcomes, Report, RuleLine
 from monitor.report.official import official_lines
 from monitor.report.period import Period
@@ -63,7 +63,7 @@ def _title(period: Period) -> str:
 def _note(period: Period, started, deadlines: list, events: list) -> str:
     if deadlines or events:
         return ""
-    if started is None or _as_utc(started) >= period.end:
+    if started is None or stored_utc(started) >= period.end:
         return f"{period.name} 在本服务开始记录之前，没有数据"
     return f"{period.name} 没有事件"
 
@@ -109,13 +109,8 @@ def _events(conn: Connection, period: Period) -> list[dict]:
 def _local(row: dict, *names: str) -> dict:
     for name in names:
         if row[name] is not None:
-            row[name] = _as_utc(row[name]).astimezone(CHINA_TZ)
+            row[name] = stored_utc(row[name]).astimezone(CHINA_TZ)
     return row
-
-
-def _as_utc(when: datetime) -> datetime:
-    """SQLite hands timestamps back without their zone; they were stored in UTC."""
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _ordered_rules(rows: Sequence[dict]) -> list[tuple[str, str]]:
