@@ -170,7 +170,6 @@ class EventsWorker:
         now = self._clock.now()
         if action == "open":
             change = self.tracker.open(tagged, now)
-            batch.opened.append(change.event.id)
         elif action == "join":
             event = batch.event(match.event_id) or await self._load(match.event_id)
             if event is None or not event.active:
@@ -186,7 +185,7 @@ class EventsWorker:
         return True
 
     async def _flush(self, batch: _Batch, result: BatchResult) -> None:
-        pending, _, merges = batch.take()
+        pending, merges = batch.take()
         conflicted = {c.event.id for c in await self.store.save_each([s.change for s in pending])}
         for staged in pending:
             self._cache.keep(staged.change.event, staged.change.event.id not in conflicted)
@@ -366,7 +365,6 @@ class _Batch:
     """Changes applied in memory during one batch, saved per event at its end."""
 
     staged: dict[str, _Staged] = field(default_factory=dict)
-    opened: list[str] = field(default_factory=list)
     merges: list[tuple] = field(default_factory=list)
 
     def event(self, event_id: str):
@@ -386,9 +384,9 @@ class _Batch:
                                [*first.absorbed, *change.absorbed])
         before.items.append(tagged)
 
-    def take(self) -> tuple[list[_Staged], list[str], list[tuple]]:
-        taken = (list(self.staged.values()), self.opened, self.merges)
-        self.staged, self.opened, self.merges = {}, [], []
+    def take(self) -> tuple[list[_Staged], list[tuple]]:
+        taken = (list(self.staged.values()), self.merges)
+        self.staged, self.merges = {}, []
         return taken
 
 
