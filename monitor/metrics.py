@@ -39,7 +39,8 @@ class Metrics:
             "Last year of the official working-day calendar known without a gap.", registry=r)
         self.deadlines_provisional = Gauge(
             "yq_deadlines_provisional",
-            "Open deadlines counted Monday–Friday because their year's calendar is unknown.",
+            "Open deadlines counted Monday–Friday less the statutory holidays because "
+            "their year's schedule is unknown.",
             registry=r)
         self.redis_restarts = Counter(
             "yq_embedded_redis_restarts",

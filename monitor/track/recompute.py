@@ -90,6 +90,7 @@ def warn_if_calendar_runs_out(policy: Policy, now: datetime) -> list[int]:
         log.warning("calendar_year_unknown", years=years,
                     known_until=WorkCalendar(policy.calendar).known_until_year(),
                     consequence="working-day deadlines in these years are counted Monday–Friday "
+                                "less the statutory holidays, without the swapped days (调休), "
                                 "and marked provisional",
                     fix="enter the State Council's published schedule under 'calendar:' in "
                         "tracking.yaml (or update chinesecalendar), then restart or run "

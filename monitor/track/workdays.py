@@ -4,8 +4,10 @@ The calendar comes from the `chinesecalendar` package, which knows the State Cou
 published schedule year by year, and from years an operator entered under `calendar:` in
 tracking.yaml (the State Council publishes the next year's schedule in November; the package
 follows weeks later). For a year neither knows, a deadline is never left without a due time:
-it is counted Monday–Friday and marked provisional, with the reason, so officers see both the
-time and that it may move; entering the year later recomputes it (`recompute.py`).
+it is counted Monday–Friday without the statutory holidays (which the law fixes: New Year's
+Day is off whatever the schedule) and marked provisional, with the reason, so officers see
+both the time and that it may move — only the swapped days (调休) are unknown; entering the
+year later recomputes it (`recompute.py`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,18 @@ def package_years() -> frozenset[int]:
     return frozenset(day.year for day in (*chinese_calendar.holidays, *chinese_calendar.workdays))
 
 
+@cache
+def statutory_days_off(year: int) -> frozenset[date]:
+    """The days off the law fixes for any year (《全国年节及纪念日放假办法》: 元旦, 除夕 and
+    春节 初一–初三, 清明, 劳动节 1–2 May, 端午, 中秋, 国庆 1–3 October), by the `holidays`
+    package's lunar and solar-term arithmetic. Its days moved by a published schedule are
+    left out: only the State Council's schedule settles those."""
+    from holidays.countries.china import China  # imported only for a year nobody entered
+
+    days = China(years=year, observed=False, language="en_US")
+    return frozenset(day for day, name in days.items() if not name.startswith("Day off"))
+
+
 @dataclass(frozen=True, slots=True)
 class WorkCalendar:
     """The package's years plus the years entered in tracking.yaml."""
@@ -58,26 +72,27 @@ class WorkCalendar:
         return [y for y in range(start.year, end.year + 1) if not self.knows(y)]
 
     def is_working_day(self, day: date) -> bool:
-        """By the official schedule; Monday–Friday for a year nobody has entered."""
+        """By the official schedule; for a year nobody has entered, Monday–Friday without
+        the statutory holidays."""
         year = self.published.get(day.year)
         if year is not None:
             return day in year.workdays or (day.weekday() < 5 and day not in year.holidays)
         if day.year in package_years():
             return chinese_calendar.is_workday(day)
-        return day.weekday() < 5
+        return day.weekday() < 5 and day not in statutory_days_off(day.year)
 
 
 @dataclass(frozen=True, slots=True)
 class WorkingDue:
     due: datetime
-    guessed_years: tuple[int, ...] = ()  # counted Monday–Friday: no schedule known
+    guessed_years: tuple[int, ...] = ()  # counted Mon–Fri less statutory days: no schedule
 
     @property
     def provisional_reason(self) -> str | None:
         if not self.guessed_years:
             return None
         years = "、".join(f"{y}年" for y in self.guessed_years)
-        return f"暂按周一至周五计算，{years}调休安排未录入"
+        return f"暂按周一至周五（扣除法定节假日）计算，{years}调休安排未录入"
 
 
 def add_working_days(start: datetime, days: int,

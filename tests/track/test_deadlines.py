@@ -200,7 +200,7 @@ def test_a_year_the_calendar_does_not_know_is_counted_monday_to_friday_and_says_
     ev = event(None, kind=EventKind.MESSAGE, first_seen=beijing(2031, 3, 1, 9, 0))
     [deadline] = evaluate(ev, POLICY, beijing(2031, 3, 1, 10, 0)).deadlines
     assert deadline.due == beijing(2031, 3, 5, 0, 0) and deadline.provisional
-    assert deadline.provisional_reason == "暂按周一至周五计算，2031年调休安排未录入"
+    assert deadline.provisional_reason == "暂按周一至周五（扣除法定节假日）计算，2031年调休安排未录入"
 
 
 def test_a_published_year_entered_in_the_policy_is_used():
