@@ -9,12 +9,12 @@ acknowledges. The position reached is committed in SQL with the rows, so:
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 import structlog
+from redis.exceptions import LockError
 from sqlalchemy.exc import IntegrityError
 
 from monitor.clock import Clock, sleep_or_stop
@@ -55,7 +55,9 @@ class HistoryConsumer:
         self._batch = batch
         self._metrics = metrics or HistoryMetrics()
         self._ready = False
-        self._name = uuid.uuid4().hex
+        # redis-py's lock: taking it, and renewing it only while the token is still ours, are
+        # each one atomic call, so a holder that lost it can never renew another's lease.
+        self._lease = redis.lock(keys.history_lease, timeout=LEASE_SECONDS, thread_local=False)
         # Tests set this to stop between the SQL commit and the ack (a crash there).
         self.before_ack = None
 
@@ -94,13 +96,13 @@ class HistoryConsumer:
 
     async def holds_lease(self) -> bool:
         """Take or renew the history lease; False while another process holds it."""
-        key = self._keys.history_lease
-        if await self._redis.set(key, self._name, nx=True, ex=LEASE_SECONDS):
-            return True
-        if _text(await self._redis.get(key) or b"") != self._name:
-            return False
-        await self._redis.expire(key, LEASE_SECONDS)
-        return True
+        if self._lease.local.token is not None:
+            try:
+                await self._lease.reacquire()
+                return True
+            except LockError:  # it ran out and another took it, or Redis came back empty
+                self._lease.local.token = None
+        return await self._lease.acquire(blocking=False)
 
     async def _apply(self, entries: list[tuple[str, str]], done: Pass) -> None:
         position = await asyncio.to_thread(self._writer.position)
