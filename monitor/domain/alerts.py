@@ -33,9 +33,9 @@ class DeadlineView(BaseModel):
     rule: str  # e.g. "authoritative_info_5h", "press_conference_24h", "response_48h"
     label: str  # e.g. "5小时内发布权威信息"
     due: AwareDatetime
-    state: str  # pending | due_soon | met | missed | met_late | waived
-    # Set when the due time is counted Monday–Friday (the year's schedule is not entered),
-    # e.g. "暂按周一至周五计算，2027年调休安排未录入".
+    state: str  # a DeadlineState value
+    # Set when the due time is provisional (the year's schedule is not entered), e.g.
+    # "暂按周一至周五（扣除法定节假日）计算，2027年调休安排未录入".
     provisional_reason: str | None = None
 
 

@@ -43,6 +43,13 @@ class DeadlineState(StrEnum):
     WAIVED = "waived"  # the event was marked as not needing a response
 
 
+# The states as officers read them, on the duty page and in the robots' messages alike.
+DEADLINE_STATE_WORDS = {
+    DeadlineState.PENDING: "待回应", DeadlineState.DUE_SOON: "临近时限",
+    DeadlineState.MET: "已按时回应", DeadlineState.MISSED: "已超时",
+    DeadlineState.MET_LATE: "超时后回应", DeadlineState.SUPERSEDED: "已被更严时限取代",
+    DeadlineState.WAIVED: "无需回应"}
+
 # Deadlines still owed: running, or missed and not yet answered.
 OWED_STATES = frozenset({DeadlineState.PENDING, DeadlineState.DUE_SOON, DeadlineState.MISSED})
 

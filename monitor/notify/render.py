@@ -17,6 +17,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from monitor.domain.alerts import AlertIntent, AlertKind, DeadlineView
+from monitor.domain.events import DEADLINE_STATE_WORDS, DeadlineState
 from monitor.notify.config import Platform
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -53,8 +54,6 @@ _EVIDENCE = {"deaths": ("死亡", "人"), "missing": ("失踪或失联", "人"),
              "serious_injuries": ("重伤", "人"), "poisoned": ("中毒", "人"),
              "injured": ("受伤", "人"), "trapped": ("被困", "人"),
              "direct_loss_wan": ("损失", "万元"), "magnitude": ("", "级地震")}
-_STATE = {"pending": "待回应", "due_soon": "将到期", "met": "已按时回应", "missed": "已超时",
-          "met_late": "超时后回应", "waived": "已豁免"}
 _SUMMARY = {"open": "未结事件", "due_soon": "将到期", "met_today": "今日按时回应",
             "missed_today": "今日超时", "met_late_today": "今日超时后回应", "new_today": "今日新增"}
 
@@ -121,7 +120,9 @@ def _facts(intent: AlertIntent) -> list[Line]:
 def _deadlines(deadlines: Sequence[DeadlineView], now: datetime) -> list[Line]:
     lines = []
     for d in deadlines:
-        state = _STATE.get(d.state, d.state)
+        if d.state == DeadlineState.SUPERSEDED:  # a stricter clock replaced it: not owed
+            continue
+        state = DEADLINE_STATE_WORDS.get(d.state, d.state)
         left = f"，{_left(d.due, now)}" if d.state in ("pending", "due_soon", "missed") else ""
         lines.append(Line(f"时限：{d.label}，截止 {_local(d.due)}（{state}{left}）"))
         lines += _provisional(d)
@@ -164,7 +165,7 @@ def _missed(intent: AlertIntent, now: datetime) -> list[Line]:
 def _responded(intent: AlertIntent, now: datetime) -> list[Line]:
     view = next((d for d in intent.deadlines if d.rule == intent.rule), None)
     label = view.label if view else (intent.rule or "回应时限")
-    state = _STATE.get(view.state, view.state) if view else "已回应"
+    state = DEADLINE_STATE_WORDS.get(view.state, view.state) if view else "已回应"
     lines = [Line(f"时限：{label}（{state}）")]
     if intent.response_channel:
         lines.append(Line(f"回应渠道：{intent.response_channel}"))

@@ -8,8 +8,12 @@ import re
 import warnings
 from pathlib import Path
 
+import structlog
+
 from monitor.report.build import ALL_RULES
 from monitor.report.model import Report
+
+log = structlog.get_logger("monitor.report")
 
 DEADLINE_HOURS = (5, 24, 48)
 _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
@@ -30,6 +34,10 @@ def cjk_font() -> str | None:
             if _CJK_FILES.search(Path(path).name):
                 font_manager.fontManager.addfont(path)
         found = _known_cjk_font(font_manager)
+    if found is None:
+        log.warning("no_chinese_font", consequence="Chinese labels in the pictures show as "
+                    "empty boxes", fix="install a Chinese font (Debian: fonts-wqy-microhei or "
+                    "fonts-noto-cjk) and run again")
     return found
 
 
@@ -62,9 +70,9 @@ def _draw(report: Report, path: Path) -> None:
                     for line in report.breakdowns["topic"] if line.rule == ALL_RULES],
            "on-time rate per topic")
     _spread(spread, report.durations_hours)
-    figure.tight_layout()
-    with warnings.catch_warnings():  # without a CJK font, missing glyphs are drawn as boxes
-        warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings():  # without a CJK font (said once, in cjk_font) each
+        warnings.simplefilter("ignore", UserWarning)  # missing glyph would warn again
+        figure.tight_layout()
         figure.savefig(path, format="png", metadata={"Software": None})
 
 

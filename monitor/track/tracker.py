@@ -42,6 +42,7 @@ from monitor.track.responses import is_policy_document, response_channel, respon
 HEAT_TAU_SECONDS = 6 * 3600
 MAX_PLACES = 40
 MAX_NUMBERS = 40
+UNGRADED = ""  # the grade an event raised from had none (its first report gave no toll)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,9 +146,8 @@ class Tracker:
         gone.status, gone.merged_into = EventStatus.MERGED, keep.id
         gone.history.append(HistoryEntry(at=now, who=self.who, what="merged_into",
                                          why=f"{keep.id} ({keep.title}): {why}"))
-        raised = keep.severity if keep.severity != previous_severity else None
         kept = self.finish(keep, now, versions[0],
-                           raised_from=previous_severity if raised else None,
+                           raised_from=_raised_from(previous_severity, keep),
                            new_refs=gone.items, absorbed=[gone.id])
         if keep.needs_response:  # officers following either event learn it is one matter
             kept.alerts = [alerts.merged(keep, gone, why, now), *kept.alerts]
@@ -197,9 +197,9 @@ class Tracker:
             event.first_seen = item.published
         # An official 通报 or a press conference often gives the latest, most authoritative
         # toll: the grade follows it as it follows the news.
-        previously_needed = event.needs_response
-        raised_from = _raise_severity(event, tagged)
-        if raised_from is not None:
+        previously_needed, grade_before = event.needs_response, event.severity
+        _raise_severity(event, tagged)
+        if (raised_from := _raised_from(grade_before, event)) is not None:
             _note_raise(event, raised_from, now, self.who)
             event.needs_response = needs_response(event, self.policy)
         return self.finish(event, now, before, item_ids=[item.id], raised_from=raised_from,
@@ -217,7 +217,9 @@ class Tracker:
                 at=now, who=self.who, what="item_joined",
                 why=f"{item.source_id}: {item.title} (p {match.score:.2f}; "
                     f"{'; '.join(match.evidence)}; terms {'、'.join(match.terms)})"))
-        raised_from = previous_severity if event.severity != previous_severity else None
+        # The first report opens the event with its grade (the new-event alert says it);
+        # every later report that raises it, also from no grade at all, is a raise.
+        raised_from = _raised_from(previous_severity, event) if match is not None else None
         if raised_from is not None:
             _note_raise(event, raised_from, now, self.who)
         event.needs_response = needs_response(event, self.policy)
@@ -237,7 +239,7 @@ class Tracker:
         if now_needs_response:
             raised.append(alerts.new_event(event, now))
         if raised_from is not None:
-            raised.append(alerts.severity_raised(event, raised_from, now))
+            raised.append(alerts.severity_raised(event, raised_from or None, now))
         for change in result.transitions:
             event.history.append(_history_of(change, now, self.who))
             if change.only_due_changed:
@@ -359,21 +361,25 @@ def _count_item(event: Event, tagged: Tagged, match: Match | None, policy: Polic
     return ref
 
 
-def _raise_severity(event: Event, tagged: Tagged) -> str | None:
-    """Take the item's grade when it is higher (counts only rise); the grade it replaced."""
-    if _rank(tagged.severity) <= _rank(event.severity):
-        return None
-    previous = event.severity
-    event.severity = tagged.severity
-    event.severity_evidence = dict(tagged.severity_evidence)
-    event.severity_source = tagged.item.id
-    return previous
+def _raise_severity(event: Event, tagged: Tagged) -> None:
+    """Take the item's grade when it is higher (counts only rise)."""
+    if _rank(tagged.severity) > _rank(event.severity):
+        event.severity = tagged.severity
+        event.severity_evidence = dict(tagged.severity_evidence)
+        event.severity_source = tagged.item.id
 
 
-def _note_raise(event: Event, raised_from: str | None, now: datetime, who: str) -> None:
+def _raised_from(before: str | None, event: Event) -> str | None:
+    """The grade the event was raised from (UNGRADED when it had none, as when the first
+    report gave no toll), or None when the grade did not rise."""
+    return (before or UNGRADED) if _rank(event.severity) > _rank(before) else None
+
+
+def _note_raise(event: Event, raised_from: str, now: datetime, who: str) -> None:
     event.history.append(HistoryEntry(
         at=now, who=who, what="severity_raised",
-        why=f"{raised_from} → {event.severity}: {_evidence_words(event.severity_evidence)}; "
+        why=f"{raised_from or '未定级'} → {event.severity}: "
+            f"{_evidence_words(event.severity_evidence)}; "
             "stricter deadlines apply from first seen"))
 
 

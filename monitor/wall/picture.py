@@ -9,6 +9,7 @@ import json
 import re
 import urllib.parse
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,7 +82,9 @@ def render(dashboard: dict, data: dict[int, list[list[Series]]], out: Path,
         ax.set_title(panel["title"], color="white", fontsize=14, loc="left")
         DRAW.get(panel["type"], _draw_timeseries)(ax, panel, data.get(panel["id"], []))
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=DPI * 0.6, facecolor=fig.get_facecolor())
+    with warnings.catch_warnings():  # a missing font is said once (cjk_font), not per glyph
+        warnings.simplefilter("ignore", UserWarning)
+        fig.savefig(out, dpi=DPI * 0.6, facecolor=fig.get_facecolor())
     plt.close(fig)
     return out
 

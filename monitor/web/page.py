@@ -21,6 +21,7 @@ from aiohttp import web
 
 from monitor.clock import Clock
 from monitor.domain.events import (
+    DEADLINE_STATE_WORDS,
     DeadlineState,
     Event,
     EventStatus,
@@ -44,11 +45,6 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).with_name("templates")
 SourcesHealth = Callable[[], Awaitable[list[dict]]]
 
-STATE_WORDS = {
-    DeadlineState.PENDING: "待回应", DeadlineState.DUE_SOON: "临近时限",
-    DeadlineState.MET: "已按时回应", DeadlineState.MISSED: "已超时",
-    DeadlineState.MET_LATE: "超时后回应", DeadlineState.SUPERSEDED: "已被更严时限取代",
-    DeadlineState.WAIVED: "无需回应"}
 STATUS_WORDS = {
     EventStatus.OPEN: "待处置", EventStatus.ACKNOWLEDGED: "已认领", EventStatus.ESCALATED: "已上报",
     EventStatus.NO_RESPONSE_NEEDED: "无需回应", EventStatus.MERGED: "已合并",
@@ -79,7 +75,7 @@ def environment() -> jinja2.Environment:
                              lstrip_blocks=True)
     env.filters["local"] = _local
     env.filters["ms"] = lambda t: int(t.timestamp() * 1000) if t else 0
-    env.globals.update(state_words=STATE_WORDS, status_words=STATUS_WORDS,
+    env.globals.update(state_words=DEADLINE_STATE_WORDS, status_words=STATUS_WORDS,
                        duration_words=duration_words, due_class=due_class,
                        owed=(DeadlineState.PENDING, DeadlineState.DUE_SOON,
                              DeadlineState.MISSED))

@@ -120,6 +120,18 @@ def test_chinese_wording_per_kind() -> None:
     assert "/events/" not in texts["operations"]  # about the service, not an event
 
 
+def test_a_raise_from_no_grade_lists_only_the_clocks_still_owed() -> None:
+    """The first report gave no toll; the stricter clocks replaced the 48 h one, which the
+    message leaves out (it is owed no more), and every state is said in Chinese."""
+    superseded = DeadlineView(rule="response_48h", label="48小时内予以回应",
+                              due=SEEN + timedelta(hours=48), state="superseded")
+    intent = CASES["severity_raised"].model_copy(update={
+        "previous_severity": None, "deadlines": (*_deadlines("due_soon"), superseded)})
+    text = _text(compose(intent, NOW, BASE))
+    assert "级别：未定级 → 重大" in text and "（临近时限，剩余" in text
+    assert "48小时" not in text and "superseded" not in text
+
+
 @pytest.mark.parametrize("source, shown", [
     ("化工厂爆炸，现场3人受伤", "依据：受伤3人"),
     ("造成6人死亡，3人重伤，14人轻微伤", "依据：死亡6人、重伤3人、受伤14人"),

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from monitor.app import open_tracking
+from monitor.domain.alerts import AlertIntent
 from monitor.domain.events import DeadlineState as S
 from monitor.domain.events import EventKind, ResponseChannel
 from monitor.metrics import Metrics
@@ -94,6 +95,35 @@ async def test_an_official_notice_with_a_higher_toll_raises_the_grade(pipeline):
     assert by_rule["press_conference_24h"].state is S.PENDING
     keys = [k for k, _ in await pipeline.alerts()]
     assert f"{event_id}:severity:重大" in keys
+
+
+QUARRY = [
+    (1, "云南罗平一采石场发生垮塌 人员伤亡情况不详",
+     "10月8日13时许，曲靖市罗平县阿岗镇一采石场发生垮塌，现场有人员被埋，伤亡情况不详。", 0.0),
+    (2, "云南罗平石料开采场坍塌致3人遇难 8人失联",
+     "曲靖市罗平县阿岗镇一石料开采场发生坍塌，截至目前已造成3人遇难、8人失联，搜救仍在进行。",
+     1.75),
+]
+
+
+async def test_a_first_report_without_a_toll_then_a_major_toll_is_announced(pipeline):
+    """The first report names no toll, so the event opens without a grade; the next one
+    gives 3 dead and 8 missing (重大). Officers must hear of it then, not from the 5 h
+    warning hours later."""
+    worker = await pipeline.worker()
+    first, second = [make_item(n, t, x, hours=h, source=f"outlet{n}") for n, t, x, h in QUARRY]
+    await pipeline.feed(worker, first)
+    [event_id] = [i async for i in _ids(pipeline)]
+    assert (await worker.store.load(event_id)).severity in (None, "未知")
+    await pipeline.feed(worker, second)
+    event = await worker.store.load(event_id)
+    assert (event.item_count, event.severity) == (2, "重大")
+    [raise_entry] = [h for h in event.history if h.what == "severity_raised"]
+    assert raise_entry.why.startswith(("未定级 → 重大", "未知 → 重大"))
+    raised = [AlertIntent.model_validate_json(raw) for key, raw in await pipeline.alerts()
+              if key == f"{event_id}:severity:重大"]
+    assert len(raised) == 1 and raised[0].kind == "severity_raised"
+    assert "authoritative_info_5h" in {d.rule for d in raised[0].deadlines}
 
 
 async def test_unrelated_news_opens_no_event(pipeline):
