@@ -77,6 +77,10 @@ class AlertIntent(BaseModel):
     due: AwareDatetime | None = None
     response_link: str | None = None
     response_channel: str | None = None
+    # RESPONSE_DETECTED: from the start of the deadline's clock (the message it is about, or
+    # the event's first report) to the response; what that start was, in words.
+    response_seconds: float | None = None
+    response_since: str | None = None  # e.g. 首次发现, 收到留言
     url: str | None = None  # the event page for officers
     summary: dict[str, int] = Field(default_factory=dict)  # DAILY_SUMMARY: counts
     summary_lines: tuple[str, ...] = ()  # DAILY_SUMMARY: a few open events, most urgent first

@@ -183,6 +183,21 @@ class Event(BaseModel):
     def linked_responses(self) -> list[Response]:
         return [r for r in self.responses if r.linked]
 
+    def clock_start(self, deadline: Deadline) -> datetime:
+        """When the deadline's clock started: the message it is about, the last response
+        before it for the follow-up cadence, else the event's first seen."""
+        start = deadline.start or self.first_seen
+        if deadline.rule == "follow_up" and deadline.due is not None:
+            start = max((r.at for r in self.linked_responses if r.at <= deadline.due),
+                        default=start)
+        return start
+
+    def seconds_to_respond(self, deadline: Deadline) -> float | None:
+        """From the start of the deadline's clock to the response that settled it."""
+        if deadline.met_at is None:
+            return None
+        return max(0.0, (deadline.met_at - self.clock_start(deadline)).total_seconds())
+
     def owed_dues(self) -> list[datetime]:
         """Due times of the deadlines still owed."""
         return [d.due for d in self.deadlines if d.due is not None and d.state in OWED_STATES]

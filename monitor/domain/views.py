@@ -38,15 +38,8 @@ def event_report(event: Event, items: Sequence[ItemRef] | None = None) -> dict:
         "deadlines": [{"rule": d.rule, "message": d.subject, "label": d.label,
                        "due": d.due.isoformat() if d.due else None,
                        "outcome": d.state.value if d.state.value != "due_soon" else "pending",
-                       "time_to_response_s": time_to_response(event, d.rule),
+                       "time_to_response_s": event.seconds_to_respond(d),
                        "provisional": d.provisional,
                        "provisional_reason": d.provisional_reason} for d in event.deadlines],
     }
 
-
-def time_to_response(event: Event, rule: str) -> float | None:
-    """Seconds from first seen to the response that settled `rule` (met or met late)."""
-    deadline = next((d for d in event.deadlines if d.rule == rule), None)
-    if deadline is None or deadline.met_at is None:
-        return None
-    return max(0.0, (deadline.met_at - event.first_seen).total_seconds())

@@ -90,10 +90,7 @@ def deadline_rows(event: Event) -> list[dict]:
 
 
 def _deadline_row(event: Event, d: Deadline) -> dict:
-    start = d.start or event.first_seen
-    if d.rule == "follow_up" and d.due is not None:
-        start = max((r.at for r in event.linked_responses if r.at <= d.due), default=start)
-    seconds = None if d.met_at is None else max(0.0, (d.met_at - start).total_seconds())
+    start, seconds = event.clock_start(d), event.seconds_to_respond(d)
     return {"event_id": event.id, "key": d.key, "rule": d.rule, "label": d.label,
             "subject": d.subject, "start": utc(start), "due": utc(d.due),
             "provisional": d.provisional,

@@ -13,7 +13,7 @@ import json
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from monitor.domain.alerts import AlertIntent, AlertKind, DeadlineView
@@ -169,7 +169,10 @@ def _responded(intent: AlertIntent, now: datetime) -> list[Line]:
     lines = [Line(f"时限：{label}（{state}）")]
     if intent.response_channel:
         lines.append(Line(f"回应渠道：{intent.response_channel}"))
-    if intent.first_seen:
+    if intent.response_seconds is not None:
+        took = timedelta(seconds=intent.response_seconds)
+        lines.append(Line(f"用时：{_span(took)}（自{intent.response_since or '首次发现'}）"))
+    elif intent.first_seen:
         lines.append(Line(f"用时：{_span(intent.at - intent.first_seen)}（自首次发现）"))
     if intent.response_link:
         lines.append(Line("回应原文", link=intent.response_link))

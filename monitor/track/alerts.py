@@ -23,6 +23,12 @@ def _base(event: Event, kind: AlertKind, key: str, at: datetime, **extra) -> Ale
         **extra)  # the link is the notifier's: {public_url}/events/<id> from Settings
 
 
+def _since(deadline: Deadline) -> str:
+    if deadline.subject is not None:
+        return "收到留言"
+    return "上次发布" if deadline.rule == "follow_up" else "首次发现"
+
+
 def _label(deadline: Deadline, event: Event) -> str:
     """A per-message deadline names its message, as officers handle them one by one."""
     if deadline.subject is None:
@@ -57,7 +63,10 @@ def for_transition(event: Event, change: Transition, at: datetime) -> AlertInten
                      f"{event.id}:missed:{change.rule}:{due_key}", at, rule=change.rule, due=due)
     if change.after in (DeadlineState.MET, DeadlineState.MET_LATE) and change.response:
         r = change.response
+        deadline = next(d for d in event.deadlines if d.key == change.rule)
         return _base(event, AlertKind.RESPONSE_DETECTED,
                      f"{event.id}:met:{change.rule}:{r.id}", at, rule=change.rule, due=due,
-                     response_link=r.link, response_channel=r.channel.value)
+                     response_link=r.link, response_channel=r.channel.value,
+                     response_seconds=event.seconds_to_respond(deadline),
+                     response_since=_since(deadline))
     return None

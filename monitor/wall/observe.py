@@ -61,7 +61,4 @@ def response_seconds(event: Event, key: str) -> float | None:
     """From the start of the deadline's clock (the event's first report, or the message it
     is about) to the response that settled it."""
     deadline = next((d for d in event.deadlines if d.key == key), None)
-    if deadline is None or deadline.met_at is None:
-        return None
-    start = deadline.start or event.first_seen
-    return max(0.0, (deadline.met_at - start).total_seconds())
+    return None if deadline is None else event.seconds_to_respond(deadline)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from monitor.domain.alerts import AlertIntent
 from monitor.domain.events import DeadlineState as S
+from monitor.notify.render import compose
 from tests.track.conftest import make_item
 
 pytestmark = pytest.mark.redis
@@ -38,3 +40,12 @@ async def test_messages_join_the_matter_and_keep_their_own_deadlines(pipeline):
     states = {d.key: d.state for d in event.deadlines}
     assert states == {"response_48h": S.MET, first: S.MET, second: S.PENDING}
     assert event.responses[0].answers == (FIRST.id,)
+    # Officers are told how long the answer took from the message (24 h), not from the news
+    # report that opened the event (26 h); the monthly figures count the same span.
+    [met] = [AlertIntent.model_validate_json(raw) for key, raw in await pipeline.alerts()
+             if key.startswith(f"{event.id}:met:{first}:")]
+    assert (met.response_seconds, met.response_since) == (24 * 3600, "收到留言")
+    assert "用时：1天（自收到留言）" in "\n".join(
+        line.text for line in compose(met, REPLY.published, "").lines)
+    assert event.seconds_to_respond(next(d for d in event.deadlines if d.key == first)) == \
+        24 * 3600
