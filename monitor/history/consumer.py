@@ -194,7 +194,10 @@ class HistoryConsumer:
             written += await asyncio.to_thread(self._writer.apply, events, None)
         await asyncio.to_thread(self._writer.restart_at, end)
         await self._reset_group(stream, end)
-        log.warning("history_resynced", events=written, position=end)
+        # A first start (nothing to copy) is routine; copying events means the log had lost
+        # some (Redis restarted without its data, or the history is new beside old events).
+        (log.warning if written else log.info)("history_resynced", events=written,
+                                               position=end)
         return written
 
     async def _reset_group(self, stream: str, position: str) -> None:
