@@ -72,6 +72,12 @@ async def test_a_recorded_response_meets_the_deadline(desk, http):
     five_hours = next(d for d in event["deadlines"] if d["rule"] == "authoritative_info_5h")
     assert five_hours["state"] == DeadlineState.MET.value
     assert [w for w, _ in officer_entries(event)] == ["response_recorded"]
+    # The page's deadline row names the response that met it and links to its row.
+    async with http.get(desk.url(f"/events/{desk.mine_id}"), headers=desk.auth("officer")) as page:
+        html = await page.text()
+    row = html.split('data-rule="authoritative_info_5h"')[1].split("</tr>")[0]
+    assert f'href="#response-{response["id"]}">微博/微信：' in row
+    assert f'id="response-{response["id"]}"' in html
 
 
 async def test_link_and_unlink_an_item_as_a_response(desk, http):
