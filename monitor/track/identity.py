@@ -31,7 +31,9 @@ _PLACE_SUFFIX = (
     "煤矿|铁矿|金矿|铜矿|磷矿|矿业|矿井|采石场|石料厂|石料开采场|砂石场|砖厂|水泥厂|化工厂|"
     "工厂|电站|水电站|水库|大桥|隧道|高速|公路|国道|省道|大道|路|街|"
     "片区|市|县|中学|小学|幼儿园|学校|学院|大学|医院|卫生院|养老院|敬老院|"
-    "公司|集团|酒店|宾馆|市场|商场|景区|工业园区|园区|工地|项目部"
+    "公司|集团|酒店|宾馆|市场|商场|景区|工业园区|园区|工地|项目部|"
+    # A company is often named without 公司 (苍洱生物科技, 鼎盛置业): what it does ends it.
+    "生物科技|生物|置业|地产|药业|养生馆|体验馆"
 )
 # At most four name characters before the suffix: place names are short, and the text
 # before them is not part of the name (面包车行驶至京承高速 → 京承高速).
