@@ -41,6 +41,9 @@ _NAME_CHAR = rf"[^|\s\d镇乡省{_STOP}，。、；：！？（）()“”\"'《
 # 路段, 路口, 路面, 街头 … name a stretch or a spot of some road, not the road.
 _PLACE = re.compile(rf"({_NAME_CHAR}{{2,4}})(?:{_PLACE_SUFFIX})(?![段口面边上况头])")
 # A phase of an estate or a project (锦绣华府一期, 二期): another phase is another matter.
+# 和 stops a name (张村和李村), yet ends many towns' (太和街道, 人和镇, 永和村): read when
+# the suffix follows it at once and what comes before it is no place of its own.
+_TOWN_IN_HE = re.compile(rf"({_NAME_CHAR}{{1,3}}(?<![村镇乡区街市县])和)(?:街道|社区|镇|乡|村)")
 _PHASE = re.compile(rf"({_NAME_CHAR}{{2,4}})([二三四五六七八九十]|一(?!期间)|\d{{1,2}})期")
 _ROAD = re.compile(r"(?<![A-Za-z0-9])([GS]\d{2,4})(?!\d)", re.IGNORECASE)
 _MAGNITUDE = re.compile(r"(\d+(?:\.\d)?)\s*级(?:地震|强震|余震)?")
@@ -95,7 +98,8 @@ def counties_in(text: str) -> frozenset[str]:
 def places_in(text: str) -> frozenset[str]:
     """Finer place names: towns, villages, roads, mines, factories, schools, companies."""
     text = _region_names().sub("|", normalise_digits(text))
-    found = {name for m in _PLACE.finditer(text) if (name := _trimmed(m.group(1), m.group(0)))}
+    found = {name for pattern in (_PLACE, _TOWN_IN_HE) for m in pattern.finditer(text)
+             if (name := _trimmed(m.group(1), m.group(0)))}
     found |= {m.group(1).upper() for m in _ROAD.finditer(text)}
     found |= {name for m in _PHASE.finditer(text)
               if (name := _trimmed(m.group(1), m.group(0)))}

@@ -31,6 +31,9 @@ from monitor.track.identity import (
     ("通海县发生一起道路交通事故", set()),  # 道路 is "a road", not one road's name
     ("记者再访草铺片区", {"草铺街道"}),  # a 街道's area as outlets name it
     ("在浙江省温岭市小溪岭", {"温岭市"}),  # a city the gazetteer does not hold
+    ("记者来到下关太和街道那家养生体验馆", {"太和街道"}),  # 和 ends a town's name
+    ("张家村和李家村", {"张家村", "李家村"}),  # and still parts two
+    ("说是苍洱生物的原始股", {"苍洱生物"}),  # a company named by what it does
 ])
 def test_place_names_without_what_came_before_them(text, places):
     assert places_in(text) == places
