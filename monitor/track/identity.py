@@ -262,11 +262,19 @@ def features(item: Marks, event: EventMarks, text_similarity: float,
     gap = max(0.0, item.at - event.last_seen, event.first_seen - item.at)
     mine, theirs = _kinds(item.places), _kinds(event.places)
     shared = shared_places(mine.spots, theirs.spots)
+    # The item names a spot or a road of its own, and the event none of them.
+    own_place = bool(mine.spots or mine.roads) and not shared and not mine.roads & theirs.roads
+    # A report mostly about another county, at a spot of its own, that names the event's
+    # county in passing (a rockfall at 福贡县利沙底乡, 与贡山县交界, on the highway the event's
+    # is on): that county's matter. (A list of counties that felt an earthquake names no
+    # spot: it still shares the county.)
+    elsewhere = bool(item.county and item.county not in event.counties and mine.spots
+                     and not shared and not item.official)
     return {
         "text": text_similarity,
         "title": max((_containment(item.grams, g) for g in event.grams), default=0.0),
         "same_county": float(same_county),
-        "county_conflict": float(both_county and not same_county),
+        "county_conflict": float(both_county and (not same_county or elsewhere)),
         "same_prefecture": float(same_county or (both_pref
                                                  and item.prefecture == event.prefecture)),
         "prefecture_conflict": float(both_pref and not same_county
@@ -290,6 +298,9 @@ def features(item: Marks, event: EventMarks, text_similarity: float,
         # a complaint). may_join reads it: the county alone does not make it that event's.
         # (The other way round is a follow-up the model called 无: 遇难者家属获赔.)
         "kind_differs": float(item.incident is not None and event.incident is None),
+        # Not fitted either: the item names a spot or a road of its own and the event none of
+        # them (a bus rollover on 开河高速 two days after a fire in the same city).
+        "own_place": float(own_place),
         "incident_agree": float(both_incident and item.incident == event.incident),
         "incident_conflict": float(both_incident and item.incident != event.incident),
         "gap_days": min(gap / 86400.0, 14.0),
@@ -324,7 +335,7 @@ def may_join(values: dict[str, float]) -> bool:
     return (values["text"] >= NOTHING_SHARED_TEXT or values["title"] >= NOTHING_SHARED_TITLE
             or any(values[k] for k in ("shared_places", "shared_numbers", "magnitude_match"))
             or (bool(values["same_county"]) and values["gap_days"] <= LATE_AFTER_DAYS
-                and not values.get("kind_differs")))
+                and not values.get("kind_differs") and not values.get("own_place")))
 
 
 _ROAD_OR_CITY = re.compile(r"^[GS]\d+$|(?:高速|国道|省道|公路|市|县)$")
