@@ -144,6 +144,7 @@ def _adopt(entry, waiting: list[Tagged], tracker: Tracker, result: Grouped) -> N
         event = result.events[match.event_id]
         result.events[event.id] = tracker.respond(event, tagged, match,
                                                   tagged.item.published).event
+        tracker.index.put(to_index_entry(result.events[event.id]))  # as worker._attach does
         waiting.remove(tagged)
 
 

@@ -31,7 +31,9 @@ _PLACE_SUFFIX = (
     "煤矿|铁矿|金矿|铜矿|磷矿|矿业|矿井|采石场|石料厂|石料开采场|砂石场|砖厂|水泥厂|化工厂|"
     "工厂|电站|水电站|水库|大桥|隧道|高速|公路|国道|省道|大道|路|街|"
     "片区|市|县|中学|小学|幼儿园|学校|学院|大学|医院|卫生院|养老院|敬老院|"
-    "公司|集团|酒店|宾馆|市场|商场|景区|工业园区|园区|工地|项目部"
+    "公司|集团|酒店|宾馆|市场|商场|景区|工业园区|园区|工地|项目部|"
+    # A company is often named without 公司 (苍洱生物科技, 鼎盛置业): what it does ends it.
+    "生物科技|生物|置业|地产|药业|养生馆|体验馆"
 )
 # At most four name characters before the suffix: place names are short, and the text
 # before them is not part of the name (面包车行驶至京承高速 → 京承高速).
@@ -39,6 +41,9 @@ _NAME_CHAR = rf"[^|\s\d镇乡省{_STOP}，。、；：！？（）()“”\"'《
 # 路段, 路口, 路面, 街头 … name a stretch or a spot of some road, not the road.
 _PLACE = re.compile(rf"({_NAME_CHAR}{{2,4}})(?:{_PLACE_SUFFIX})(?![段口面边上况头])")
 # A phase of an estate or a project (锦绣华府一期, 二期): another phase is another matter.
+# 和 stops a name (张村和李村), yet ends many towns' (太和街道, 人和镇, 永和村): read when
+# the suffix follows it at once and what comes before it is no place of its own.
+_TOWN_IN_HE = re.compile(rf"({_NAME_CHAR}{{1,3}}(?<![村镇乡区街市县])和)(?:街道|社区|镇|乡|村)")
 _PHASE = re.compile(rf"({_NAME_CHAR}{{2,4}})([二三四五六七八九十]|一(?!期间)|\d{{1,2}})期")
 _ROAD = re.compile(r"(?<![A-Za-z0-9])([GS]\d{2,4})(?!\d)", re.IGNORECASE)
 _MAGNITUDE = re.compile(r"(\d+(?:\.\d)?)\s*级(?:地震|强震|余震)?")
@@ -93,7 +98,8 @@ def counties_in(text: str) -> frozenset[str]:
 def places_in(text: str) -> frozenset[str]:
     """Finer place names: towns, villages, roads, mines, factories, schools, companies."""
     text = _region_names().sub("|", normalise_digits(text))
-    found = {name for m in _PLACE.finditer(text) if (name := _trimmed(m.group(1), m.group(0)))}
+    found = {name for pattern in (_PLACE, _TOWN_IN_HE) for m in pattern.finditer(text)
+             if (name := _trimmed(m.group(1), m.group(0)))}
     found |= {m.group(1).upper() for m in _ROAD.finditer(text)}
     found |= {name for m in _PHASE.finditer(text)
               if (name := _trimmed(m.group(1), m.group(0)))}
@@ -256,11 +262,19 @@ def features(item: Marks, event: EventMarks, text_similarity: float,
     gap = max(0.0, item.at - event.last_seen, event.first_seen - item.at)
     mine, theirs = _kinds(item.places), _kinds(event.places)
     shared = shared_places(mine.spots, theirs.spots)
+    # The item names a spot or a road of its own, and the event none of them.
+    own_place = bool(mine.spots or mine.roads) and not shared and not mine.roads & theirs.roads
+    # A report mostly about another county, at a spot of its own, that names the event's
+    # county in passing (a rockfall at 福贡县利沙底乡, 与贡山县交界, on the highway the event's
+    # is on): that county's matter. (A list of counties that felt an earthquake names no
+    # spot: it still shares the county.)
+    elsewhere = bool(item.county and item.county not in event.counties and mine.spots
+                     and not shared and not item.official)
     return {
         "text": text_similarity,
         "title": max((_containment(item.grams, g) for g in event.grams), default=0.0),
         "same_county": float(same_county),
-        "county_conflict": float(both_county and not same_county),
+        "county_conflict": float(both_county and (not same_county or elsewhere)),
         "same_prefecture": float(same_county or (both_pref
                                                  and item.prefecture == event.prefecture)),
         "prefecture_conflict": float(both_pref and not same_county
@@ -284,6 +298,9 @@ def features(item: Marks, event: EventMarks, text_similarity: float,
         # a complaint). may_join reads it: the county alone does not make it that event's.
         # (The other way round is a follow-up the model called 无: 遇难者家属获赔.)
         "kind_differs": float(item.incident is not None and event.incident is None),
+        # Not fitted either: the item names a spot or a road of its own and the event none of
+        # them (a bus rollover on 开河高速 two days after a fire in the same city).
+        "own_place": float(own_place),
         "incident_agree": float(both_incident and item.incident == event.incident),
         "incident_conflict": float(both_incident and item.incident != event.incident),
         "gap_days": min(gap / 86400.0, 14.0),
@@ -318,7 +335,7 @@ def may_join(values: dict[str, float]) -> bool:
     return (values["text"] >= NOTHING_SHARED_TEXT or values["title"] >= NOTHING_SHARED_TITLE
             or any(values[k] for k in ("shared_places", "shared_numbers", "magnitude_match"))
             or (bool(values["same_county"]) and values["gap_days"] <= LATE_AFTER_DAYS
-                and not values.get("kind_differs")))
+                and not values.get("kind_differs") and not values.get("own_place")))
 
 
 _ROAD_OR_CITY = re.compile(r"^[GS]\d+$|(?:高速|国道|省道|公路|市|县)$")

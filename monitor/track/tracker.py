@@ -183,6 +183,9 @@ class Tracker:
                             matched_terms=(*match.terms, *response_cues(item)),
                             score=round(match.score, 4), answers=answered_messages(event, tagged))
         event.responses.append(response)
+        # The towns, roads and counts an official notice names identify the matter too: a
+        # follow-up names the town the 通报 named (太平乡), which the first report did not.
+        _add_marks(event, tagged.marks.places, (), (), tagged.marks.numbers)
         event.history.append(HistoryEntry(
             at=now, who=self.who, what="response_detected",
             why=f"{response.channel.value}: {item.title} (p {match.score:.2f}; "

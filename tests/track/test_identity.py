@@ -9,6 +9,7 @@ from monitor.track.grouping import term_vector
 from monitor.track.identity import (
     EventMarks,
     Marks,
+    counties_in,
     features,
     magnitude_in,
     marks_of,
@@ -31,6 +32,9 @@ from monitor.track.identity import (
     ("通海县发生一起道路交通事故", set()),  # 道路 is "a road", not one road's name
     ("记者再访草铺片区", {"草铺街道"}),  # a 街道's area as outlets name it
     ("在浙江省温岭市小溪岭", {"温岭市"}),  # a city the gazetteer does not hold
+    ("记者来到下关太和街道那家养生体验馆", {"太和街道"}),  # 和 ends a town's name
+    ("张家村和李家村", {"张家村", "李家村"}),  # and still parts two
+    ("说是苍洱生物的原始股", {"苍洱生物"}),  # a company named by what it does
 ])
 def test_place_names_without_what_came_before_them(text, places):
     assert places_in(text) == places
@@ -146,3 +150,57 @@ def test_the_county_alone_does_not_take_an_emergency_into_an_event_of_another_ki
     accident = EventMarks(counties={"江川区"}, incident="事故灾难")
     follow_up = features(Marks(counties=frozenset({"江川区"}), incident=None), accident, 0.01)
     assert may_join(follow_up)
+
+
+def test_a_report_of_another_county_at_a_spot_of_its_own_conflicts_though_it_names_ours():
+    """A rockfall at 福贡县利沙底乡 "与贡山县交界", on the highway the 贡山 event is on: the
+    neighbouring county's matter. A list of counties that felt an earthquake names no spot
+    of its own and still shares the county (test_grouping)."""
+    text = "福贡县利沙底乡与贡山县交界的怒江美丽公路一处路段发生落石"
+    item = Marks(county="福贡县", counties=counties_in(text), places=places_in(text),
+                 incident="事故灾难")
+    event = EventMarks(counties={"贡山独龙族怒族自治县"}, incident="事故灾难",
+                       places=places_in("贡山县丙中洛镇境内怒江美丽公路一处路段突发山体落石"))
+    values = features(item, event, 0.3)
+    assert (values["same_county"], values["county_conflict"]) == (1.0, 1.0)
+    ours = features(Marks(county="贡山独龙族怒族自治县", counties=counties_in(text),
+                          places=places_in("丙中洛镇"), incident="事故灾难"), event, 0.3)
+    assert ours["county_conflict"] == 0.0
+
+
+def test_the_county_alone_does_not_join_a_report_that_names_a_spot_of_its_own():
+    """A bus rollover on 开河高速 two days after a fire in 蒙自市 shares the city and the kind;
+    it names a road the fire's reports do not: its own matter. A follow-up naming only the
+    county (县城恢复正常供水) still joins in the first days."""
+    fire = EventMarks(counties={"蒙自市"}, incident="事故灾难",
+                      places=places_in("蒙自市文澜镇一出租屋起火"))
+    bus = features(Marks(county="蒙自市", counties=frozenset({"蒙自市"}), incident="事故灾难",
+                         places=places_in("G8011开河高速蒙自段一辆大客车侧翻")), fire, 0.01)
+    assert bus["own_place"] == 1.0 and not may_join(bus)
+    follow_up = features(Marks(county="蒙自市", counties=frozenset({"蒙自市"}),
+                               incident="事故灾难"), fire, 0.01)
+    assert may_join(follow_up)
+
+
+def test_the_towns_an_official_notice_names_identify_the_event_too():
+    """The county's 灾情通报 names 太平乡, the first report only the county: a follow-up from
+    太平乡 the next morning shares a town with the event once the notice is attached."""
+    from datetime import timedelta
+
+    from monitor.track.grouping import EventIndex, Match
+    from monitor.track.policy import default_policy
+    from monitor.track.tracker import Tracker, to_index_entry
+    from tests.track.conftest import make_item
+    from tests.track.faketagger import fake_tag
+
+    first = make_item(1, "云南漾濞发生5.2级地震", "大理州漾濞县发生5.2级地震，大理市区震感明显。")
+    notice = make_item(2, "漾濞县5.2级地震灾情通报", "太平乡部分民房出现墙体开裂。", hours=10,
+                       source="gov", official=True)
+    report, answer = fake_tag([first, notice], 60)
+    policy = default_policy()
+    tracker = Tracker(policy, EventIndex(policy.grouping))
+    now = first.published + timedelta(hours=11)
+    event = tracker.open(report, now).event
+    assert "太平乡" not in event.places
+    event = tracker.respond(event, answer, Match(event.id, 0.9, 0.3, ()), now).event
+    assert "太平乡" in event.places and "太平乡" in to_index_entry(event).marks.places
