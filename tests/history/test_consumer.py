@@ -225,6 +225,25 @@ async def test_one_process_writes_the_history_at_a_time(redis, keys, history):
     assert not await first.holds_lease()
 
 
+async def test_a_long_pass_stops_when_the_lease_is_no_longer_ours(redis, keys, history):
+    """A backlog longer than the lease: the holder renews it after each batch, and stops at
+    the batch after which it finds the lease taken (two writers would write the same rows)."""
+    store = EventStore(redis, keys, 86400)
+    await HistoryConsumer(redis, keys, store, HistoryWriter(history)).run_once()  # the group
+    for n in range(3):
+        await store.save(new(make_event(f"e{n}", local("2026-11-02T09:00"))))
+    reader = HistoryConsumer(redis, keys, store, HistoryWriter(history), batch=1)
+    asked = []
+
+    async def still_mine() -> bool:
+        asked.append(1)
+        return len(asked) < 2  # the lease is lost after the second batch
+
+    assert (await reader.run_once(still_mine)).entries == 2
+    assert count(history, tables.events) == 2
+    assert (await reader.run_once()).entries == 1  # the rest, when it is ours again
+
+
 async def test_item_rows_follow_the_events_list_as_it_grows_and_is_split(redis, keys, history):
     """Each change writes the rows of the items that joined since, and a split (the list
     replaced) deletes the rows of the items it moved away."""
