@@ -272,3 +272,26 @@ def stored_items(history, event_id: str) -> list[str]:
     with history.connect() as conn:
         return sorted(conn.execute(sa.select(tables.items.c.item_id)
                                    .where(tables.items.c.event_id == event_id)).scalars())
+
+
+def test_item_rows_stay_right_when_two_writers_take_turns(history):
+    """A writer remembers the items it wrote with the version: when another process wrote a
+    newer version meanwhile (the history lease moved), it reads the rows back rather than
+    trusting what it remembers (which would insert the other's rows again, or miss gone ones)."""
+    at = local("2026-11-02T09:00")
+    refs = [ItemRef(id=f"news:{n}", source_id=f"s{n}", title=f"转载{n}", link=None,
+                    published=at + timedelta(minutes=n), official=False) for n in range(4)]
+    event = make_event("viral", at)
+    one, other = HistoryWriter(history), HistoryWriter(history)
+
+    def version(n: int, listed):
+        return event.model_copy(update={"version": n, "items": listed,
+                                        "item_count": len(listed)})
+
+    assert one.apply([version(1, refs[:1])], None) == 1
+    assert other.apply([version(2, refs[:2])], None) == 1
+    assert one.apply([version(3, refs[:3])], None) == 1
+    assert stored_items(history, "viral") == [r.id for r in refs[:3]]
+    assert other.apply([version(4, [refs[0], refs[3]])], None) == 1  # a split, by the other
+    assert one.apply([version(5, [refs[0], refs[3]])], None) == 1
+    assert stored_items(history, "viral") == [refs[0].id, refs[3].id]
