@@ -9,7 +9,7 @@ acknowledges. The position reached is committed in SQL with the rows, so:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -61,8 +61,9 @@ class HistoryConsumer:
         # Tests set this to stop between the SQL commit and the ack (a crash there).
         self.before_ack = None
 
-    async def run_once(self) -> Pass:
-        """Catch up with everything logged so far; the counts of the pass."""
+    async def run_once(self, still_mine: Callable[[], Awaitable[bool]] | None = None) -> Pass:
+        """Catch up with everything logged so far; the counts of the pass. `still_mine`,
+        asked after each batch, ends the pass when the history lease is no longer ours."""
         done = Pass()
         position = await asyncio.to_thread(self._writer.position)
         if await self._lost_entries(position):
@@ -72,6 +73,8 @@ class HistoryConsumer:
         await self._ensure_group(position)
         while entries := await self._read():
             await self._apply(entries, done)
+            if still_mine is not None and not await still_mine():
+                break  # another process writes now: two would write the same rows
         self._metrics.written.inc(done.written + done.resynced)
         return done
 
@@ -81,7 +84,9 @@ class HistoryConsumer:
                 if not await self.holds_lease():
                     await sleep_or_stop(clock, IDLE_SECONDS, stop)
                     continue
-                done = await self.run_once()
+                # The lease renewed at every batch: a backlog longer than the lease must not
+                # let a second process take it and write the same entries beside us.
+                done = await self.run_once(self.holds_lease)
                 if done.written or done.resynced:
                     log.info("history_written", entries=done.entries, events=done.written,
                              resynced=done.resynced)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from monitor.domain.events import ACTIVE_STATUSES, Deadline, Event, Response
+from monitor.domain.events import ACTIVE_STATUSES, Deadline, Event, ItemRef, Response
 
 # The unit that leads each topic (plan tasks 25–41, DOMAIN.md "Who leads what"); the
 # general office answers for everything else.
@@ -79,10 +80,11 @@ def changed_at(event: Event) -> datetime:
     return max((h.at for h in event.history), default=event.last_seen)
 
 
-def item_rows(event: Event) -> list[dict]:
+def item_rows(event: Event, refs: Iterable[ItemRef] | None = None) -> list[dict]:
+    """The rows of the event's items (of `refs` among them, if given)."""
     return [{"event_id": event.id, "item_id": i.id, "source_id": i.source_id, "title": i.title,
              "link": i.link, "published": utc(i.published), "official": i.official,
-             "message": i.message} for i in event.items]
+             "message": i.message} for i in (event.items if refs is None else refs)]
 
 
 def deadline_rows(event: Event) -> list[dict]:

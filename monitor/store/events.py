@@ -5,6 +5,7 @@ version meanwhile."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -98,6 +99,7 @@ for i, key in ipairs(KEYS) do found[i] = redis.call('HGET', key, 'glance') or fa
 return found
 """
 GLANCE_CHUNK = 2000
+REFS_CACHED = 20_000  # parsed item references kept (ItemRef is frozen: shared safely)
 
 
 class EventStore:
@@ -225,10 +227,17 @@ class EventStore:
         return [i.decode() for i in await self._redis.zrange(self._keys.events_due, 0, limit - 1)]
 
 
+@functools.lru_cache(maxsize=REFS_CACHED)
+def _ref(raw: bytes) -> ItemRef:
+    """A listed reference, parsed once: a reference never changes once listed, and the
+    history reads a busy event's whole list (thousands) at each change of it."""
+    return ItemRef.model_validate_json(raw)
+
+
 def _all_refs(event: Event, listed: Sequence[bytes]) -> list[ItemRef]:
     """The list's references and the document's (events saved before the list existed kept
     theirs only there; a merge may list one twice), once each, in order of publication."""
-    refs = {r.id: r for r in map(ItemRef.model_validate_json, listed)}
+    refs = {r.id: r for r in map(_ref, listed)}
     for ref in event.items:
         refs.setdefault(ref.id, ref)
     return sorted(refs.values(), key=lambda r: r.published)

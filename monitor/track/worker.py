@@ -32,6 +32,11 @@ MAX_RETRIES = 5
 # How often a worker waiting for the grouping lease tries again. redis-py's default (0.1 s)
 # left the lease idle for most of that while the other worker had its next batch ready.
 LEASE_RETRY_SECONDS = 0.005
+# Items a pass reads at most. Each pass takes the grouping lease once and, under it, makes a
+# few Redis round trips (the change log, the applied marks, the save, the waiting answers),
+# at each of which this process's event loop serves its polls meanwhile: a backlog taken 500
+# at a time pays that a fifth as often as 100 at a time. A quiet stream reads what is there.
+BATCH_ITEMS = 500
 CACHED_EVENTS = 2048  # events kept as last saved, so a busy event is not loaded per batch
 
 Tagger = Callable[[Sequence[Item], int], list[Tagged]]
@@ -90,7 +95,7 @@ class EventsWorker:
         for event in await self.store.load_many(await self.store.active_ids(since)):
             self.index.put(to_index_entry(event))
 
-    async def run_once(self, count: int = 100, block_ms: int | None = None) -> BatchResult:
+    async def run_once(self, count: int = BATCH_ITEMS, block_ms: int | None = None) -> BatchResult:
         stale = await self._take_over_stale(count)
         fresh = await self._consumer.read(count=count, block_ms=None if stale else block_ms)
         # Claimed entries join our own pending ones, which `read` returns too: once each.

@@ -225,6 +225,25 @@ async def test_one_process_writes_the_history_at_a_time(redis, keys, history):
     assert not await first.holds_lease()
 
 
+async def test_a_long_pass_stops_when_the_lease_is_no_longer_ours(redis, keys, history):
+    """A backlog longer than the lease: the holder renews it after each batch, and stops at
+    the batch after which it finds the lease taken (two writers would write the same rows)."""
+    store = EventStore(redis, keys, 86400)
+    await HistoryConsumer(redis, keys, store, HistoryWriter(history)).run_once()  # the group
+    for n in range(3):
+        await store.save(new(make_event(f"e{n}", local("2026-11-02T09:00"))))
+    reader = HistoryConsumer(redis, keys, store, HistoryWriter(history), batch=1)
+    asked = []
+
+    async def still_mine() -> bool:
+        asked.append(1)
+        return len(asked) < 2  # the lease is lost after the second batch
+
+    assert (await reader.run_once(still_mine)).entries == 2
+    assert count(history, tables.events) == 2
+    assert (await reader.run_once()).entries == 1  # the rest, when it is ours again
+
+
 async def test_item_rows_follow_the_events_list_as_it_grows_and_is_split(redis, keys, history):
     """Each change writes the rows of the items that joined since, and a split (the list
     replaced) deletes the rows of the items it moved away."""
@@ -253,3 +272,26 @@ def stored_items(history, event_id: str) -> list[str]:
     with history.connect() as conn:
         return sorted(conn.execute(sa.select(tables.items.c.item_id)
                                    .where(tables.items.c.event_id == event_id)).scalars())
+
+
+def test_item_rows_stay_right_when_two_writers_take_turns(history):
+    """A writer remembers the items it wrote with the version: when another process wrote a
+    newer version meanwhile (the history lease moved), it reads the rows back rather than
+    trusting what it remembers (which would insert the other's rows again, or miss gone ones)."""
+    at = local("2026-11-02T09:00")
+    refs = [ItemRef(id=f"news:{n}", source_id=f"s{n}", title=f"转载{n}", link=None,
+                    published=at + timedelta(minutes=n), official=False) for n in range(4)]
+    event = make_event("viral", at)
+    one, other = HistoryWriter(history), HistoryWriter(history)
+
+    def version(n: int, listed):
+        return event.model_copy(update={"version": n, "items": listed,
+                                        "item_count": len(listed)})
+
+    assert one.apply([version(1, refs[:1])], None) == 1
+    assert other.apply([version(2, refs[:2])], None) == 1
+    assert one.apply([version(3, refs[:3])], None) == 1
+    assert stored_items(history, "viral") == [r.id for r in refs[:3]]
+    assert other.apply([version(4, [refs[0], refs[3]])], None) == 1  # a split, by the other
+    assert one.apply([version(5, [refs[0], refs[3]])], None) == 1
+    assert stored_items(history, "viral") == [refs[0].id, refs[3].id]
