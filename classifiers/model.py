@@ -68,6 +68,14 @@ class TrainConfig:
     # Chosen on validation folds of train+dev.
     title_chars: int = 60
     title_mix: float = 0.3
+    # The title head's own regularisation and class weights (None: the shared C and
+    # class_weight); tried by `--select`.
+    title_C: float | None = None
+    title_class_weight: str | None = "same"
+    # "svm": calibrated LinearSVC like every head; "lr": a logistic regression, whose own
+    # probabilities need no calibration (stored as a sigmoid with a = -1, b = 0).
+    title_model: str = "svm"
+    linear_model: str = "svm"  # set per head by train._head_config
 
 
 @dataclass(frozen=True)
@@ -142,12 +150,30 @@ def fit_head(name: str, X, y: list[str], cfg: TrainConfig) -> Head:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import LinearSVC
 
+    if cfg.linear_model == "lr":
+        return _fit_logistic(name, X, y, cfg)
+
     svm = LinearSVC(C=cfg.C, class_weight=cfg.class_weight, random_state=cfg.seed)
     clf = CalibratedClassifierCV(
         svm, method="sigmoid", cv=cfg.calibration_folds, ensemble=cfg.ensemble
     )
     clf.fit(X, y)
     return Head.from_calibrated(name, clf)
+
+
+def _fit_logistic(name: str, X, y: list[str], cfg: TrainConfig) -> Head:
+    """A binary logistic regression as a Head: its decision through the sigmoid is its
+    probability, i.e. calibration a = -1, b = 0."""
+    from sklearn.linear_model import LogisticRegression
+
+    if len(set(y)) != 2:
+        raise ValueError(f"head {name}: a logistic head is binary; got {len(set(y))} classes")
+
+    lr = LogisticRegression(C=cfg.C, class_weight=cfg.class_weight, max_iter=2000,
+                            solver="liblinear", random_state=cfg.seed)
+    lr.fit(X, y)
+    return Head(name, np.asarray(lr.classes_).astype(str), lr.coef_[None].astype(np.float32),
+                lr.intercept_[None], -np.ones((1, 1)), np.zeros((1, 1)))
 
 
 def make_vectorizer(cfg: TrainConfig):

@@ -83,10 +83,21 @@ def fit(
         rows, y = _labels(head, examples, cfg)
         if len(set(y)) < 2:
             continue
-        heads[head] = fit_head(head, X[rows], y, cfg)
+        heads[head] = fit_head(head, X[rows], y, _head_config(head, cfg))
     return Model(Features.from_vectorizer(vec), heads, version, subwords=cfg.subwords,
                  opening=cfg.opening, opening_grams=cfg.opening_grams, foreign=cfg.foreign,
                  title=(cfg.title_chars, cfg.title_mix))
+
+
+def _head_config(head: str, cfg: TrainConfig) -> TrainConfig:
+    """The configuration a head is fitted with: the title head may have its own C and class
+    weights."""
+    if head != "title":
+        return cfg
+    return replace(cfg, C=cfg.title_C if cfg.title_C is not None else cfg.C,
+                   class_weight=(cfg.class_weight if cfg.title_class_weight == "same"
+                                 else cfg.title_class_weight),
+                   linear_model=cfg.title_model)
 
 
 def cluster_folds(examples: list[Example], folds: int) -> list[int]:
@@ -206,6 +217,9 @@ GRID = [
     TrainConfig(foreign=0),
     TrainConfig(title_mix=0.0),
     TrainConfig(title_mix=0.5),
+    TrainConfig(title_C=0.3),
+    TrainConfig(title_class_weight=None),
+    TrainConfig(title_model="lr", title_C=10.0),
 ]
 
 
@@ -288,6 +302,9 @@ def select(root: Path, progress: bool = True, folds: int = 4,
             f"C={cfg.C} min_df={cfg.min_df} ens={cfg.ensemble} "
             f"cw={cfg.class_weight} sub={cfg.subwords} open={cfg.opening}"
             f"/{''.join(map(str, cfg.opening_grams))} abroad={cfg.foreign} title={cfg.title_mix}"
+            + (f" {cfg.title_model} C={cfg.title_C} cw={cfg.title_class_weight}"
+               if (cfg.title_model, cfg.title_C, cfg.title_class_weight) != ("svm", None, "same")
+               else "")
         )
         print(f"{desc:<76} " + " ".join(f"{s:>6.3f}" for s in mean), flush=True)
 

@@ -79,3 +79,24 @@ def test_array_heads_give_the_calibrated_probabilities_of_scikit_learn(classes):
         head = model.Head.from_calibrated("t", clf)
         assert np.allclose(head.proba(X), clf.predict_proba(X), atol=1e-5)
         assert list(head.predict(X)) == list(clf.predict(X))
+
+
+def test_a_logistic_head_gives_the_probabilities_of_scikit_learn():
+    import numpy as np
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    classes = ("甲", "乙")
+    rng = np.random.default_rng(7)
+    X = sparse.random(90, 30, density=0.3, random_state=7, format="csr")
+    y = [classes[i % len(classes)] for i in range(90)]
+    X = X + sparse.csr_matrix(np.eye(len(classes))[[i % len(classes) for i in range(90)]]
+                              @ rng.random((len(classes), 30)))
+    cfg = model.TrainConfig(C=3.0, linear_model="lr")
+    head = model.fit_head("t", X, y, cfg)
+    lr = LogisticRegression(C=3.0, class_weight="balanced", solver="liblinear", max_iter=2000,
+                            random_state=cfg.seed).fit(X, y)
+    assert np.allclose(head.proba(X), lr.predict_proba(X), atol=1e-5)
+    assert list(head.predict(X)) == list(lr.predict(X))
+    with pytest.raises(ValueError, match="binary"):
+        model.fit_head("t", X, [("甲", "乙", "丙")[i % 3] for i in range(90)], cfg)
