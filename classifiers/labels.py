@@ -57,6 +57,15 @@ def first_and_second() -> tuple[dict, dict]:
     return first, second
 
 
+def second_readers(paths: list[Path] | None = None) -> dict[str, dict]:
+    """Each second reader's own readings, so overlapping files do not shadow each other."""
+    readers: dict[str, dict] = {}
+    for path in paths or sorted(LABELS_DIR.glob(f"{SECOND_READER}*.tsv")):
+        for label in read_labels([path]):
+            readers.setdefault(label.labeller, {})[label.key] = label
+    return readers
+
+
 def text_sha1(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
@@ -85,6 +94,9 @@ def main() -> int:
     for part in ("tipdm2020", "thucnews-titles"):
         s, k, m = agreement({x: y for x, y in first.items() if x[0].startswith(part)}, second)
         print(f"  {part:16} {m:4} texts, agreement {s:.3f}, κ {k:.3f}")
+    for labeller, readings in sorted(second_readers().items()):
+        s, k, m = agreement(first, readings)
+        print(f"  by {labeller:13} {m:4} texts, agreement {s:.3f}, κ {k:.3f}")
     return 0
 
 

@@ -115,3 +115,20 @@ def test_cec_documents_read_as_running_text():
     ex = next(e for e in corpus.load_cec() if "6人亡" in e.id)
     title, body = ex.text.split("\n", 1)
     assert "\t" not in body and "事故共造成6人死亡" in body
+
+
+def test_each_second_reader_is_compared_on_their_own_readings(tmp_path):
+    header = "source\tline\tsha1\tlabel\tlabeller\tnote\n"
+    rows = {"a": ["教育改革", "无关"], "b": ["无关", "无关"]}
+    paths = []
+    for name, (first_line, second_line) in rows.items():
+        path = tmp_path / f"double_reader-{name}.tsv"
+        path.write_text(header + f"s\t1\tx\t{first_line}\treader-{name}\t\n"
+                        f"s\t2\tx\t{second_line}\treader-{name}\t\n", encoding="utf-8")
+        paths.append(path)
+    readers = labels.second_readers(paths)
+    assert set(readers) == {"reader-a", "reader-b"}
+    # the same texts read by both: each reader keeps their own labels
+    assert readers["reader-a"][("s", 1)].label == "教育改革"
+    assert readers["reader-b"][("s", 1)].label == "无关"
+    assert labels.agreement(readers["reader-a"], readers["reader-b"])[0] == 0.5
