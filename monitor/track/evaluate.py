@@ -33,7 +33,7 @@ from itertools import combinations
 
 from monitor.domain.events import Event
 from monitor.models import Item
-from monitor.track.answers import Attached, moves_to
+from monitor.track.answers import Attached, Lookout, moves_to
 from monitor.track.deadlines import evaluate as evaluate_deadlines
 from monitor.track.grouping import EventIndex
 from monitor.track.labelled import (
@@ -110,6 +110,7 @@ def group(items: Sequence[Item], policy: Policy) -> Grouped:
     result = Grouped({}, {})
     waiting: list[Tagged] = []  # official answers that matched no event yet (orphans.py)
     attached: list[Tagged] = []  # and those that did (answers.py): each may move later
+    lookout = Lookout()
     tagged_items = tag(list(items), policy.grouping.centroid_terms)
     result.events = events
     for tagged in sorted(tagged_items, key=lambda t: t.item.published):
@@ -137,7 +138,8 @@ def group(items: Sequence[Item], policy: Policy) -> Grouped:
         # An event's new report may name what a waiting answer names (the worker does the
         # same after each batch, worker._adopt_orphans).
         _adopt(index.get(change.event.id), waiting, tracker, result, attached)
-        _take_back(index.get(change.event.id), attached, tracker, result)
+        if lookout.changed(entry := index.get(change.event.id)):
+            _take_back(entry, attached, tracker, result)
         if action == "join" and runner_up is not None:
             _merge_if_sure(tracker, result, match, runner_up, now)
     return result

@@ -19,7 +19,7 @@ from monitor.models import Item
 from monitor.store.events import Change, Conflict, EventStore
 from monitor.store.items import ItemConsumer, StreamEntry
 from monitor.store.keys import GROUPING_LEASE_SECONDS, Keys
-from monitor.track.answers import AnswerStore, Attached, Move, moves_to
+from monitor.track.answers import AnswerStore, Attached, Lookout, Move, moves_to
 from monitor.track.grouping import EventIndex
 from monitor.track.orphans import OrphanStore, best_for, waits_for_event
 from monitor.track.policy import Policy
@@ -70,6 +70,7 @@ class EventsWorker:
         self.tracker = Tracker(policy, self.index, who=f"worker:{name}")
         self.orphans = OrphanStore(redis, keys, retention_seconds)
         self.answers = AnswerStore(redis, keys, retention_seconds)
+        self._lookout = Lookout()
         self._consumer = ItemConsumer(redis, keys, group, name)
         self._tagger = tagger
         self._on_tagged = on_tagged
@@ -284,7 +285,13 @@ class EventsWorker:
                     await self.orphans.adopted(tagged.item.id)
                     taken.add(tagged.item.id)
                     result.responses += 1
-        await self._take_back_answers(entries, await self.answers.around(*span), result)
+        # Only events that are new or name something new look again (answers.Lookout).
+        looked = [fresh for e in entries if (fresh := self.index.get(e.event_id)) is not None
+                  and self._lookout.changed(fresh)]
+        if looked:
+            attached = await self.answers.around(min(e.first_seen for e in looked) - window,
+                                                 max(e.horizon for e in looked) + window)
+            await self._take_back_answers(looked, attached, result)
 
     async def _take_back_answers(self, entries, attached: list[Attached],
                                  result: BatchResult) -> None:

@@ -102,3 +102,22 @@ async def test_a_notice_stays_when_the_new_event_matches_it_only_a_little_better
     assert other.responses == []
     assert not any(h.what == "response_moved" for e in events.values() for h in e.history)
 
+
+
+async def test_the_lookalike_clocks_start_at_its_own_first_report_again(pipeline):
+    """The notice, published before the look-alike's first report but delivered after it,
+    had moved the look-alike's clocks back; once it leaves, they start at that report."""
+    early = NOTICE.model_copy(update={"published": LOOKALIKE.published - timedelta(hours=1)})
+    worker = await pipeline.worker()
+    await pipeline.feed(worker, LOOKALIKE, early)
+    [lookalike] = (await _events(pipeline, worker)).values()
+    assert lookalike.first_seen == early.published
+    await pipeline.feed(worker, OWN_REPORT)
+    lookalike = await worker.store.load(lookalike.id)
+    assert lookalike.responses == []
+    assert lookalike.first_seen == LOOKALIKE.published
+    assert _deadline(lookalike).due == LOOKALIKE.published + timedelta(hours=5)
+    whats = [h.what for h in lookalike.history]
+    moved = whats.index("response_moved")
+    assert whats[moved + 1] == "first_seen_moved" and "moved to another" in \
+        lookalike.history[moved + 1].why
