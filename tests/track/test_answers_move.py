@@ -121,3 +121,15 @@ async def test_the_lookalike_clocks_start_at_its_own_first_report_again(pipeline
     moved = whats.index("response_moved")
     assert whats[moved + 1] == "first_seen_moved" and "moved to another" in \
         lookalike.history[moved + 1].why
+
+
+async def test_another_worker_moves_an_answer_the_first_attached(pipeline):
+    """The second worker never saw the notice: it reads its tagged form from Redis."""
+    first, second = await pipeline.worker("w1"), await pipeline.worker("w2")
+    await pipeline.feed(first, LOOKALIKE, NOTICE)
+    await pipeline.feed(second, OWN_REPORT)
+    events = await _events(pipeline, second)
+    own = next(e for e in events.values() if e.title == OWN_REPORT.title)
+    assert [r.id for r in own.responses] == [f"r-{NOTICE.id}"]
+    assert not any(e.responses for e in events.values() if e.id != own.id)
+    assert [a.event_id for a in await first.answers.around(0, 2e9)] == [own.id]
