@@ -230,22 +230,25 @@ async def time_one_look(worker, now, count: int) -> None:
     something new, not per item."""
     if not count:
         return
-    hot = list(worker.index._entries.values())[-20:]  # the bench's news events among them
+    # The bench's news events (they name counties and places; the seeded ones do not): the
+    # answers about the same matters share terms with them, so these are scored in full.
+    hot = [e for e in worker.index._entries.values() if e.marks.counties or e.marks.places]
     window = worker.policy.grouping.window
     reads, scores = [], []
     for entry in hot[:20]:
         started = time.perf_counter()
-        attached = await worker.answers.around(now.timestamp() - window,
-                                               now.timestamp() + window)
+        around = await worker.answers.ids_around(now.timestamp() - window,
+                                                 now.timestamp() + window)
         read = time.perf_counter()
+        attached = await worker.answers.attached(worker.answers.sharing(entry, around))
         moves_to(entry, attached, worker.policy, worker.index)
         reads.append(read - started)
         scores.append(time.perf_counter() - read)
     if reads:
-        print(f"answers look: {len(attached):,} attached answers read in "
-              f"{statistics.median(reads) * 1000:.1f} ms (once per batch), re-scored against "
-              f"one new event in {statistics.median(scores) * 1000:.1f} ms (median of "
-              f"{len(reads)} events)")
+        print(f"answers look: {len(around):,} attached answers listed in "
+              f"{statistics.median(reads) * 1000:.1f} ms (once per batch); those sharing "
+              f"anything with one new event read and re-scored in "
+              f"{statistics.median(scores) * 1000:.1f} ms (median of {len(reads)} events)")
 
 
 def news_texts() -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ officer put it.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -50,13 +51,15 @@ class Move:
 
 class AnswerStore:
     """Attached answers by publication time; their tagged forms never change (read once per
-    worker and kept in memory), their homes do (read at every look)."""
+    worker and kept in memory, with postings by term, place and county so that an event
+    finds the few that share anything with it), their homes do (read at every look)."""
 
     def __init__(self, redis: aioredis.Redis, keys: Keys, retention_seconds: float) -> None:
         self._redis = redis
         self._keys = keys
         self._retention = retention_seconds
         self._tagged: dict[str, Tagged] = {}
+        self._postings: dict[str, set[str]] = defaultdict(set)
 
     async def keep(self, tagged: Tagged, event_id: str) -> None:
         item_id = tagged.item.id
@@ -65,26 +68,46 @@ class AnswerStore:
         pipe.hset(self._keys.answer_homes, item_id, event_id)
         pipe.zadd(self._keys.answers, {item_id: tagged.item.published.timestamp()})
         await pipe.execute()
-        self._tagged[item_id] = tagged
+        self._remember(item_id, tagged)
 
     async def moved(self, item_id: str, event_id: str) -> None:
         await self._redis.hset(self._keys.answer_homes, item_id, event_id)
 
-    async def around(self, start_ts: float, end_ts: float) -> list[Attached]:
+    async def ids_around(self, start_ts: float, end_ts: float) -> set[str]:
+        """The answers published in this span, their tagged forms in memory."""
         ids = [i.decode() for i in
                await self._redis.zrangebyscore(self._keys.answers, start_ts, end_ts)]
+        unknown = [i for i in ids if i not in self._tagged]
+        if len(self._tagged) + len(unknown) > MAX_REMEMBERED:  # those of weeks ago, mostly
+            kept = [(i, self._tagged[i]) for i in ids if i in self._tagged]
+            self._tagged, self._postings = {}, defaultdict(set)
+            for item_id, tagged in kept:
+                self._remember(item_id, tagged)
+        if unknown:  # attached by another worker, or before this one started
+            raw = await self._redis.hmget(self._keys.answer_items, unknown)
+            for item_id, r in zip(unknown, raw, strict=True):
+                if r:
+                    self._remember(item_id, load_tagged(r))
+        return {i for i in ids if i in self._tagged}
+
+    def sharing(self, entry: Entry, among: set[str]) -> list[str]:
+        """Those of `among` sharing a term, a place or a county with the event."""
+        found: set[str] = set()
+        for key in (*entry.centroid, *entry.marks.places,
+                    *(f"county:{c}" for c in entry.marks.counties)):
+            found |= self._postings.get(key, set())
+        return sorted(found & among)
+
+    async def attached(self, ids: list[str]) -> list[Attached]:
+        """These answers (in memory: ids_around) with the events they now sit on."""
         if not ids:
             return []
         homes = await self._redis.hmget(self._keys.answer_homes, ids)
-        unknown = [i for i in ids if i not in self._tagged]
-        if len(self._tagged) + len(unknown) > MAX_REMEMBERED:  # those of weeks ago, mostly
-            self._tagged = {i: self._tagged[i] for i in ids if i in self._tagged}
-        if unknown:  # attached by another worker, or before this one started
-            raw = await self._redis.hmget(self._keys.answer_items, unknown)
-            self._tagged.update({i: load_tagged(r) for i, r in zip(unknown, raw, strict=True)
-                                 if r})
         return [Attached(self._tagged[i], home.decode())
-                for i, home in zip(ids, homes, strict=True) if home and i in self._tagged]
+                for i, home in zip(ids, homes, strict=True) if home]
+
+    async def around(self, start_ts: float, end_ts: float) -> list[Attached]:
+        return await self.attached(sorted(await self.ids_around(start_ts, end_ts)))
 
     async def trim(self, now_ts: float) -> int:
         """Forget answers older than the retention period (the events forget them too)."""
@@ -96,8 +119,28 @@ class AnswerStore:
             pipe.zrem(self._keys.answers, *old)
             await pipe.execute()
             for item_id in old:
-                self._tagged.pop(item_id.decode(), None)
+                self._forget(item_id.decode())
         return len(old)
+
+    def _remember(self, item_id: str, tagged: Tagged) -> None:
+        self._tagged[item_id] = tagged
+        for key in _keys_of(tagged):
+            self._postings[key].add(item_id)
+
+    def _forget(self, item_id: str) -> None:
+        tagged = self._tagged.pop(item_id, None)
+        for key in _keys_of(tagged) if tagged else ():
+            ids = self._postings.get(key)
+            if ids is not None:
+                ids.discard(item_id)
+                if not ids:
+                    del self._postings[key]
+
+
+def _keys_of(tagged: Tagged) -> list[str]:
+    """What an event may share with the answer (as _shares_anything reads it)."""
+    marks = tagged.marks
+    return [*tagged.vector, *marks.places, *(f"county:{c}" for c in marks.named_counties)]
 
 
 class Lookout:

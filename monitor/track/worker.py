@@ -19,7 +19,7 @@ from monitor.models import Item
 from monitor.store.events import Change, Conflict, EventStore
 from monitor.store.items import ItemConsumer, StreamEntry
 from monitor.store.keys import GROUPING_LEASE_SECONDS, Keys
-from monitor.track.answers import AnswerStore, Attached, Lookout, Move, moves_to
+from monitor.track.answers import AnswerStore, Lookout, Move, moves_to
 from monitor.track.grouping import EventIndex
 from monitor.track.orphans import OrphanStore, best_for, waits_for_event
 from monitor.track.policy import Policy
@@ -289,22 +289,24 @@ class EventsWorker:
         looked = [fresh for e in entries if (fresh := self.index.get(e.event_id)) is not None
                   and self._lookout.changed(fresh)]
         if looked:
-            attached = await self.answers.around(min(e.first_seen for e in looked) - window,
-                                                 max(e.horizon for e in looked) + window)
-            await self._take_back_answers(looked, attached, result)
+            around = await self.answers.ids_around(min(e.first_seen for e in looked) - window,
+                                                   max(e.horizon for e in looked) + window)
+            if around:
+                await self._take_back_answers(looked, around, result)
 
-    async def _take_back_answers(self, entries, attached: list[Attached],
+    async def _take_back_answers(self, entries, around: set[str],
                                  result: BatchResult) -> None:
         """Answers attached to a look-alike before their own matter's first report: each
-        moves to the new or grown event it matches clearly better (answers.better_home)."""
+        moves to the new or grown event it matches clearly better (answers.better_home).
+        Only those sharing a term, a place or a county with the event are read and scored."""
         window = self.policy.grouping.window
         moved: set[str] = set()
         for entry in entries:
             if entry.event_id not in self.index:  # merged meanwhile
                 continue
             start, end = entry.first_seen - window, entry.horizon + window
-            mine = [a for a in attached if a.tagged.item.id not in moved
-                    and start <= a.tagged.item.published.timestamp() <= end]
+            attached = await self.answers.attached(self.answers.sharing(entry, around - moved))
+            mine = [a for a in attached if start <= a.tagged.item.published.timestamp() <= end]
             for move in moves_to(entry, mine, self.policy, self.index) if mine else []:
                 if await self._move(move, entry.event_id):
                     moved.add(move.attached.tagged.item.id)
