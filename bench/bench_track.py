@@ -3,7 +3,9 @@
 1. grouping alone: items/s through the real tracker (candidate lookup, scoring, event update)
    with 10,000 open events in the index, one core, no Redis. Target ≥ 1,000 items/s.
 2. events worker: items/s end to end (stream → classify → group → save in Redis) with
-   10,000 open events stored in Redis.
+   10,000 open events stored in Redis, and ATTACHED_ANSWERS official answers attached to
+   them within the window, which every opened or grown event re-scores (track/answers.py);
+   `--answers N` sets how many (0: none); `--worker-only` skips part 1.
 3. timer lag: deadlines falling due every few milliseconds on the real clock while the worker
    is busy; lag = when the transition was recorded − its due time. Target: all within 1 s.
 """
@@ -30,15 +32,20 @@ from monitor.models import Item  # noqa: E402
 from monitor.store.embedded import connect  # noqa: E402
 from monitor.store.items import ItemStore, ensure_groups  # noqa: E402
 from monitor.store.keys import Keys, delete_prefix  # noqa: E402
+from monitor.track.answers import moves_to  # noqa: E402
 from monitor.track.grouping import EventIndex, idf_table, normalise  # noqa: E402
 from monitor.track.identity import Marks, title_grams  # noqa: E402
 from monitor.track.policy import default_policy  # noqa: E402
+from monitor.track.tagging import tag  # noqa: E402
 from monitor.track.timers import TimerRunner  # noqa: E402
 from monitor.track.tracker import Tagged, Tracker, to_index_entry  # noqa: E402
 from monitor.track.worker import EventsWorker  # noqa: E402
 
 T0 = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
 OPEN_EVENTS = 10_000
+# A busy week's 通报 and replies in the grouping window; a tenth are notices of the very
+# matters the bench's news items report (they share terms, so they are scored in full).
+ATTACHED_ANSWERS = 1_000
 
 
 def vocabulary(rng: random.Random) -> list[str]:
@@ -105,7 +112,8 @@ def bench_grouping(rng: random.Random, words: list[str]) -> None:
           f"opened; half were reposts) — target ≥ 1,000 items/s")
 
 
-async def bench_worker(redis_url: str, rng: random.Random, words: list[str]) -> None:
+async def bench_worker(redis_url: str, rng: random.Random, words: list[str],
+                       answers: int) -> None:
     redis = connect(redis_url)
     keys = Keys(f"bench:{uuid.uuid4().hex[:8]}:")
     policy = default_policy()
@@ -115,14 +123,17 @@ async def bench_worker(redis_url: str, rng: random.Random, words: list[str]) -> 
         now = clock.now()
         worker = EventsWorker(redis, keys, policy, clock, "bench", 86400 * 30)
         started = time.perf_counter()
+        stored = []
         for change in seed_events(rng, words, policy, tracker, OPEN_EVENTS):
             event = change.event.model_copy(update={"first_seen": now, "last_seen": now})
             change = tracker.finish(event, now, -1)
             await worker.store.save(change)
+            stored.append(event.id)
         print(f"events worker: stored {OPEN_EVENTS:,} open events in "
               f"{time.perf_counter() - started:.1f}s")
         await ensure_groups(redis, keys.items_stream, ["track"])
         await worker.start()
+        await seed_answers(worker, rng, words, now, stored[:answers])
         await worker.warm_up()  # as `monitor run` does before it serves
         texts = news_texts()
         items = [Item(id=f"bench:w{n}", source_id=f"s{n % 40}", source_name="bench",
@@ -132,6 +143,7 @@ async def bench_worker(redis_url: str, rng: random.Random, words: list[str]) -> 
         await ItemStore(redis, keys, 86400).emit_new(items)
         lags = await run_with_timers(worker, clock, redis, keys, policy, len(items))
         print_lags(lags)
+        await time_one_look(worker, now, answers)
     finally:
         await delete_prefix(redis, keys.prefix)
         await redis.aclose()
@@ -192,6 +204,53 @@ def print_lags(lags: list[float]) -> None:
           f"{lags[-1] * 1000:.0f} ms — target every one within 1 s")
 
 
+async def seed_answers(worker, rng, words, now, homes: list[str]) -> None:
+    """Answers attached to random stored events, kept as the worker keeps them; the worker's
+    memory of their tagged forms is emptied, so the first look reads them from Redis."""
+    count = len(homes)
+    if not count:
+        return
+    texts = news_texts()
+    notices = [Item(id=f"bench:a{n}", source_id="gov", source_name="bench",
+                    title=f"关于{texts[n % len(texts)][0]}的情况通报", summary=texts[n % len(texts)][1],
+                    link=None, published=now, fetched=now, official=True, channel="website")
+               for n in range(count // 10)]
+    answers = tag(notices, worker.policy.grouping.centroid_terms)
+    answers += [tagged(200_000 + n, random_vector(rng, words, 30), now)
+                for n in range(count - len(answers))]
+    for answer, home in zip(answers, homes, strict=True):
+        await worker.answers.keep(answer, home)
+    worker.answers._tagged.clear()
+    print(f"events worker: {count:,} attached answers kept to be re-matched")
+
+
+async def time_one_look(worker, now, count: int) -> None:
+    """What one new event costs the worker to look at the attached answers around it (read
+    their homes, re-score those sharing anything): paid per event that opens or names
+    something new, not per item."""
+    if not count:
+        return
+    # The bench's news events (they name counties and places; the seeded ones do not): the
+    # answers about the same matters share terms with them, so these are scored in full.
+    hot = [e for e in worker.index._entries.values() if e.marks.counties or e.marks.places]
+    window = worker.policy.grouping.window
+    reads, scores = [], []
+    for entry in hot[:20]:
+        started = time.perf_counter()
+        around = await worker.answers.ids_around(now.timestamp() - window,
+                                                 now.timestamp() + window)
+        read = time.perf_counter()
+        attached = await worker.answers.attached(worker.answers.sharing(entry, around))
+        moves_to(entry, attached, worker.policy, worker.index)
+        reads.append(read - started)
+        scores.append(time.perf_counter() - read)
+    if reads:
+        print(f"answers look: {len(around):,} attached answers listed in "
+              f"{statistics.median(reads) * 1000:.1f} ms (once per batch); those sharing "
+              f"anything with one new event read and re-scored in "
+              f"{statistics.median(scores) * 1000:.1f} ms (median of {len(reads)} events)")
+
+
 def news_texts() -> list[tuple[str, str]]:
     return [
         ("镇雄县一煤矿发生透水事故致3人死亡", "昭通市镇雄县一煤矿井下发生透水事故，已造成3人死亡，多人被困。"),
@@ -206,9 +265,12 @@ async def main() -> None:
     configure("console", "warning")
     rng = random.Random(11)
     words = vocabulary(rng)
-    bench_grouping(rng, words)
+    answers = int(sys.argv[sys.argv.index("--answers") + 1]) if "--answers" in sys.argv \
+        else ATTACHED_ANSWERS
+    if "--worker-only" not in sys.argv:
+        bench_grouping(rng, words)
     async with redis_url(ROOT / "var" / "bench-redis") as url:
-        await bench_worker(url, rng, words)
+        await bench_worker(url, rng, words, answers)
 
 
 if __name__ == "__main__":

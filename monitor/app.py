@@ -39,6 +39,7 @@ from monitor.store.keys import Keys, poll_lease_seconds
 from monitor.store.sources import SourceStore, state_counts, utc
 from monitor.store.supervise import RedisSupervisor
 from monitor.track.actions import Actions
+from monitor.track.answers import AnswerStore
 from monitor.track.orphans import OrphanStore
 from monitor.track.policy import Policy, load_policy
 from monitor.track.readmodel import ReadModel
@@ -204,8 +205,8 @@ async def run_service(settings: Settings, feeds: FeedsFile, stop: asyncio.Event,
         try:
             await asyncio.gather(collector.scheduler.run(stop), worker.run(stop),
                                  timers.run(stop), forwarder.run(stop), notifier.run(stop),
-                                 _maintain(collector, worker.orphans, feeds, clock, metrics,
-                                           stop),
+                                 _maintain(collector, worker.orphans, worker.answers, feeds,
+                                           clock, metrics, stop),
                                  _watch_calendar(worker.store, policy, clock, metrics, stop,
                                                  provisional),
                                  *history_loops(settings, history, redis, worker.store, clock,
@@ -289,10 +290,10 @@ def sources_health(feeds: FeedsFile, store: SourceStore, clock: Clock):
     return rows
 
 
-async def _maintain(collector: Collector, orphans: OrphanStore, feeds: FeedsFile, clock: Clock,
-                    metrics: Metrics, stop: asyncio.Event) -> None:
-    """Trim the item stream and the answers still waiting for an event to the retention
-    period, and refresh the source gauges."""
+async def _maintain(collector: Collector, orphans: OrphanStore, answers: AnswerStore,
+                    feeds: FeedsFile, clock: Clock, metrics: Metrics, stop: asyncio.Event) -> None:
+    """Trim the item stream, the answers still waiting for an event and those kept to be
+    re-matched (track/answers.py) to the retention period, and refresh the source gauges."""
     while not stop.is_set():
         try:
             trimmed = await collector.items.trim(clock.now())
@@ -300,6 +301,7 @@ async def _maintain(collector: Collector, orphans: OrphanStore, feeds: FeedsFile
                 log.info("items_trimmed", entries=trimmed)
             if forgotten := await orphans.trim(clock.now().timestamp()):
                 log.info("waiting_answers_trimmed", answers=forgotten)
+            await answers.trim(clock.now().timestamp())
             states = await collector.sources.load_many(s.id for s in feeds.sources)
             for name, count in state_counts(states.values()).items():
                 metrics.sources.labels(name).set(count)

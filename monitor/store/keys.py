@@ -197,6 +197,22 @@ class Keys:
         """Hash: orphan item id → JSON (the item, its marks and term vector)."""
         return f"{self.prefix}track:orphan-items"
 
+    @property
+    def answers(self) -> str:
+        """Sorted set: attached official answer item id → published (unix s): the answers an
+        event that opens later may show to be its own (track/answers.py)."""
+        return f"{self.prefix}track:answers"
+
+    @property
+    def answer_items(self) -> str:
+        """Hash: attached answer item id → JSON (the item, its marks and term vector)."""
+        return f"{self.prefix}track:answer-items"
+
+    @property
+    def answer_homes(self) -> str:
+        """Hash: attached answer item id → the event it is attached to."""
+        return f"{self.prefix}track:answer-homes"
+
     # ------------------------------------------------------------------------------------
     # The officers' desk (monitor/web): page sessions, login throttling, idempotent
     # retries of mutations, and officers' corrections kept as labelled feedback.

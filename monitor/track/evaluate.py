@@ -33,6 +33,7 @@ from itertools import combinations
 
 from monitor.domain.events import Event
 from monitor.models import Item
+from monitor.track.answers import Attached, Lookout, moves_to
 from monitor.track.deadlines import evaluate as evaluate_deadlines
 from monitor.track.grouping import EventIndex
 from monitor.track.labelled import (
@@ -108,6 +109,8 @@ def group(items: Sequence[Item], policy: Policy) -> Grouped:
     events: dict[str, Event] = {}
     result = Grouped({}, {})
     waiting: list[Tagged] = []  # official answers that matched no event yet (orphans.py)
+    attached: list[Tagged] = []  # and those that did (answers.py): each may move later
+    lookout = Lookout()
     tagged_items = tag(list(items), policy.grouping.centroid_terms)
     result.events = events
     for tagged in sorted(tagged_items, key=lambda t: t.item.published):
@@ -117,6 +120,8 @@ def group(items: Sequence[Item], policy: Policy) -> Grouped:
             result.answered[tagged.item.id] = match.event_id if action == "respond" else None
             if action == "skip" and waits_for_event(tagged):
                 waiting.append(tagged)
+            elif action == "respond":
+                attached.append(tagged)
         if action in ("open", "open_policy"):
             change = tracker.open(tagged, now)
         elif action == "join":
@@ -132,20 +137,43 @@ def group(items: Sequence[Item], policy: Policy) -> Grouped:
         result.placed[tagged.item.id] = change.event.id
         # An event's new report may name what a waiting answer names (the worker does the
         # same after each batch, worker._adopt_orphans).
-        _adopt(index.get(change.event.id), waiting, tracker, result)
+        _adopt(index.get(change.event.id), waiting, tracker, result, attached)
+        if lookout.changed(entry := index.get(change.event.id)):
+            _take_back(entry, attached, tracker, result)
         if action == "join" and runner_up is not None:
             _merge_if_sure(tracker, result, match, runner_up, now)
     return result
 
 
-def _adopt(entry, waiting: list[Tagged], tracker: Tracker, result: Grouped) -> None:
+def _adopt(entry, waiting: list[Tagged], tracker: Tracker, result: Grouped,
+           attached: list[Tagged]) -> None:
     for tagged, match in best_for(entry, waiting, tracker.policy, tracker.index):
+        attached.append(tagged)
         result.answered[tagged.item.id] = match.event_id
         event = result.events[match.event_id]
         result.events[event.id] = tracker.respond(event, tagged, match,
                                                   tagged.item.published).event
         tracker.index.put(to_index_entry(result.events[event.id]))  # as worker._attach does
         waiting.remove(tagged)
+
+
+def _take_back(entry, attached: list[Tagged], tracker: Tracker, result: Grouped) -> None:
+    """As the worker does (worker._take_back_answers): an answer attached to a look-alike
+    moves to the event that opened or grew if it matches it clearly better."""
+    if entry is None:
+        return
+    window = tracker.policy.grouping.window
+    mine = [Attached(t, result.answered[t.item.id]) for t in attached
+            if entry.first_seen - window <= t.item.published.timestamp()
+            <= entry.horizon + window]
+    for move in moves_to(entry, mine, tracker.policy, tracker.index):
+        tagged, home = move.attached.tagged, move.attached.event_id
+        events = result.events
+        for change in tracker.move_response(events[home], events[entry.event_id], tagged,
+                                            move.old, move.new, tagged.item.published):
+            events[change.event.id] = change.event
+            tracker.index.put(to_index_entry(change.event))
+        result.answered[tagged.item.id] = entry.event_id
 
 
 def _merge_if_sure(tracker: Tracker, result: Grouped, match, other, now) -> None:

@@ -31,7 +31,7 @@ class OrphanStore:
 
     async def keep(self, tagged: Tagged) -> None:
         pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(self._keys.orphan_items, tagged.item.id, _dump(tagged))
+        pipe.hset(self._keys.orphan_items, tagged.item.id, dump_tagged(tagged))
         pipe.zadd(self._keys.orphans, {tagged.item.id: tagged.item.published.timestamp()})
         await pipe.execute()
 
@@ -40,7 +40,7 @@ class OrphanStore:
         if not ids:
             return []
         raw = await self._redis.hmget(self._keys.orphan_items, ids)
-        return [_load(r) for r in raw if r]
+        return [load_tagged(r) for r in raw if r]
 
     async def adopted(self, item_id: str) -> None:
         pipe = self._redis.pipeline(transaction=True)
@@ -51,7 +51,7 @@ class OrphanStore:
     async def get(self, item_id: str) -> Item | None:
         """One waiting answer (an officer links it to its event by hand)."""
         raw = await self._redis.hget(self._keys.orphan_items, item_id)
-        return _load(raw).item if raw else None
+        return load_tagged(raw).item if raw else None
 
     async def all(self, limit: int = 200) -> list[Item]:
         """The waiting answers, newest first (for the API)."""
@@ -59,7 +59,7 @@ class OrphanStore:
         if not ids:
             return []
         raw = await self._redis.hmget(self._keys.orphan_items, ids)
-        return [_load(r).item for r in raw if r]
+        return [load_tagged(r).item for r in raw if r]
 
     async def trim(self, now_ts: float) -> int:
         """Forget answers older than the retention period (the item stream forgets them too)."""
@@ -96,7 +96,7 @@ def best_for(entry: Entry, waiting: list[Tagged], policy: Policy,
     return found
 
 
-def _dump(t: Tagged) -> str:
+def dump_tagged(t: Tagged) -> str:
     return json.dumps({
         "item": t.item.model_dump(mode="json"), "topic": t.topic, "topic_p": t.topic_p,
         "incident": t.incident, "incident_p": t.incident_p, "severity": t.severity,
@@ -115,7 +115,7 @@ def _marks_of(raw: dict) -> Marks:
     return Marks(**{k: frozenset(v) if k in sets else v for k, v in raw.items()})
 
 
-def _load(raw: bytes | str) -> Tagged:
+def load_tagged(raw: bytes | str) -> Tagged:
     d = json.loads(raw)
     marks = _marks_of(d.pop("marks"))
     return Tagged(item=Item.model_validate(d.pop("item")), marks=marks, **d)

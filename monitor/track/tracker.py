@@ -208,6 +208,29 @@ class Tracker:
         return self.finish(event, now, before, item_ids=[item.id], raised_from=raised_from,
                            now_needs_response=event.needs_response and not previously_needed)
 
+    def move_response(self, old: Event, new: Event, tagged: Tagged, old_match: Match,
+                      new_match: Match, now: datetime) -> list[Change]:
+        """An answer attached to `old` matches `new` (opened later) clearly better: it moves.
+        `old` loses it — its deadlines re-run by the clock, so one met only by this answer is
+        owed again (due soon or missed, as the clock says; the history says why) — and `new`
+        takes it as `respond` does (clocks from the notice if it came first, grade raised by
+        its toll, 已回应). Both changes are saved together."""
+        response_id = f"r-{tagged.item.id}"
+        versions = old.version
+        old.responses = [r for r in old.responses if r.id != response_id]
+        scores = f"p {new_match.score:.2f} there, {old_match.score:.2f} here"
+        old.history.append(HistoryEntry(
+            at=now, who=self.who, what="response_moved",
+            why=f"{tagged.item.source_id}: {tagged.item.title} → {new.id} ({new.title}): "
+                f"{scores}; there {'; '.join(new_match.evidence)}; "
+                f"here {'; '.join(old_match.evidence)}"))
+        _restore_first_seen(old, tagged.item.published, now, self.who)
+        new.history.append(HistoryEntry(
+            at=now, who=self.who, what="response_moved",
+            why=f"{tagged.item.source_id}: {tagged.item.title} ← {old.id} ({old.title}): "
+                f"p {new_match.score:.2f} here, {old_match.score:.2f} there"))
+        return [self.finish(old, now, versions), self.respond(new, tagged, new_match, now)]
+
     def _take_item(self, event: Event, tagged: Tagged, match: Match | None, now: datetime,
                    expected_version: int) -> Change:
         item = tagged.item
@@ -286,6 +309,21 @@ def _suggestion(event: Event, other: Event, why: str, now: datetime, who: str) -
     event.history.append(HistoryEntry(at=now, who=who, what="merge_suggested",
                                       why=f"{tag} may be the same matter: {why}"))
     return True
+
+
+def _restore_first_seen(event: Event, moved_at: datetime, now: datetime, who: str) -> None:
+    """An answer that moved the event's clocks back (it came before the first report) and
+    then left: the clocks start at the first report again (the lead reports are kept in the
+    document, the earliest among them)."""
+    reports = [i.published for i in event.items]
+    earliest = min([*reports, *(r.at for r in event.responses)], default=None)
+    if event.first_seen != moved_at or earliest is None or earliest <= moved_at:
+        return
+    event.history.append(HistoryEntry(
+        at=now, who=who, what="first_seen_moved",
+        why=f"{event.first_seen.isoformat()} → {earliest.isoformat()}: the answer that "
+            "came first moved to another event"))
+    event.first_seen = earliest
 
 
 def _absorb(keep: Event, gone: Event, policy: Policy) -> None:

@@ -19,6 +19,7 @@ from monitor.models import Item
 from monitor.store.events import Change, Conflict, EventStore
 from monitor.store.items import ItemConsumer, StreamEntry
 from monitor.store.keys import GROUPING_LEASE_SECONDS, Keys
+from monitor.track.answers import AnswerStore, Lookout, Move, moves_to
 from monitor.track.grouping import EventIndex
 from monitor.track.orphans import OrphanStore, best_for, waits_for_event
 from monitor.track.policy import Policy
@@ -55,6 +56,7 @@ class BatchResult:
     skipped: int = 0
     orphaned: int = 0  # official answers kept until an event they answer opens
     merged: int = 0  # pairs of events found to be one matter
+    moved: int = 0  # answers that moved to an event opened later (answers.py)
     repeated: int = 0  # re-delivered items already applied before a crash
 
 
@@ -72,6 +74,8 @@ class EventsWorker:
         self.index = EventIndex(policy.grouping)
         self.tracker = Tracker(policy, self.index, who=f"worker:{name}")
         self.orphans = OrphanStore(redis, keys, retention_seconds)
+        self.answers = AnswerStore(redis, keys, retention_seconds)
+        self._lookout = Lookout()
         self._consumer = ItemConsumer(redis, keys, group, name)
         self._tagger = tagger
         self._on_tagged = on_tagged
@@ -228,6 +232,8 @@ class EventsWorker:
                 if change is None:
                     await self._skip(tagged, result)
                     return
+                if action == "respond":  # kept first: a record without its save is harmless
+                    await self.answers.keep(tagged, change.event.id)
                 await self.store.save(change)
             except Conflict:
                 if match is not None:
@@ -265,13 +271,15 @@ class EventsWorker:
     async def _adopt_orphans(self, event_ids: Sequence[str], result: BatchResult) -> None:
         """New or grown events take the waiting answers that report their matter (the answers
         around all of them read at once: one round trip for a batch, not one per event); each
-        goes to the open event it matches best, which may be another (orphans.best_for)."""
+        goes to the open event it matches best, which may be another (orphans.best_for).
+        Then they take back the answers attached elsewhere that are clearly theirs."""
         entries = [e for i in event_ids if (e := self.index.get(i)) is not None]  # not merged
         if not entries:
             return
         window = self.policy.grouping.window
-        waiting = await self.orphans.around(min(e.first_seen for e in entries) - window,
-                                            max(e.horizon for e in entries) + window)
+        span = (min(e.first_seen for e in entries) - window,
+                max(e.horizon for e in entries) + window)
+        waiting = await self.orphans.around(*span)
         taken: set[str] = set()
         for entry in entries:
             start, end = entry.first_seen - window, entry.horizon + window
@@ -282,6 +290,60 @@ class EventsWorker:
                     await self.orphans.adopted(tagged.item.id)
                     taken.add(tagged.item.id)
                     result.responses += 1
+        # Only events that are new or name something new look again (answers.Lookout).
+        looked = [fresh for e in entries if (fresh := self.index.get(e.event_id)) is not None
+                  and self._lookout.changed(fresh)]
+        if looked:
+            around = await self.answers.ids_around(min(e.first_seen for e in looked) - window,
+                                                   max(e.horizon for e in looked) + window)
+            if around:
+                await self._take_back_answers(looked, around, result)
+
+    async def _take_back_answers(self, entries, around: set[str],
+                                 result: BatchResult) -> None:
+        """Answers attached to a look-alike before their own matter's first report: each
+        moves to the new or grown event it matches clearly better (answers.better_home).
+        Only those sharing a term, a place or a county with the event are read and scored."""
+        window = self.policy.grouping.window
+        moved: set[str] = set()
+        for entry in entries:
+            if entry.event_id not in self.index:  # merged meanwhile
+                continue
+            start, end = entry.first_seen - window, entry.horizon + window
+            attached = await self.answers.attached(self.answers.sharing(entry, around - moved))
+            mine = [a for a in attached if start <= a.tagged.item.published.timestamp() <= end]
+            for move in moves_to(entry, mine, self.policy, self.index) if mine else []:
+                if await self._move(move, entry.event_id):
+                    moved.add(move.attached.tagged.item.id)
+                    result.moved += 1
+
+    async def _move(self, move: Move, to: str) -> bool:
+        tagged, home = move.attached.tagged, move.attached.event_id
+        response_id = f"r-{tagged.item.id}"
+        for _ in range(MAX_RETRIES):
+            events = {e.id: e for e in await self.store.load_many([home, to])}
+            if len(events) != 2 or not all(e.active for e in events.values()):
+                return False
+            old, new = events[home], events[to]
+            if any(r.id == response_id for r in new.responses):  # moved before a crash
+                await self.answers.moved(tagged.item.id, to)
+                return True
+            response = next((r for r in old.responses if r.id == response_id), None)
+            if response is None or not response.linked or response.recorded_by:
+                return False  # an officer unlinked it, or recorded it by hand: theirs
+            changes = self.tracker.move_response(old, new, tagged, move.old, move.new,
+                                                 self._clock.now())
+            try:
+                await self.store.save_all(changes)
+            except Conflict:
+                continue
+            for change in changes:
+                self.index.put(to_index_entry(change.event))
+            await self.answers.moved(tagged.item.id, to)
+            log.info("answer_moved", item_id=tagged.item.id, from_event=home, to_event=to,
+                     score_from=round(move.old.score, 3), score_to=round(move.new.score, 3))
+            return True
+        return False
 
     async def _attach(self, event_id: str, tagged: Tagged, match) -> bool:
         for _ in range(MAX_RETRIES):
@@ -291,6 +353,7 @@ class EventsWorker:
             if any(r.id == f"r-{tagged.item.id}" for r in event.responses):
                 return True  # attached before a crash
             change = self.tracker.respond(event, tagged, match, self._clock.now())
+            await self.answers.keep(tagged, event_id)
             try:
                 await self.store.save(change)
             except Conflict:

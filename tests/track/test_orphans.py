@@ -71,12 +71,12 @@ async def test_waiting_answers_are_visible_in_the_api(pipeline):
 
 
 def test_a_waiting_answer_keeps_everything_that_identifies_its_matter():
-    from monitor.track.orphans import _dump, _load
+    from monitor.track.orphans import dump_tagged, load_tagged
     from tests.track.faketagger import fake_tag
 
     [tagged] = fake_tag([NOTICE], 60)
     assert tagged.marks.counties and tagged.marks.places  # something to lose
-    assert _load(_dump(tagged)) == tagged
+    assert load_tagged(dump_tagged(tagged)) == tagged
 
 
 async def test_answers_waiting_longer_than_the_retention_are_forgotten(pipeline):

@@ -212,8 +212,8 @@ async def test_source_states_follow_the_polls(wall, pipeline, redis):
         pipeline.clock.advance(61)
         await collector.scheduler.run_once()
         stop = asyncio.Event()
-        task = asyncio.create_task(_maintain(collector, worker.orphans, wall.feeds,
-                                             pipeline.clock, wall.metrics, stop))
+        task = asyncio.create_task(_maintain(collector, worker.orphans, worker.answers,
+                                             wall.feeds, pipeline.clock, wall.metrics, stop))
         for _ in range(100):
             if wall.value("yq_sources", state="failing") == 1:
                 break
