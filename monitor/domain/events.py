@@ -68,6 +68,11 @@ class EventKind(StrEnum):
     POLICY = "policy"  # a policy document awaiting its interpretation
 
 
+def response_id(item_id: str) -> str:
+    """The id of the response an item is (detected, linked or moved: always the same one)."""
+    return f"r-{item_id}"
+
+
 class Response(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -24,6 +24,7 @@ from monitor.domain.events import (
     ItemRef,
     Response,
     ResponseChannel,
+    response_id,
 )
 from monitor.domain.feedback import Correction
 from monitor.errors import MonitorError
@@ -148,7 +149,7 @@ class Actions:
             if item is None:
                 raise ActionError(f"event {event_id} lists no item {item_id}, and no answer "
                                   "with that id is waiting")
-            known = next((r for r in event.responses if r.id == f"r-{item_id}"), None)
+            known = next((r for r in event.responses if r.id == response_id(item_id)), None)
             if known is not None:
                 event.responses[event.responses.index(known)] = known.model_copy(
                     update={"linked": True})
@@ -323,7 +324,7 @@ def _apply_correction(event: Event, field: str, value: str | None, by: str) -> N
 
 def _response_from(item: ItemRef | Item, channel: ResponseChannel, by: str,
                    note: str) -> Response:
-    return Response(id=f"r-{item.id}", at=item.published, channel=channel, link=item.link,
+    return Response(id=response_id(item.id), at=item.published, channel=channel, link=item.link,
                     title=item.title, source_id=item.source_id, recorded_by=by, note=note)
 
 

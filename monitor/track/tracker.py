@@ -22,6 +22,7 @@ from monitor.domain.events import (
     HistoryEntry,
     ItemRef,
     Response,
+    response_id,
 )
 from monitor.models import Item
 from monitor.track import alerts
@@ -178,8 +179,9 @@ class Tracker:
     def respond(self, event: Event, tagged: Tagged, match: Match, now: datetime) -> Change:
         item = tagged.item
         before = event.version
-        response = Response(id=f"r-{item.id}", at=item.published, channel=response_channel(item),
-                            link=item.link, title=item.title, source_id=item.source_id,
+        response = Response(id=response_id(item.id), at=item.published,
+                            channel=response_channel(item), link=item.link, title=item.title,
+                            source_id=item.source_id,
                             matched_terms=(*match.terms, *response_cues(item)),
                             score=round(match.score, 4), answers=answered_messages(event, tagged))
         event.responses.append(response)
@@ -215,9 +217,8 @@ class Tracker:
         owed again (due soon or missed, as the clock says; the history says why) — and `new`
         takes it as `respond` does (clocks from the notice if it came first, grade raised by
         its toll, 已回应). Both changes are saved together."""
-        response_id = f"r-{tagged.item.id}"
-        versions = old.version
-        old.responses = [r for r in old.responses if r.id != response_id]
+        old_version, leaving = old.version, response_id(tagged.item.id)
+        old.responses = [r for r in old.responses if r.id != leaving]
         scores = f"p {new_match.score:.2f} there, {old_match.score:.2f} here"
         old.history.append(HistoryEntry(
             at=now, who=self.who, what="response_moved",
@@ -229,7 +230,7 @@ class Tracker:
             at=now, who=self.who, what="response_moved",
             why=f"{tagged.item.source_id}: {tagged.item.title} ← {old.id} ({old.title}): "
                 f"p {new_match.score:.2f} here, {old_match.score:.2f} there"))
-        return [self.finish(old, now, versions), self.respond(new, tagged, new_match, now)]
+        return [self.finish(old, now, old_version), self.respond(new, tagged, new_match, now)]
 
     def _take_item(self, event: Event, tagged: Tagged, match: Match | None, now: datetime,
                    expected_version: int) -> Change:

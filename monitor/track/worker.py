@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from monitor.clock import Clock, sleep_or_stop
-from monitor.domain.events import Event, EventKind
+from monitor.domain.events import Event, EventKind, response_id
 from monitor.models import Item
 from monitor.store.events import Change, Conflict, EventStore
 from monitor.store.items import ItemConsumer, StreamEntry
@@ -319,16 +319,16 @@ class EventsWorker:
 
     async def _move(self, move: Move, to: str) -> bool:
         tagged, home = move.attached.tagged, move.attached.event_id
-        response_id = f"r-{tagged.item.id}"
+        moving = response_id(tagged.item.id)
         for _ in range(MAX_RETRIES):
             events = {e.id: e for e in await self.store.load_many([home, to])}
             if len(events) != 2 or not all(e.active for e in events.values()):
                 return False
             old, new = events[home], events[to]
-            if any(r.id == response_id for r in new.responses):  # moved before a crash
+            if any(r.id == moving for r in new.responses):  # moved before a crash
                 await self.answers.moved(tagged.item.id, to)
                 return True
-            response = next((r for r in old.responses if r.id == response_id), None)
+            response = next((r for r in old.responses if r.id == moving), None)
             if response is None or not response.linked or response.recorded_by:
                 return False  # an officer unlinked it, or recorded it by hand: theirs
             changes = self.tracker.move_response(old, new, tagged, move.old, move.new,
@@ -350,7 +350,7 @@ class EventsWorker:
             event = await self.store.load(event_id)
             if event is None:
                 return False
-            if any(r.id == f"r-{tagged.item.id}" for r in event.responses):
+            if any(r.id == response_id(tagged.item.id) for r in event.responses):
                 return True  # attached before a crash
             change = self.tracker.respond(event, tagged, match, self._clock.now())
             await self.answers.keep(tagged, event_id)
