@@ -164,8 +164,7 @@ def _take_back(entry, attached: list[Tagged], tracker: Tracker, result: Grouped)
         return
     window = tracker.policy.grouping.window
     mine = [Attached(t, result.answered[t.item.id]) for t in attached
-            if entry.first_seen - window <= t.item.published.timestamp()
-            <= entry.horizon + window]
+            if entry.near(t.item.published.timestamp(), window)]
     for move in moves_to(entry, mine, tracker.policy, tracker.index):
         tagged, home = move.attached.tagged, move.attached.event_id
         events = result.events

@@ -113,6 +113,17 @@ class Entry:
         """Items and answers are matched until this long after the event went quiet."""
         return max(self.last_seen, self.owed_until)
 
+    def near(self, at: float, window: float) -> bool:
+        """Whether something published at `at` may be about this event: within `window` of
+        its first report or of its horizon."""
+        return self.first_seen - window <= at <= self.horizon + window
+
+
+def span(entries: list[Entry], window: float) -> tuple[float, float]:
+    """The times at which something may be about one of these events (Entry.near)."""
+    return (min(e.first_seen for e in entries) - window,
+            max(e.horizon for e in entries) + window)
+
 
 class Match:
     """An open event an item may report. `terms` and `evidence` say why; most candidates
@@ -258,8 +269,7 @@ class EventIndex:
         at = marks.at
         best = heapq.nlargest(SHORTLIST * 4, rough.items(), key=lambda kv: kv[1])
         entries = (self._entries[event_id] for event_id, _ in best)
-        return [e for e in entries
-                if e.first_seen - window <= at <= e.horizon + window][:SHORTLIST]
+        return [e for e in entries if e.near(at, window)][:SHORTLIST]
 
     def _score(self, entry: Entry, item: Vector, weigh: _EventIdf, marks: Marks) -> Match:
         """Cosine of the item and the event, both re-weighted by the open events' term

@@ -20,7 +20,7 @@ from monitor.store.events import Change, Conflict, EventStore
 from monitor.store.items import ItemConsumer, StreamEntry
 from monitor.store.keys import GROUPING_LEASE_SECONDS, Keys
 from monitor.track.answers import AnswerStore, Lookout, Move, moves_to
-from monitor.track.grouping import EventIndex
+from monitor.track.grouping import EventIndex, span
 from monitor.track.orphans import OrphanStore, best_for, waits_for_event
 from monitor.track.policy import Policy
 from monitor.track.tagging import tag, warm_up
@@ -277,14 +277,11 @@ class EventsWorker:
         if not entries:
             return
         window = self.policy.grouping.window
-        span = (min(e.first_seen for e in entries) - window,
-                max(e.horizon for e in entries) + window)
-        waiting = await self.orphans.around(*span)
+        waiting = await self.orphans.around(*span(entries, window))
         taken: set[str] = set()
         for entry in entries:
-            start, end = entry.first_seen - window, entry.horizon + window
             mine = [t for t in waiting if t.item.id not in taken
-                    and start <= t.item.published.timestamp() <= end]
+                    and entry.near(t.item.published.timestamp(), window)]
             for tagged, match in best_for(entry, mine, self.policy, self.index) if mine else []:
                 if await self._attach(match.event_id, tagged, match):
                     await self.orphans.adopted(tagged.item.id)
@@ -294,8 +291,7 @@ class EventsWorker:
         looked = [fresh for e in entries if (fresh := self.index.get(e.event_id)) is not None
                   and self._lookout.changed(fresh)]
         if looked:
-            around = await self.answers.ids_around(min(e.first_seen for e in looked) - window,
-                                                   max(e.horizon for e in looked) + window)
+            around = await self.answers.ids_around(*span(looked, window))
             if around:
                 await self._take_back_answers(looked, around, result)
 
@@ -309,9 +305,9 @@ class EventsWorker:
         for entry in entries:
             if entry.event_id not in self.index:  # merged meanwhile
                 continue
-            start, end = entry.first_seen - window, entry.horizon + window
             attached = await self.answers.attached(self.answers.sharing(entry, around - moved))
-            mine = [a for a in attached if start <= a.tagged.item.published.timestamp() <= end]
+            mine = [a for a in attached
+                    if entry.near(a.tagged.item.published.timestamp(), window)]
             for move in moves_to(entry, mine, self.policy, self.index) if mine else []:
                 if await self._move(move, entry.event_id):
                     moved.add(move.attached.tagged.item.id)
