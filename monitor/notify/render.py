@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from monitor.domain.alerts import AlertIntent, AlertKind, DeadlineView
-from monitor.domain.events import DEADLINE_STATE_WORDS, DeadlineState
+from monitor.domain.events import DEADLINE_STATE_WORDS, OWED_STATES, DeadlineState
 from monitor.notify.config import Platform
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -123,7 +123,7 @@ def _deadlines(deadlines: Sequence[DeadlineView], now: datetime) -> list[Line]:
         if d.state == DeadlineState.SUPERSEDED:  # a stricter clock replaced it: not owed
             continue
         state = DEADLINE_STATE_WORDS.get(d.state, d.state)
-        left = f"，{_left(d.due, now)}" if d.state in ("pending", "due_soon", "missed") else ""
+        left = f"，{_left(d.due, now)}" if d.state in OWED_STATES else ""
         lines.append(Line(f"时限：{d.label}，截止 {_local(d.due)}（{state}{left}）"))
         lines += _provisional(d)
     return lines

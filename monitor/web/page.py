@@ -22,6 +22,7 @@ from aiohttp import web
 from monitor.clock import Clock
 from monitor.domain.events import (
     DEADLINE_STATE_WORDS,
+    OWED_STATES,
     DeadlineState,
     Event,
     EventStatus,
@@ -77,8 +78,7 @@ def environment() -> jinja2.Environment:
     env.filters["ms"] = lambda t: int(t.timestamp() * 1000) if t else 0
     env.globals.update(state_words=DEADLINE_STATE_WORDS, status_words=STATUS_WORDS,
                        duration_words=duration_words, due_class=due_class,
-                       owed=(DeadlineState.PENDING, DeadlineState.DUE_SOON,
-                             DeadlineState.MISSED))
+                       owed=OWED_STATES)
     return env
 
 
