@@ -24,6 +24,7 @@ def event_report(event: Event, items: Sequence[ItemRef] | None = None) -> dict:
         "first_seen": event.first_seen.isoformat(),
         "needs_response": event.needs_response,
         "status": event.status.value,
+        "version": event.version,  # what an officer's action sends back (409 if it moved on)
         "merged_into": event.merged_into,
         "merge_suggestions": [h.why for h in event.history if h.what == "merge_suggested"],
         "item_count": event.item_count,

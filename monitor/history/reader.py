@@ -37,7 +37,7 @@ def _event(row) -> dict:
         "county": row["county"], "lead_unit": row["lead_unit"],
         "first_seen": _iso(row["first_seen"]), "last_seen": _iso(row["last_seen"]),
         "closed_at": _iso(row["closed_at"]), "needs_response": row["needs_response"],
-        "status": row["status"], "merged_into": row["merged_into"],
+        "status": row["status"], "version": row["version"], "merged_into": row["merged_into"],
         "item_count": row["item_count"], "archived": row["evicted_at"] is not None,
         "left_redis_at": _iso(row["evicted_at"]),
     }

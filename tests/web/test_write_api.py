@@ -48,6 +48,16 @@ async def test_acknowledge_writes_one_entry_and_stops_reminders(desk, http):
     assert acked == {desk.mine_id}
 
 
+async def test_the_version_an_action_needs_is_read_from_the_event(desk, http):
+    """A client reads the event, then acts on the version it read (no private knowledge)."""
+    async with http.get(desk.url(f"/api/events/{desk.mine_id}")) as response:
+        seen = await response.json()
+    assert seen["version"] == await version(desk, desk.mine_id)
+    status, answer = await post(http, desk, f"/api/events/{desk.mine_id}/acknowledge",
+                                {"version": seen["version"], "note": "已转应急厅核实"})
+    assert status == 200 and answer["event"]["status"] == "acknowledged"
+
+
 async def test_escalate_close_and_reopen(desk, http):
     await act(http, desk, desk.mine_id, "escalate", reason="死亡人数上升")
     await act(http, desk, desk.mine_id, "close", reason="已处置")
