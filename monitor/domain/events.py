@@ -52,6 +52,9 @@ DEADLINE_STATE_WORDS = {
 
 # Deadlines still owed: running, or missed and not yet answered.
 OWED_STATES = frozenset({DeadlineState.PENDING, DeadlineState.DUE_SOON, DeadlineState.MISSED})
+# An officer's topic or incident outweighs any number of the machine's votes, so items
+# joining later do not flip it back (votes are probabilities, at most 1 per item).
+OFFICER_VOTE = 1_000_000.0
 
 
 class ResponseChannel(StrEnum):

@@ -18,6 +18,7 @@ from typing import Protocol
 from monitor.domain.events import (
     ACTIVE_STATUSES,
     LEAD_REFS,
+    OFFICER_VOTE,
     Event,
     EventStatus,
     HistoryEntry,
@@ -303,9 +304,6 @@ def _check_version(event: Event, expected: int | None) -> None:
 
 
 CORRECTABLE = ("topic", "incident", "severity", "region")
-# An officer's topic or incident outweighs any number of the machine's votes, so items
-# joining later do not flip it back (votes are probabilities, at most 1 per item).
-OFFICER_VOTE = 1_000_000.0
 
 
 def _apply_correction(event: Event, field: str, value: str | None, by: str) -> None:

@@ -22,6 +22,7 @@ from aiohttp import web
 from monitor.clock import Clock
 from monitor.domain.events import (
     DEADLINE_STATE_WORDS,
+    OFFICER_VOTE,
     OWED_STATES,
     DeadlineState,
     Event,
@@ -190,8 +191,13 @@ def response_rates(events: list[Event]) -> list[dict]:
 
 def evidence(event: Event, items: list[ItemRef]) -> dict:
     """Why the machine said what it said, for the officer to check."""
-    def top(votes: dict[str, float]) -> list[tuple[str, float]]:
-        return sorted(votes.items(), key=lambda kv: -kv[1])[:4]
+    def top(votes: dict[str, float]) -> list[tuple[str, float | None]]:
+        """Each label's share of the items' summed probabilities (None: an officer's
+        correction, which outweighs any sum)."""
+        machine = sum(v for v in votes.values() if v < OFFICER_VOTE)
+        ranked = sorted(votes.items(), key=lambda kv: -kv[1])[:4]
+        return [(label, None if v >= OFFICER_VOTE else v / machine if machine else 0.0)
+                for label, v in ranked]
 
     source = next((i for i in items if i.id == event.severity_source), None)
     return {"topic": top(event.topic_votes), "incident": top(event.incident_votes),
