@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -211,12 +211,15 @@ class Tracker:
                            now_needs_response=event.needs_response and not previously_needed)
 
     def move_response(self, old: Event, new: Event, tagged: Tagged, old_match: Match,
-                      new_match: Match, now: datetime) -> list[Change]:
+                      new_match: Match, now: datetime,
+                      old_refs: Sequence[ItemRef] | None = None) -> list[Change]:
         """An answer attached to `old` matches `new` (opened later) clearly better: it moves.
         `old` loses it — its deadlines re-run by the clock, so one met only by this answer is
-        owed again (due soon or missed, as the clock says; the history says why) — and `new`
-        takes it as `respond` does (clocks from the notice if it came first, grade raised by
-        its toll, 已回应). Both changes are saved together."""
+        owed again (due soon or missed, as the clock says; the history says why), and a grade
+        its toll gave falls back to the highest its own reports (`old_refs`, else the refs
+        its document holds) give — and `new` takes it as `respond` does (clocks from the
+        notice if it came first, grade raised by its toll, 已回应). Both changes are saved
+        together."""
         old_version, leaving = old.version, response_id(tagged.item.id)
         old.responses = [r for r in old.responses if r.id != leaving]
         scores = f"p {new_match.score:.2f} there, {old_match.score:.2f} here"
@@ -226,6 +229,10 @@ class Tracker:
                 f"{scores}; there {'; '.join(new_match.evidence)}; "
                 f"here {'; '.join(old_match.evidence)}"))
         _restore_first_seen(old, tagged.item.published, now, self.who)
+        if old.severity_source == tagged.item.id:
+            _regrade_from_reports(old, old.items if old_refs is None else old_refs, new.id,
+                                  now, self.who)
+            old.needs_response = needs_response(old, self.policy)
         new.history.append(HistoryEntry(
             at=now, who=self.who, what="response_moved",
             why=f"{tagged.item.source_id}: {tagged.item.title} ← {old.id} ({old.title}): "
@@ -423,6 +430,25 @@ def _note_raise(event: Event, raised_from: str, now: datetime, who: str) -> None
         why=f"{raised_from or '未定级'} → {event.severity}: "
             f"{_evidence_words(event.severity_evidence)}; "
             "stricter deadlines apply from first seen"))
+
+
+def _regrade_from_reports(event: Event, refs: Sequence[ItemRef], moved_to: str,
+                          now: datetime, who: str) -> None:
+    """The answer whose toll graded the event has gone to another matter: the grade is the
+    highest its own reports give (their counts are not kept with them, only their grade and
+    the report it came from)."""
+    graded = [r for r in refs if r.severity]
+    top = max(graded, key=lambda r: _rank(r.severity), default=None)
+    before = event.severity
+    event.severity = top.severity if top else None
+    event.severity_evidence = {}
+    event.severity_source = top.id if top else None
+    if event.severity != before:
+        event.history.append(HistoryEntry(
+            at=now, who=who, what="severity_lowered",
+            why=f"{before or '未定级'} → {event.severity or '未定级'}: the answer that gave "
+                f"{before} moved to {moved_to}"
+                + (f"; from {top.source_id}: {top.title}" if top else "")))
 
 
 def _kept_in_document(event: Event, ref: ItemRef) -> bool:

@@ -328,7 +328,8 @@ class EventsWorker:
             if response is None or not response.linked or response.recorded_by:
                 return False  # an officer unlinked it, or recorded it by hand: theirs
             changes = self.tracker.move_response(old, new, tagged, move.old, move.new,
-                                                 self._clock.now())
+                                                 self._clock.now(),
+                                                 await self.store.item_refs(old))
             try:
                 await self.store.save_all(changes)
             except Conflict:

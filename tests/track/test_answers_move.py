@@ -133,3 +133,25 @@ async def test_another_worker_moves_an_answer_the_first_attached(pipeline):
     assert [r.id for r in own.responses] == [f"r-{NOTICE.id}"]
     assert not any(e.responses for e in events.values() if e.id != own.id)
     assert [a.event_id for a in await first.answers.around(0, 2e9)] == [own.id]
+
+
+async def test_the_lookalike_falls_back_to_its_own_grade_when_the_notice_leaves(pipeline):
+    """The notice's toll (12 dead) had raised the look-alike, a one-death collapse, to 重大;
+    once the notice goes to its own matter the look-alike is graded by its own report."""
+    minor = LOOKALIKE.model_copy(update={
+        "title": "威信县一采石场发生垮塌事故 致1人死亡",
+        "summary": "16日上午，昭通市威信县扎西镇一采石场发生垮塌，造成1人死亡，2人受伤。"})
+    worker = await pipeline.worker()
+    await pipeline.feed(worker, minor, NOTICE)
+    [lookalike] = (await _events(pipeline, worker)).values()
+    assert lookalike.severity == "重大" and lookalike.severity_source == NOTICE.id
+    await pipeline.feed(worker, OWN_REPORT)
+    lookalike = await worker.store.load(lookalike.id)
+    assert lookalike.responses == []
+    assert (lookalike.severity, lookalike.severity_source) == ("一般", minor.id)
+    [lowered] = [h for h in lookalike.history if h.what == "severity_lowered"]
+    assert lowered.why.startswith("重大 → 一般") and minor.title in lowered.why
+    # The 48 h rule of a 一般 matter now applies; the major-event clocks are set aside.
+    assert {d.rule: d.state for d in lookalike.deadlines} == {
+        "response_48h": DeadlineState.PENDING, RULE: DeadlineState.SUPERSEDED,
+        "press_conference_24h": DeadlineState.SUPERSEDED}
