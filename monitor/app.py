@@ -301,7 +301,9 @@ async def _maintain(collector: Collector, orphans: OrphanStore, answers: AnswerS
                 log.info("items_trimmed", entries=trimmed)
             if forgotten := await orphans.trim(clock.now().timestamp()):
                 log.info("waiting_answers_trimmed", answers=forgotten)
-            await answers.trim(clock.now().timestamp())
+            if kept_no_longer := await answers.trim(clock.now().timestamp()):
+                log.info("attached_answers_trimmed", answers=kept_no_longer,
+                         why="past the retention period: no longer re-matched to new events")
             states = await collector.sources.load_many(s.id for s in feeds.sources)
             for name, count in state_counts(states.values()).items():
                 metrics.sources.labels(name).set(count)
