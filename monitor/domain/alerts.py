@@ -16,6 +16,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 class AlertKind(StrEnum):
     NEW_EVENT = "new_event"  # an event that needs a response was opened
     SEVERITY_RAISED = "severity_raised"  # e.g. 一般 → 重大: stricter deadlines now apply
+    # e.g. 重大 → 一般: the notice whose toll graded it was about another matter
+    SEVERITY_LOWERED = "severity_lowered"
     DEADLINE_DUE_SOON = "deadline_due_soon"  # a deadline passed 50 % / 80 % of its window
     DEADLINE_MISSED = "deadline_missed"
     RESPONSE_DETECTED = "response_detected"  # a response met (or met late) a deadline
@@ -66,7 +68,9 @@ class AlertIntent(BaseModel):
     incident: str | None = None  # 自然灾害 / 事故灾难 / 公共卫生事件 / 社会安全事件, or None
     severity: str | None = None  # 特别重大 / 重大 / 较大 / 一般, or None
     severity_evidence: dict[str, float] = Field(default_factory=dict)  # e.g. {"deaths": 12}
-    previous_severity: str | None = None  # for SEVERITY_RAISED
+    previous_severity: str | None = None  # for SEVERITY_RAISED and SEVERITY_LOWERED
+    # SEVERITY_LOWERED: why, e.g. "情况通报《…》属于另一事件（…）"
+    lowered_why: str | None = None
     merged_title: str | None = None  # EVENTS_MERGED: the event that was merged in
     merged_why: str | None = None  # EVENTS_MERGED: the evidence
     region: str | None = None  # prefecture, e.g. 昆明

@@ -36,6 +36,7 @@ LIMITS = {
 _HEAD = {
     AlertKind.NEW_EVENT: "新舆情待回应",
     AlertKind.SEVERITY_RAISED: "级别上调",
+    AlertKind.SEVERITY_LOWERED: "级别下调",
     AlertKind.DEADLINE_DUE_SOON: "回应时限将到",
     AlertKind.DEADLINE_MISSED: "回应已超时",
     AlertKind.RESPONSE_DETECTED: "已回应",
@@ -145,6 +146,11 @@ def _raised(intent: AlertIntent, now: datetime) -> list[Line]:
     return [Line(change), *topic, *rest, *_deadlines(intent.deadlines, now)]
 
 
+def _lowered(intent: AlertIntent, now: datetime) -> list[Line]:
+    why = [Line(f"原因：{intent.lowered_why}")] if intent.lowered_why else []
+    return [*_raised(intent, now)[:1], *why, *_raised(intent, now)[1:]]
+
+
 def _deadline_line(intent: AlertIntent, now: datetime) -> list[Line]:
     view = next((d for d in intent.deadlines if d.rule == intent.rule), None)
     label = view.label if view else (intent.rule or "回应时限")
@@ -219,6 +225,7 @@ def _test(intent: AlertIntent, now: datetime) -> list[Line]:
 _BODY: dict[AlertKind, Callable[[AlertIntent, datetime], list[Line]]] = {
     AlertKind.NEW_EVENT: _new_event,
     AlertKind.SEVERITY_RAISED: _raised,
+    AlertKind.SEVERITY_LOWERED: _lowered,
     AlertKind.DEADLINE_DUE_SOON: _due_soon,
     AlertKind.DEADLINE_MISSED: _missed,
     AlertKind.RESPONSE_DETECTED: _responded,

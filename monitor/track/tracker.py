@@ -229,15 +229,20 @@ class Tracker:
                 f"{scores}; there {'; '.join(new_match.evidence)}; "
                 f"here {'; '.join(old_match.evidence)}"))
         _restore_first_seen(old, tagged.item.published, now, self.who)
+        lowered_from = None
         if old.severity_source == tagged.item.id:
-            _regrade_from_reports(old, old.items if old_refs is None else old_refs, new.id,
-                                  now, self.who)
+            lowered_from = _regrade_from_reports(
+                old, old.items if old_refs is None else old_refs, new.id, now, self.who)
             old.needs_response = needs_response(old, self.policy)
         new.history.append(HistoryEntry(
             at=now, who=self.who, what="response_moved",
             why=f"{tagged.item.source_id}: {tagged.item.title} ← {old.id} ({old.title}): "
                 f"p {new_match.score:.2f} here, {old_match.score:.2f} there"))
-        return [self.finish(old, now, old_version), self.respond(new, tagged, new_match, now)]
+        left = self.finish(old, now, old_version)
+        if lowered_from is not None:  # officers were told of the raise: tell them it is undone
+            why = f"{tagged.item.title} 属于另一事件：{new.title}"
+            left.alerts = [*left.alerts, alerts.severity_lowered(old, lowered_from, why, now)]
+        return [left, self.respond(new, tagged, new_match, now)]
 
     def _take_item(self, event: Event, tagged: Tagged, match: Match | None, now: datetime,
                    expected_version: int) -> Change:
@@ -433,10 +438,10 @@ def _note_raise(event: Event, raised_from: str, now: datetime, who: str) -> None
 
 
 def _regrade_from_reports(event: Event, refs: Sequence[ItemRef], moved_to: str,
-                          now: datetime, who: str) -> None:
+                          now: datetime, who: str) -> str | None:
     """The answer whose toll graded the event has gone to another matter: the grade is the
     highest its own reports give (their counts are not kept with them, only their grade and
-    the report it came from)."""
+    the report it came from). Returns the grade it fell from, if it fell."""
     graded = [r for r in refs if r.severity]
     top = max(graded, key=lambda r: _rank(r.severity), default=None)
     before = event.severity
@@ -449,6 +454,8 @@ def _regrade_from_reports(event: Event, refs: Sequence[ItemRef], moved_to: str,
             why=f"{before or '未定级'} → {event.severity or '未定级'}: the answer that gave "
                 f"{before} moved to {moved_to}"
                 + (f"; from {top.source_id}: {top.title}" if top else "")))
+        return before or UNGRADED
+    return None
 
 
 def _kept_in_document(event: Event, ref: ItemRef) -> bool:

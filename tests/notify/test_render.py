@@ -59,6 +59,15 @@ CASES = {
         summary_lines=("【重大】昆明市五华区一化工厂爆炸：5小时时限已超时",
                        "【一般】大理洱海蓝藻：48小时时限剩余 20小时")),
 }
+# The notice whose toll (12 dead) had raised the event went to its own matter when that opened.
+CASES["severity_lowered"] = AlertIntent(
+    key="evt-0042:lowered", kind=AlertKind.SEVERITY_LOWERED, at=SEEN + timedelta(hours=2),
+    previous_severity="重大",
+    lowered_why="关于镇雄县某采石场“11·16”坍塌事故的情况通报 属于另一事件："
+                "镇雄县一采石场发生坍塌 12人死亡",
+    deadlines=(DeadlineView(rule="response_48h", label="48小时内予以回应",
+                            due=SEEN + timedelta(hours=48), state="pending"),),
+    **{**EVENT, "severity": "一般", "severity_evidence": {"deaths": 1}})
 OUTBOX_STUCK = OperationsView(
     status="firing", alertname="YqOutboxStuck", severity="critical", summary="告警发件箱停滞",
     description="3 alerts wait in the outbox and no robot took a message for 15 minutes; "

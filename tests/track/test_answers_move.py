@@ -151,6 +151,12 @@ async def test_the_lookalike_falls_back_to_its_own_grade_when_the_notice_leaves(
     assert (lookalike.severity, lookalike.severity_source) == ("一般", minor.id)
     [lowered] = [h for h in lookalike.history if h.what == "severity_lowered"]
     assert lowered.why.startswith("重大 → 一般") and minor.title in lowered.why
+    # Officers were told of the raise (级别上调); they are told it is undone, once.
+    kinds = [json.loads(i) for _, i in await pipeline.alerts()]
+    lowered = [a for a in kinds if a["kind"] == "severity_lowered"]
+    assert [(a["event_id"], a["previous_severity"], a["severity"]) for a in lowered] == [
+        (lookalike.id, "重大", "一般")]
+    assert NOTICE.title in lowered[0]["lowered_why"]
     # The 48 h rule of a 一般 matter now applies; the major-event clocks are set aside.
     assert {d.rule: d.state for d in lookalike.deadlines} == {
         "response_48h": DeadlineState.PENDING, RULE: DeadlineState.SUPERSEDED,
