@@ -245,7 +245,10 @@ NOTHING_SHARED_TITLE = 0.3
 FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture",
             "prefecture_conflict", "shared_places", "place_conflict", "shared_road",
             "shared_city", "city_conflict", "shared_numbers", "points_back", "incident_agree",
-            "incident_conflict", "gap_days", "late_days", "magnitude_match", "magnitude_conflict")
+            "incident_conflict", "gap_days", "late_days", "magnitude_match", "magnitude_conflict",
+            # Set by the candidate search (grouping.EventIndex.ranked): the text shared with
+            # this event beyond the next candidate's.
+            "text_lead")
 
 
 def features(item: Marks, event: EventMarks, text_similarity: float,
@@ -381,9 +384,27 @@ def _conflict(mine: frozenset[str], theirs: frozenset[str]) -> float:
 
 def shared_places(mine: frozenset[str], theirs: set[str] | frozenset[str]) -> int:
     """Places named on both sides, one name inside the other counting too (黄埔大道 and
-    黄埔大道隧道), as outlets name a place more or less fully."""
-    return sum(1 for p in mine if p in theirs or any(
-        min(len(p), len(q)) >= 4 and (p in q or q in p) for q in theirs))
+    黄埔大道隧道), as outlets name a place more or less fully; and one name ending the other
+    (贵港市 and 广西贵港市, 汶川县 and 川汶川县): what the pattern took in before a name is
+    not part of it, while a name and its kind of place are."""
+    return sum(1 for p in mine if p in theirs or any(_same_place(p, q) for q in theirs))
+
+
+def _same_place(p: str, q: str) -> bool:
+    short, long = (p, q) if len(p) <= len(q) else (q, p)
+    return len(short) >= 3 and (long.endswith(short) or (len(short) >= 4 and short in long))
+
+
+_SUFFIX_AT_END = re.compile(rf"(?:{_PLACE_SUFFIX}|期)$")
+
+
+@lru_cache(maxsize=65536)
+def place_key(place: str) -> str:
+    """The tail two names of one place share when one ends the other (shared_places): the
+    kind of place and the two characters before it (广西贵港市, 贵港市 → 贵港市), so the
+    candidate search finds an event by a place its reports name more or less fully."""
+    suffix = _SUFFIX_AT_END.search(place)
+    return place[-(len(suffix.group(0)) + 2):] if suffix else place
 
 
 def _containment(a: frozenset[str], b: frozenset[str]) -> float:
