@@ -62,6 +62,9 @@ _NOT_PLACES = frozenset({
     "当地", "附近", "周边", "全县", "全州", "全市", "全省", "城乡", "农村", "乡镇", "村民", "学生",
     "相关", "涉事", "事发", "有关", "该", "这", "一些", "多个", "各地", "所在", "部分", "公司",
     "人民", "中心", "有限", "工业", "附属", "第一", "第二", "第三", "主要", "十字", "事故",
+    # What a company does, named as a kind (维保公司, 物业公司): every matter has one.
+    "维保", "物业", "外包", "供水", "供电", "燃气", "施工", "开发", "保洁", "安保", "劳务",
+    "建筑", "运输", "旅游", "餐饮", "保险", "快递", "总包", "贸易", "建材", "材贸易", "出租车",
 })
 
 
@@ -248,7 +251,7 @@ FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture"
             "incident_conflict", "gap_days", "late_days", "magnitude_match", "magnitude_conflict",
             # Set by the candidate search (grouping.EventIndex.ranked): the text shared with
             # this event beyond the next candidate's.
-            "text_lead")
+            "text_lead", "own_place")
 
 
 def features(item: Marks, event: EventMarks, text_similarity: float,
@@ -334,6 +337,12 @@ def may_join(values: dict[str, float]) -> bool:
         # one meeting held in every county): a report naming a different county is this
         # event's only if it shares the spot, the road or the magnitude (a toll of 5 is
         # too common to tell two accidents apart).
+        return False
+    identifying = any(values[k] for k in ("shared_places", "shared_numbers", "magnitude_match"))
+    if values["late_days"] and values["incident_agree"] and not identifying:
+        # An accident of the same kind in the same county, on the same road, days after the
+        # event went quiet is as often another accident: its words are the kind's words. A
+        # late report joins only when it names the event's spot, a count or the magnitude.
         return False
     return (values["text"] >= NOTHING_SHARED_TEXT or values["title"] >= NOTHING_SHARED_TITLE
             or any(values[k] for k in ("shared_places", "shared_numbers", "magnitude_match"))
