@@ -298,7 +298,9 @@ class EventIndex:
         values = features(marks, entry.marks, similarity, centroid if marks.pointed else ())
         # Past the first days an item of the same kind and road is as often another matter:
         # only what identifies the matter joins it then (identity.may_join), not the words.
-        values["text_lead"] = 0.0 if values["late_days"] else lead
+        # Nor does it speak for an event of another county: that the words are the kind's
+        # (a quarry collapse told twice) is the likelier reading then.
+        values["text_lead"] = 0.0 if values["late_days"] or values["county_conflict"] else lead
 
         def explain() -> tuple[tuple[str, ...], tuple[str, ...]]:
             top = heapq.nlargest(5, shared.items(), key=lambda kv: kv[1])

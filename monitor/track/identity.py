@@ -98,6 +98,15 @@ def counties_in(text: str) -> frozenset[str]:
                      if m.group(0) in names and names[m.group(0)].county)
 
 
+def towns_counties(places: frozenset[str]) -> frozenset[str]:
+    """The counties of the towns named (大观街道 → 五华区): a follow-up or a police notice
+    often names its 街道 and not the county."""
+    from classifiers.gazetteer import default
+
+    towns = default().towns
+    return frozenset(towns[p].county for p in places if p in towns)
+
+
 def places_in(text: str) -> frozenset[str]:
     """Finer place names: towns, villages, roads, mines, factories, schools, companies."""
     text = _region_names().sub("|", normalise_digits(text))
@@ -134,9 +143,15 @@ def _trimmed(name: str, whole: str) -> str | None:
     if (len(name) < 2 or name in _NOT_PLACES or name in _NOT_NAME_WORDS
             or tags.get(name) in _NOT_NAME_TAGS):
         return None
+    if (name + suffix).endswith(_NOT_A_CITY):
+        return None  # 超市, 城市, 全市: words that end as a city's name does
     if suffix == "路" and name.endswith("道") and len(name) <= 2:
         return None  # 道路 is "a road" (一起道路交通事故 → 起道路), not one road's name
     return name + _SAME_SUFFIX.get(suffix, suffix)
+
+
+_NOT_A_CITY = ("超市", "城市", "夜市", "集市", "门市", "股市", "菜市", "全市", "本市", "整个市",
+               "全县", "本县")
 
 
 # One kind of place, named differently by different outlets (阿岗采石场, 阿岗石料开采场).
@@ -215,7 +230,8 @@ class Marks:
 def marks_of(title: str, text: str, *, prefecture: str | None, county: str | None,
              incident: str | None, at: float, official: bool = False) -> Marks:
     body = f"{title}\n{text}"
-    return Marks(places=places_in(body), county=county, counties=counties_in(body),
+    places = places_in(body)
+    return Marks(places=places, county=county, counties=counties_in(body) | towns_counties(places),
                  prefecture=prefecture,
                  incident=incident if incident and incident != "无" else None,
                  magnitude=magnitude_in(body), numbers=numbers_in(body),

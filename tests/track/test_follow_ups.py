@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from monitor.track.grouping import Entry, EventIndex, normalise
-from monitor.track.identity import EventMarks, Marks, features, may_join, places_in
+from monitor.track.identity import EventMarks, Marks, features, marks_of, may_join, places_in
 from monitor.track.policy import default_policy
 from monitor.track.tracker import Tracker, to_index_entry
 from tests.track.conftest import make_item
@@ -135,3 +135,20 @@ def test_a_late_report_of_the_same_kind_joins_only_on_the_spot_a_count_or_the_ma
     assert may_join(features(Marks(), EventMarks(), 0.0) | recap)
     early = late | {"gap_days": 1.0, "late_days": 0.0}
     assert may_join(features(Marks(), EventMarks(), 0.0) | early)
+
+
+def test_a_notice_naming_only_its_town_is_about_the_towns_county():
+    """The police notice names 大观街道, not 五华区: the gazetteer's towns tie it to the event
+    of 五华区; a notice from 关上街道 is 官渡区's matter."""
+    event = EventMarks(counties={"五华区"}, prefecture="昆明市")
+    ours = marks_of("警情通报", "9月19日23时许，大观街道篆塘路一烧烤店内，杨某因琐事与邻桌顾客"
+                    "发生口角", prefecture=None, county=None, incident=None, at=0.0)
+    assert features(ours, event, 0.2)["same_county"] == 1.0
+    theirs = marks_of("警情通报", "9月19日23时许，关上街道一烧烤店内，杨某因琐事与邻桌顾客发生口角",
+                      prefecture=None, county=None, incident=None, at=0.0)
+    assert features(theirs, event, 0.2)["county_conflict"] == 1.0
+
+
+def test_words_that_end_as_a_citys_name_are_no_city():
+    assert places_in("整个市场被烧毁，附近一家超市和夜市也受波及，交警提醒全市司机绕行") == frozenset()
+    assert places_in("合肥市交警部门获悉") == {"合肥市"}
