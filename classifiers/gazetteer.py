@@ -73,6 +73,19 @@ class Gazetteer:
             # clash with a county stem (红河 is the prefecture, 红河县 the county).
             for form in _short_forms(pname, no_bare) | set(pref.get("aliases", [])):
                 self._add(form, Place(pname, None), override=True)
+        # Towns and 街道 by their full names only (大观街道, 草铺街道): bare, most are
+        # ordinary words (大观, 太和, 温泉). Not given to the tokeniser: a follow-up naming
+        # only its town is tied to the county by the tracker (monitor.track.identity).
+        self.towns: dict[str, Place] = {}
+        ambiguous: set[str] = set()
+        for county, towns in (raw.get("towns") or {}).items():
+            pname = next(p for p, counties in self.counties.items() if county in counties)
+            for town in towns:
+                if town in self.towns:  # two counties' towns of one name: safer unmatched
+                    ambiguous.add(town)
+                self.towns[town] = Place(pname, county)
+        for town in ambiguous:
+            del self.towns[town]
 
     def _add(self, form: str, place: Place, override: bool = False) -> None:
         if form in self.names and not override and self.names[form] != place:

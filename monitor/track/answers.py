@@ -192,11 +192,12 @@ def better_home(entry: Entry, attached: Attached, policy: Policy,
     if _identifying(tagged) and (not _conflicts_with(tagged, index.get(attached.event_id))
                                  or _conflicts_with(tagged, entry)):
         return None
-    new = index.score(entry.event_id, tagged.marks, tagged.vector)
+    # Each scored against the other: the answer's text lead is between its two homes.
+    new = index.score(entry.event_id, tagged.marks, tagged.vector, (attached.event_id,))
     if new.score < g.response_threshold or (new.score < g.join_threshold
                                             and not response_cues(tagged.item)):
         return None
-    old = index.score(attached.event_id, tagged.marks, tagged.vector)
+    old = index.score(attached.event_id, tagged.marks, tagged.vector, (entry.event_id,))
     if new.score < old.score + MOVE_MARGIN:
         return None
     return Move(attached, old, new)

@@ -2,6 +2,7 @@
 official answers land on the event they answer.
 
     python -m monitor.track.evaluate            # prints the table, writes var/eval/grouping.json
+    python -m monitor.track.evaluate --fit      # the same figures on the fitting halves
 
 Each measurement gives B-cubed and pairwise precision/recall of the reports (official items
 are scored as responses: attached to the event holding most of their matter's reports):
@@ -317,8 +318,20 @@ def _scores(grouped: Grouped, truth: dict[str, str]) -> dict:
             "responses": attachment(grouped, truth)}
 
 
-def main() -> int:
+def fitting_halves(policy: Policy) -> int:
+    """`--fit`: the same figures on the fitting halves, where the grouping's choices are made
+    (why items split is looked for there, never on the held-out halves)."""
+    sets = [*cluster_sets("fit"), *([cec_set("fit")] if DATA.is_dir() else [])]
+    for data in sets:
+        if data.items:
+            print(_line(data.name, labelled(policy, data)))
+    return 0
+
+
+def main(argv: Sequence[str] = ()) -> int:
     policy = default_policy()
+    if "--fit" in argv:
+        return fitting_halves(policy)
     results = {"replay_sample": replay_sample(policy)}
     for data in cluster_sets("heldout"):
         results[data.name] = labelled(policy, data)
@@ -367,4 +380,4 @@ def _line(name: str, r: dict) -> str:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

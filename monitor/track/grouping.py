@@ -16,12 +16,19 @@ import heapq
 import math
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from monitor.track.identity import EventMarks, Marks, PairScorer, default_scorer, features
+from monitor.track.identity import (
+    EventMarks,
+    Marks,
+    PairScorer,
+    default_scorer,
+    features,
+    place_key,
+)
 from monitor.track.policy import Grouping
 
 Vector = dict[str, float]
@@ -248,7 +255,11 @@ class EventIndex:
         item = weigh.apply(vector)
         shortlist = self._shortlist(vector, marks,
                                     self.config.window if window is None else window)
-        matches = [self._score(entry, item, weigh, marks) for entry in shortlist]
+        similar = [(entry, *self._similarity(entry, item, weigh)) for entry in shortlist]
+        texts = [similarity for _, _, similarity in similar]
+        matches = [self._match(entry, shared, similarity, marks,
+                               _lead(similarity, texts[:n] + texts[n + 1:]))
+                   for n, (entry, shared, similarity) in enumerate(similar)]
         return sorted(matches, key=lambda m: -m.score)
 
     def _shortlist(self, vector: Vector, marks: Marks, window: float) -> list[Entry]:
@@ -260,7 +271,7 @@ class EventIndex:
                                            key=lambda kv: kv[1]):
             for event_id in self._postings.get(term, ()):
                 rough[event_id] += weight * self._entries[event_id].centroid[term]
-        for key in marks.places:
+        for key in {place_key(p) for p in marks.places}:
             for event_id in self._places.get(key, ()):
                 rough[event_id] += 0.3 / max(1, len(marks.places))
         for county in marks.named_counties:  # the same counties the pair features read
@@ -271,14 +282,25 @@ class EventIndex:
         entries = (self._entries[event_id] for event_id, _ in best)
         return [e for e in entries if e.near(at, window)][:SHORTLIST]
 
-    def _score(self, entry: Entry, item: Vector, weigh: _EventIdf, marks: Marks) -> Match:
+    def _similarity(self, entry: Entry, item: Vector,
+                    weigh: _EventIdf) -> tuple[dict[str, float], float]:
         """Cosine of the item and the event, both re-weighted by the open events' term
-        frequencies; the event's re-weighted norm is kept with the entry (_weighted_norm)."""
+        frequencies (the event's re-weighted norm is kept with the entry, _weighted_norm),
+        with each shared term's part."""
         centroid, norm = entry.centroid, self._weighted_norm(entry, weigh)
         shared = {t: w * centroid[t] * weigh.factor(t) / norm
                   for t, w in item.items() if t in centroid}
-        similarity = sum(shared.values())
+        return shared, sum(shared.values())
+
+    def _match(self, entry: Entry, shared: dict[str, float], similarity: float, marks: Marks,
+               lead: float) -> Match:
+        centroid = entry.centroid
         values = features(marks, entry.marks, similarity, centroid if marks.pointed else ())
+        # Past the first days an item of the same kind and road is as often another matter:
+        # only what identifies the matter joins it then (identity.may_join), not the words.
+        # Nor does it speak for an event of another county: that the words are the kind's
+        # (a quarry collapse told twice) is the likelier reading then.
+        values["text_lead"] = 0.0 if values["late_days"] or values["county_conflict"] else lead
 
         def explain() -> tuple[tuple[str, ...], tuple[str, ...]]:
             top = heapq.nlargest(5, shared.items(), key=lambda kv: kv[1])
@@ -287,11 +309,17 @@ class EventIndex:
         return Match(entry.event_id, self.scorer.probability(values), similarity,
                      explain=explain, values=values)
 
-    def score(self, event_id: str, marks: Marks, vector: Vector) -> Match:
-        """One open event's score for an item, whether or not it would be shortlisted."""
+    def score(self, event_id: str, marks: Marks, vector: Vector,
+              rivals: Iterable[str] = ()) -> Match:
+        """One open event's score for an item, whether or not it would be shortlisted; its
+        text lead is over the `rivals` (other open events' ids) only."""
         weigh = _EventIdf(self)
-        return self._score(self._entries[event_id], weigh.apply(vector), weigh, marks)
-
+        item = weigh.apply(vector)
+        shared, similarity = self._similarity(self._entries[event_id], item, weigh)
+        others = [self._similarity(self._entries[r], item, weigh)[1] for r in rivals
+                  if r != event_id and r in self._entries]
+        return self._match(self._entries[event_id], shared, similarity, marks,
+                           _lead(similarity, others))
 
     def _weighted_norm(self, entry: Entry, weigh: _EventIdf) -> float:
         """Recomputed when the number of open events has moved by a quarter since (the
@@ -304,8 +332,16 @@ class EventIndex:
         return entry.weighted_norm
 
 
+def _lead(similarity: float, others: list[float]) -> float:
+    """How much more text the item shares with this event than with the next most similar
+    candidate: a follow-up without the headline shares few words with its matter's event,
+    yet more than with any other (the kind's words are shared by all of them alike). No
+    rival, no lead: an event alone in the window is no more likely the item's for that."""
+    return max(0.0, similarity - max(others)) if others else 0.0
+
+
 def _place_keys(places, counties) -> list[str]:
-    return [*places, *(f"county:{c}" for c in counties)]
+    return [*{place_key(p) for p in places}, *(f"county:{c}" for c in counties)]
 
 
 def _unpost(postings: dict[str, set[str]], keys, event_id: str) -> None:

@@ -62,6 +62,9 @@ _NOT_PLACES = frozenset({
     "当地", "附近", "周边", "全县", "全州", "全市", "全省", "城乡", "农村", "乡镇", "村民", "学生",
     "相关", "涉事", "事发", "有关", "该", "这", "一些", "多个", "各地", "所在", "部分", "公司",
     "人民", "中心", "有限", "工业", "附属", "第一", "第二", "第三", "主要", "十字", "事故",
+    # What a company does, named as a kind (维保公司, 物业公司): every matter has one.
+    "维保", "物业", "外包", "供水", "供电", "燃气", "施工", "开发", "保洁", "安保", "劳务",
+    "建筑", "运输", "旅游", "餐饮", "保险", "快递", "总包", "贸易", "建材", "材贸易", "出租车",
 })
 
 
@@ -93,6 +96,15 @@ def counties_in(text: str) -> frozenset[str]:
     names = default().names
     return frozenset(names[m.group(0)].county for m in _region_names().finditer(text)
                      if m.group(0) in names and names[m.group(0)].county)
+
+
+def towns_counties(places: frozenset[str]) -> frozenset[str]:
+    """The counties of the towns named (大观街道 → 五华区): a follow-up or a police notice
+    often names its 街道 and not the county."""
+    from classifiers.gazetteer import default
+
+    towns = default().towns
+    return frozenset(towns[p].county for p in places if p in towns)
 
 
 def places_in(text: str) -> frozenset[str]:
@@ -131,9 +143,15 @@ def _trimmed(name: str, whole: str) -> str | None:
     if (len(name) < 2 or name in _NOT_PLACES or name in _NOT_NAME_WORDS
             or tags.get(name) in _NOT_NAME_TAGS):
         return None
+    if (name + suffix).endswith(_NOT_A_CITY):
+        return None  # 超市, 城市, 全市: words that end as a city's name does
     if suffix == "路" and name.endswith("道") and len(name) <= 2:
         return None  # 道路 is "a road" (一起道路交通事故 → 起道路), not one road's name
     return name + _SAME_SUFFIX.get(suffix, suffix)
+
+
+_NOT_A_CITY = ("超市", "城市", "夜市", "集市", "门市", "股市", "菜市", "全市", "本市", "整个市",
+               "全县", "本县")
 
 
 # One kind of place, named differently by different outlets (阿岗采石场, 阿岗石料开采场).
@@ -212,7 +230,8 @@ class Marks:
 def marks_of(title: str, text: str, *, prefecture: str | None, county: str | None,
              incident: str | None, at: float, official: bool = False) -> Marks:
     body = f"{title}\n{text}"
-    return Marks(places=places_in(body), county=county, counties=counties_in(body),
+    places = places_in(body)
+    return Marks(places=places, county=county, counties=counties_in(body) | towns_counties(places),
                  prefecture=prefecture,
                  incident=incident if incident and incident != "无" else None,
                  magnitude=magnitude_in(body), numbers=numbers_in(body),
@@ -245,7 +264,10 @@ NOTHING_SHARED_TITLE = 0.3
 FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture",
             "prefecture_conflict", "shared_places", "place_conflict", "shared_road",
             "shared_city", "city_conflict", "shared_numbers", "points_back", "incident_agree",
-            "incident_conflict", "gap_days", "late_days", "magnitude_match", "magnitude_conflict")
+            "incident_conflict", "gap_days", "late_days", "magnitude_match", "magnitude_conflict",
+            # Set by the candidate search (grouping.EventIndex.ranked): the text shared with
+            # this event beyond the next candidate's.
+            "text_lead", "own_place")
 
 
 def features(item: Marks, event: EventMarks, text_similarity: float,
@@ -332,6 +354,12 @@ def may_join(values: dict[str, float]) -> bool:
         # event's only if it shares the spot, the road or the magnitude (a toll of 5 is
         # too common to tell two accidents apart).
         return False
+    identifying = any(values[k] for k in ("shared_places", "shared_numbers", "magnitude_match"))
+    if values["late_days"] and values["incident_agree"] and not identifying:
+        # An accident of the same kind in the same county, on the same road, days after the
+        # event went quiet is as often another accident: its words are the kind's words. A
+        # late report joins only when it names the event's spot, a count or the magnitude.
+        return False
     return (values["text"] >= NOTHING_SHARED_TEXT or values["title"] >= NOTHING_SHARED_TITLE
             or any(values[k] for k in ("shared_places", "shared_numbers", "magnitude_match"))
             or (bool(values["same_county"]) and values["gap_days"] <= LATE_AFTER_DAYS
@@ -381,9 +409,27 @@ def _conflict(mine: frozenset[str], theirs: frozenset[str]) -> float:
 
 def shared_places(mine: frozenset[str], theirs: set[str] | frozenset[str]) -> int:
     """Places named on both sides, one name inside the other counting too (黄埔大道 and
-    黄埔大道隧道), as outlets name a place more or less fully."""
-    return sum(1 for p in mine if p in theirs or any(
-        min(len(p), len(q)) >= 4 and (p in q or q in p) for q in theirs))
+    黄埔大道隧道), as outlets name a place more or less fully; and one name ending the other
+    (贵港市 and 广西贵港市, 汶川县 and 川汶川县): what the pattern took in before a name is
+    not part of it, while a name and its kind of place are."""
+    return sum(1 for p in mine if p in theirs or any(_same_place(p, q) for q in theirs))
+
+
+def _same_place(p: str, q: str) -> bool:
+    short, long = (p, q) if len(p) <= len(q) else (q, p)
+    return len(short) >= 3 and (long.endswith(short) or (len(short) >= 4 and short in long))
+
+
+_SUFFIX_AT_END = re.compile(rf"(?:{_PLACE_SUFFIX}|期)$")
+
+
+@lru_cache(maxsize=65536)
+def place_key(place: str) -> str:
+    """The tail two names of one place share when one ends the other (shared_places): the
+    kind of place and the two characters before it (广西贵港市, 贵港市 → 贵港市), so the
+    candidate search finds an event by a place its reports name more or less fully."""
+    suffix = _SUFFIX_AT_END.search(place)
+    return place[-(len(suffix.group(0)) + 2):] if suffix else place
 
 
 def _containment(a: frozenset[str], b: frozenset[str]) -> float:

@@ -108,3 +108,14 @@ def test_place_names_inside_longer_words_do_not_match():
 def test_distinctive_county_names_match_without_their_suffix(text, prefecture, county):
     match = G.match_text(text)
     assert (match.prefecture, match.county) == (prefecture, county)
+
+
+def test_towns_by_full_name_and_a_name_two_counties_share_is_left_out():
+    raw = {"province": "测试省", "prefectures": [
+        {"name": "甲市", "counties": ["东区", "西区"]}],
+        "towns": {"东区": ["大观街道", "太和街道"], "西区": ["太和街道"]}}
+    g = Gazetteer(raw)
+    assert g.towns["大观街道"] == gazetteer.Place("甲市", "东区")
+    assert "太和街道" not in g.towns
+    assert "大观" not in g.names  # towns are not given to the tokeniser or the region match
+    assert G.towns["草铺街道"].county == "安宁市"

@@ -28,8 +28,9 @@ NOTICE = make_item(2, "关于镇雄县某采石场“11·16”坍塌事故的情
 OWN_REPORT = make_item(3, "镇雄县一采石场发生坍塌 12人死亡",
                        "记者从昭通市镇雄县获悉，16日10时20分许，该县一采石场发生坍塌事故，"
                        "已造成12人死亡。", hours=1, source="outlet-b")
-# Of 镇雄县 too, but says nothing of the collapse or its toll: only a little closer.
-VAGUE_REPORT = make_item(4, "镇雄县一采石场发生事故", "16日上午，镇雄县一采石场发生事故。",
+# Of 镇雄县 too, but says nothing of the toll or the time: only a little closer.
+VAGUE_REPORT = make_item(4, "镇雄县一采石场发生坍塌事故",
+                         "16日上午，镇雄县一采石场发生坍塌事故，伤亡情况正在核实。",
                          hours=1, source="outlet-c")
 RULE = "authoritative_info_5h"
 
@@ -95,9 +96,10 @@ async def test_a_notice_stays_when_the_new_event_matches_it_only_a_little_better
     other = next(e for e in events.values() if e.id != lookalike.id)
     # … which matches the notice better, though by less than the margin: it stays.
     [notice] = [a.tagged for a in await worker.answers.around(0, 2e9)]
-    there, here = (worker.index.score(e.id, notice.marks, notice.vector).score
-                   for e in (other, lookalike))
-    assert here < there < here + MOVE_MARGIN
+    # Each scored against the other, as answers.better_home does.
+    there, here = (worker.index.score(e.id, notice.marks, notice.vector, (rival.id,))
+                   for e, rival in ((other, lookalike), (lookalike, other)))
+    assert here.score < there.score < here.score + MOVE_MARGIN
     assert [r.id for r in lookalike.responses] == [f"r-{NOTICE.id}"]
     assert other.responses == []
     assert not any(h.what == "response_moved" for e in events.values() for h in e.history)
