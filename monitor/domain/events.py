@@ -86,6 +86,10 @@ class Response(BaseModel):
     title: str = ""
     source_id: str | None = None  # None when an officer recorded it
     recorded_by: str | None = None  # officer, for hand-recorded responses
+    # The places and counts this answer named that the event had not (tracker.respond): they
+    # leave with it if it moves, and do not speak for its staying (answers.better_home).
+    added_places: tuple[str, ...] = ()
+    added_numbers: tuple[str, ...] = ()
     note: str = ""
     matched_terms: tuple[str, ...] = ()
     score: float | None = None

@@ -15,13 +15,14 @@ officer put it.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import redis.asyncio as aioredis
 
+from monitor.domain.events import response_id
 from monitor.store.keys import Keys
 from monitor.track.grouping import Entry, EventIndex, Match
-from monitor.track.identity import features
+from monitor.track.identity import Marks, features
 from monitor.track.orphans import dump_tagged, load_tagged
 from monitor.track.policy import Policy
 from monitor.track.responses import response_cues
@@ -197,10 +198,21 @@ def better_home(entry: Entry, attached: Attached, policy: Policy,
     if new.score < g.response_threshold or (new.score < g.join_threshold
                                             and not response_cues(tagged.item)):
         return None
-    old = index.score(attached.event_id, tagged.marks, tagged.vector, (entry.event_id,))
+    old = index.score(attached.event_id, _without_own(tagged, index.get(attached.event_id)),
+                      tagged.vector, (entry.event_id,))
     if new.score < old.score + MOVE_MARGIN:
         return None
     return Move(attached, old, new)
+
+
+def _without_own(tagged: Tagged, home: Entry | None) -> Marks:
+    """The answer's marks less what it brought to the event it sits on: the counts it added
+    there are no evidence that it belongs there."""
+    brought = home.marks.brought.get(response_id(tagged.item.id)) if home else None
+    if not brought:
+        return tagged.marks
+    return replace(tagged.marks, places=tagged.marks.places - brought,
+                   numbers=tagged.marks.numbers - brought)
 
 
 def _shares_anything(entry: Entry, tagged: Tagged) -> bool:

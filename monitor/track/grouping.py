@@ -278,7 +278,10 @@ class EventIndex:
             for event_id in self._places.get(f"county:{county}", ()):
                 rough[event_id] += 0.2
         at = marks.at
-        best = heapq.nlargest(SHORTLIST * 4, rough.items(), key=lambda kv: kv[1])
+        # Ties (events told in the same words) go to the latest, then by id: never to the
+        # order sets happen to hold them in, which changes from one process to the next.
+        best = heapq.nlargest(SHORTLIST * 4, rough.items(), key=lambda kv: (
+            round(kv[1], 9), self._entries[kv[0]].last_seen, kv[0]))
         entries = (self._entries[event_id] for event_id, _ in best)
         return [e for e in entries if e.near(at, window)][:SHORTLIST]
 

@@ -56,6 +56,10 @@ _COUNT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(万元|元|人|名|户|辆|�
 _SAME_UNIT = {"名": "人"}
 # A follow-up points back at what the matter was about (这家养老院, 那家养生馆, 涉事餐馆): the
 # words after such a pointer name a thing the event's reports name.
+# A report of another accident like an earlier one: "该路段又有一辆货车侧翻", "再次发生". Not a
+# toll rising (又有2人死亡) or an answer coming again (再次回应).
+_AGAIN = re.compile(r"又(?:发生|出事|一起|有一[辆起处座艘架家])|再次发生|再度发生|再发生一起")
+AGAIN_AFTER_SECONDS = 86400.0  # "again" speaks of an event at least this much older
 _POINTER = re.compile(r"(?:这家|那家|这所|那所|涉事|该)([\u4e00-\u9fff]{2,4})")
 # Generic words that end in a place suffix but name no place.
 _NOT_PLACES = frozenset({
@@ -220,6 +224,8 @@ class Marks:
     grams: frozenset[str] = frozenset()
     at: float = 0.0
     official: bool = False  # an official item: an answer, which may come weeks later
+    headline_counties: frozenset[str] = frozenset()  # the counties the title names
+    again: bool = False  # it reports another incident like an earlier one (_AGAIN)
 
     @property
     def named_counties(self) -> frozenset[str]:
@@ -237,7 +243,8 @@ def marks_of(title: str, text: str, *, prefecture: str | None, county: str | Non
                  magnitude=magnitude_in(body), numbers=numbers_in(body),
                  pointed=frozenset(_POINTER.findall(body)),
                  grams=title_grams(title), at=at,
-                 official=official)
+                 official=official, headline_counties=counties_in(title),
+                 again=bool(_AGAIN.search(body[:300])))
 
 
 @dataclass(slots=True)
@@ -253,6 +260,8 @@ class EventMarks:
     grams: list[frozenset[str]] = field(default_factory=list)  # a few titles' bigrams
     first_seen: float = 0.0
     last_seen: float = 0.0
+    # Response id → the places and counts that answer brought to the event (tracker.respond).
+    brought: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 MAX_TITLES = 8
@@ -292,6 +301,13 @@ def features(item: Marks, event: EventMarks, text_similarity: float,
     # spot: it still shares the county.)
     elsewhere = bool(item.county and item.county not in event.counties and mine.spots
                      and not shared and not item.official)
+    # Or whose headline is about another county and names the event's only in its body (昭通
+    # 绥江一采石场落石致1死 … 当天上午，同属昭通市的永善县一石料厂发生边坡垮塌). An earthquake's
+    # reports name the counties that felt it in their headlines: the magnitude decides those.
+    elsewhere = elsewhere or bool(
+        item.headline_counties and not item.headline_counties & event.counties
+        and item.county not in event.counties and item.magnitude is None
+        and not item.official)
     return {
         "text": text_similarity,
         "title": max((_containment(item.grams, g) for g in event.grams), default=0.0),
@@ -323,6 +339,9 @@ def features(item: Marks, event: EventMarks, text_similarity: float,
         # Not fitted either: the item names a spot or a road of its own and the event none of
         # them (a bus rollover on 开河高速 two days after a fire in the same city).
         "own_place": float(own_place),
+        # Not fitted: the item says it is another incident like one before (又有一辆货车侧翻)
+        # and the event began a day or more before it: the earlier one, not this.
+        "again_older": float(item.again and item.at - event.first_seen >= AGAIN_AFTER_SECONDS),
         "incident_agree": float(both_incident and item.incident == event.incident),
         "incident_conflict": float(both_incident and item.incident != event.incident),
         "gap_days": min(gap / 86400.0, 14.0),
@@ -347,6 +366,8 @@ def may_join(values: dict[str, float]) -> bool:
     apart share no more than where and what: a report never joins on those alone once the
     event has been quiet for LATE_AFTER_DAYS (its first days' follow-ups often name only the
     county: 武定县城恢复正常供水)."""
+    if values.get("again_older"):
+        return False
     if values["county_conflict"] and not any(
             values[k] for k in ("shared_places", "shared_road", "magnitude_match")):
         # Another county's matter, however alike the words (an accident of the same kind,

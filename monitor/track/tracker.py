@@ -75,7 +75,10 @@ def to_index_entry(event: Event) -> Entry:
                        incident=None if event.incident == "无" else event.incident,
                        magnitudes=set(event.magnitudes), numbers=frozenset(event.numbers),
                        grams=[title_grams(i.title) for i in event.items[:MAX_TITLES]],
-                       first_seen=first, last_seen=last)
+                       first_seen=first, last_seen=last,
+                       brought={r.id: frozenset((*r.added_places, *r.added_numbers))
+                                for r in event.responses
+                                if r.added_places or r.added_numbers})
     return Entry(event.id, dict(event.centroid), event.region, event.incident, last, first,
                  owed_until=max(owed, default=0.0), marks=marks, version=event.version)
 
@@ -177,17 +180,19 @@ class Tracker:
         return self._take_item(event, tagged, match, now, expected_version=event.version)
 
     def respond(self, event: Event, tagged: Tagged, match: Match, now: datetime) -> Change:
-        item = tagged.item
+        item, marks = tagged.item, tagged.marks
         before = event.version
         response = Response(id=response_id(item.id), at=item.published,
                             channel=response_channel(item), link=item.link, title=item.title,
                             source_id=item.source_id,
                             matched_terms=(*match.terms, *response_cues(item)),
-                            score=round(match.score, 4), answers=answered_messages(event, tagged))
+                            score=round(match.score, 4), answers=answered_messages(event, tagged),
+                            added_places=tuple(sorted(marks.places - {*event.places})),
+                            added_numbers=tuple(sorted(marks.numbers - {*event.numbers})))
         event.responses.append(response)
         # The towns, roads and counts an official notice names identify the matter too: a
         # follow-up names the town the 通报 named (太平乡), which the first report did not.
-        _add_marks(event, tagged.marks.places, (), (), tagged.marks.numbers)
+        _add_marks(event, marks.places, (), (), marks.numbers)
         event.history.append(HistoryEntry(
             at=now, who=self.who, what="response_detected",
             why=f"{response.channel.value}: {item.title} (p {match.score:.2f}; "
@@ -221,6 +226,10 @@ class Tracker:
         notice if it came first, grade raised by its toll, 已回应). Both changes are saved
         together."""
         old_version, leaving = old.version, response_id(tagged.item.id)
+        for response in old.responses:
+            if response.id == leaving:  # what it brought to the event leaves with it
+                old.places = [p for p in old.places if p not in response.added_places]
+                old.numbers = [n for n in old.numbers if n not in response.added_numbers]
         old.responses = [r for r in old.responses if r.id != leaving]
         scores = f"p {new_match.score:.2f} there, {old_match.score:.2f} here"
         old.history.append(HistoryEntry(

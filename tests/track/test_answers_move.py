@@ -87,12 +87,19 @@ async def test_a_notice_on_a_lookalike_moves_to_its_own_event_when_that_opens(pi
     assert _deadline(await worker.store.load(own.id)).state is DeadlineState.MET
 
 
+# The look-alike's own report gives the notice's time and toll (by chance: another county).
+LOOKALIKE_SAME_COUNTS = make_item(
+    5, "威信县一采石场发生垮塌事故 已致12人死亡",
+    "16日10时20分许，昭通市威信县扎西镇一采石场发生垮塌，截至目前已造成12人死亡，"
+    "救援工作正在进行。", source="outlet-a")
+
+
 async def test_a_notice_stays_when_the_new_event_matches_it_only_a_little_better(pipeline):
     worker = await pipeline.worker()
-    await pipeline.feed(worker, LOOKALIKE, NOTICE, VAGUE_REPORT)
+    await pipeline.feed(worker, LOOKALIKE_SAME_COUNTS, NOTICE, VAGUE_REPORT)
     events = await _events(pipeline, worker)
     assert len(events) == 2  # the vague report opened its own event …
-    lookalike = next(e for e in events.values() if e.title == LOOKALIKE.title)
+    lookalike = next(e for e in events.values() if e.title == LOOKALIKE_SAME_COUNTS.title)
     other = next(e for e in events.values() if e.id != lookalike.id)
     # … which matches the notice better, though by less than the margin: it stays.
     [notice] = [a.tagged for a in await worker.answers.around(0, 2e9)]
@@ -163,3 +170,18 @@ async def test_the_lookalike_falls_back_to_its_own_grade_when_the_notice_leaves(
     assert {d.rule: d.state for d in lookalike.deadlines} == {
         "response_48h": DeadlineState.PENDING, RULE: DeadlineState.SUPERSEDED,
         "press_conference_24h": DeadlineState.SUPERSEDED}
+
+
+async def test_the_counts_a_notice_brought_do_not_hold_it_and_leave_with_it(pipeline):
+    """Attached to the look-alike, the notice's time and toll (10:20, 12人) were added to it;
+    re-scored there they are no evidence, so the 镇雄县 report that says nothing of them is
+    home enough, and the look-alike loses them when the notice moves."""
+    worker = await pipeline.worker()
+    await pipeline.feed(worker, LOOKALIKE, NOTICE)
+    [lookalike] = (await _events(pipeline, worker)).values()
+    assert {"12人", "10:20"} <= set(lookalike.numbers)
+    await pipeline.feed(worker, VAGUE_REPORT)
+    lookalike = await worker.store.load(lookalike.id)
+    assert lookalike.responses == [] and not {"12人", "10:20"} & set(lookalike.numbers)
+    [other] = [e for e in (await _events(pipeline, worker)).values() if e.id != lookalike.id]
+    assert [r.id for r in other.responses] == [f"r-{NOTICE.id}"]

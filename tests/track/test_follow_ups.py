@@ -46,8 +46,8 @@ def test_the_candidate_search_finds_an_event_by_a_place_named_more_fully():
     for a follow-up naming 徽州大道, though its reports wrote 城徽州大道; 长江大道 is not."""
     index = EventIndex(default_policy().grouping)
     words = normalise({"事故": 1.0, "货车": 1.0, "死亡": 1.0})
-    for n in range(40):
-        index.put(Entry(f"crash{n}", dict(words), None, "事故灾难", 0, 0,
+    for n in range(40):  # a minute later than the 徽州大道 one: ties go to them
+        index.put(Entry(f"crash{n}", dict(words), None, "事故灾难", 60, 0,
                         marks=EventMarks(incident="事故灾难")))
     index.put(Entry("huizhou", dict(words), None, "事故灾难", 0, 0,
                     marks=EventMarks(places=places_in("沿城徽州大道由北向南行驶"),
@@ -152,3 +152,38 @@ def test_a_notice_naming_only_its_town_is_about_the_towns_county():
 def test_words_that_end_as_a_citys_name_are_no_city():
     assert places_in("整个市场被烧毁，附近一家超市和夜市也受波及，交警提醒全市司机绕行") == frozenset()
     assert places_in("合肥市交警部门获悉") == {"合肥市"}
+
+
+# A coal-mine flood in 镇雄县 that morning; a report from 彝良县 that afternoon names it in passing.
+ZHENXIONG_FLOOD = make_item(
+    41, "镇雄县一煤矿发生透水事故 5人被困",
+    "11月16日8时许，昭通市镇雄县以勒镇一煤矿井下发生透水，5名矿工被困，救援正在进行。")
+
+
+def test_a_report_whose_headline_is_another_countys_stays_apart():
+    brickworks = make_item(
+        42, "昭通彝良一砖厂发生坍塌致1死",
+        "16日下午，昭通市彝良县一砖厂发生坍塌，一名工人不幸身亡。当天上午，同属昭通市的镇雄县"
+        "一煤矿发生透水事故，5名矿工被困。", hours=6)
+    assert _route([ZHENXIONG_FLOOD], brickworks) == ("open", None)
+    # Its own matter's follow-up, naming 彝良 in its body only, still joins the flood.
+    follow_up = make_item(
+        43, "镇雄透水事故被困矿工已有3人获救",
+        "截至16日18时，镇雄县以勒镇煤矿透水事故被困的5名矿工中已有3人获救，彝良县救护队也赶来"
+        "支援。", hours=10)
+    assert _route([ZHENXIONG_FLOOD], follow_up) == ("join", 0)
+
+
+def test_another_accident_like_an_earlier_one_opens_its_own_event():
+    """"又有一辆货车侧翻": a report of another accident where one happened days before."""
+    crash = make_item(51, "杭瑞高速彝良段两车相撞致4死",
+                      "11月16日9时许，杭瑞高速彝良段一辆大客车与货车相撞，造成4人死亡。")
+    again = make_item(52, "三天之内，杭瑞高速彝良段又出事了",
+                      "距16日杭瑞高速彝良段客货车相撞事故仅三天，19日下午该路段又有一辆货车侧翻，"
+                      "所幸司机仅受轻伤。", hours=3 * 24 + 8)
+    assert _route([crash], again) == ("open", None)
+    # Its toll rising again is no other accident: "又有1名伤者经抢救无效死亡".
+    toll = make_item(53, "杭瑞高速彝良段客货车相撞事故死亡人数升至5人",
+                     "记者获悉，杭瑞高速彝良段客货车相撞事故又有1名伤者经抢救无效死亡。",
+                     hours=30)
+    assert _route([crash], toll) == ("join", 0)
