@@ -27,7 +27,8 @@ SCORER_PATH = Path(__file__).with_name("data") / "pair_scorer.json"
 _STOP = ("的了在是和与及对从向被把将为于已致发生位于一至到往经沿自由距离近而并且"
          "这那该此某我你他她们本其各每")  # demonstratives: 这家养老院, 我们村 name no place
 _PLACE_SUFFIX = (
-    "街道|社区|小区|花园|家园|新村|镇|乡|村|村民小组|屯|"
+    # 乡 before 镇 is the word 乡镇 (townships: 住建和乡镇干部 names no 建和乡).
+    "街道|社区|小区|花园|家园|新村|镇|乡(?!镇)|村|村民小组|屯|"
     "煤矿|铁矿|金矿|铜矿|磷矿|矿业|矿井|采石场|石料厂|石料开采场|砂石场|砖厂|水泥厂|化工厂|"
     "工厂|电站|水电站|水库|大桥|隧道|高速|公路|国道|省道|大道|路|街|"
     "片区|市|县|中学|小学|幼儿园|学校|学院|大学|医院|卫生院|养老院|敬老院|"
@@ -43,7 +44,8 @@ _PLACE = re.compile(rf"({_NAME_CHAR}{{2,4}})(?:{_PLACE_SUFFIX})(?![段口面边�
 # A phase of an estate or a project (锦绣华府一期, 二期): another phase is another matter.
 # 和 stops a name (张村和李村), yet ends many towns' (太和街道, 人和镇, 永和村): read when
 # the suffix follows it at once and what comes before it is no place of its own.
-_TOWN_IN_HE = re.compile(rf"({_NAME_CHAR}{{1,3}}(?<![村镇乡区街市县])和)(?:街道|社区|镇|乡|村)")
+_TOWN_IN_HE = re.compile(
+    rf"({_NAME_CHAR}{{1,3}}(?<![村镇乡区街市县])和)(?:街道|社区|镇|乡(?!镇)|村)")
 _PHASE = re.compile(rf"({_NAME_CHAR}{{2,4}})([二三四五六七八九十]|一(?!期间)|\d{{1,2}})期")
 _ROAD = re.compile(r"(?<![A-Za-z0-9])([GS]\d{2,4})(?!\d)", re.IGNORECASE)
 _MAGNITUDE = re.compile(r"(\d+(?:\.\d)?)\s*级(?:地震|强震|余震)?")
@@ -151,6 +153,8 @@ def _trimmed(name: str, whole: str) -> str | None:
         return None  # 超市, 城市, 全市: words that end as a city's name does
     if suffix == "路" and name.endswith("道") and len(name) <= 2:
         return None  # 道路 is "a road" (一起道路交通事故 → 起道路), not one road's name
+    if suffix == "路" and name.endswith(("线", "电")):
+        return None  # 线路, 电路: wiring (检查电气线路), not a road
     return name + _SAME_SUFFIX.get(suffix, suffix)
 
 
@@ -267,6 +271,7 @@ class EventMarks:
 MAX_TITLES = 8
 MAGNITUDE_REVISION = 0.3
 LATE_AFTER_DAYS = 2.0
+A_DAY = 86400.0  # seconds
 SAME_HEADLINE = 0.8  # share of the item's title bigrams found in one of the event's titles
 NOTHING_SHARED_TEXT = 0.15  # below this text similarity two reports share no content
 NOTHING_SHARED_TITLE = 0.3
@@ -276,7 +281,7 @@ FEATURES = ("text", "title", "same_county", "county_conflict", "same_prefecture"
             "incident_conflict", "gap_days", "late_days", "magnitude_match", "magnitude_conflict",
             # Set by the candidate search (grouping.EventIndex.ranked): the text shared with
             # this event beyond the next candidate's.
-            "text_lead", "own_place")
+            "text_lead", "own_place", "county_within_a_day")
 
 
 def features(item: Marks, event: EventMarks, text_similarity: float,
@@ -313,6 +318,9 @@ def features(item: Marks, event: EventMarks, text_similarity: float,
         "title": max((_containment(item.grams, g) for g in event.grams), default=0.0),
         "same_county": float(same_county),
         "county_conflict": float(both_county and (not same_county or elsewhere)),
+        # The same county within a day of the event's last report: while a matter is live its
+        # follow-ups often name only the county (镇雄连夜抽排积水) and share few words with it.
+        "county_within_a_day": float(same_county and gap <= A_DAY),
         "same_prefecture": float(same_county or (both_pref
                                                  and item.prefecture == event.prefecture)),
         "prefecture_conflict": float(both_pref and not same_county

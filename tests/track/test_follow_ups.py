@@ -187,3 +187,43 @@ def test_another_accident_like_an_earlier_one_opens_its_own_event():
                      "记者获悉，杭瑞高速彝良段客货车相撞事故又有1名伤者经抢救无效死亡。",
                      hours=30)
     assert _route([crash], toll) == ("join", 0)
+
+
+# That morning a landslide buried houses in 广南县 and another buried a car in neighbouring
+# 富宁县: the same kind, prefecture and hours.
+GUANGNAN_LANDSLIDE = make_item(
+    61, "广南县突发山体滑坡 多户民房被埋",
+    "8月10日5时许，文山州广南县珠琳镇一村庄后山发生山体滑坡，多户民房被埋，有人员失联。")
+FUNING_LANDSLIDE = make_item(
+    62, "富宁县一路段发生山体滑坡 1辆轿车被埋",
+    "8月10日7时许，文山州富宁县剥隘镇境内一处公路边坡受强降雨影响发生滑坡，一辆过往轿车被埋，"
+    "车内1人遇难。", hours=1.5)
+
+
+def _naming_only_the_county(county: str, hours: float):
+    return make_item(63, f"{county}：滑坡受灾群众已转移安置 搜救仍在继续",
+                     f"次日清晨，{county}已将滑坡受威胁区域群众转移至安置点，提供食宿和医疗服务，"
+                     "搜救人员轮班作业。", hours=hours)
+
+
+def test_a_follow_up_naming_only_the_county_joins_its_event_in_the_first_day():
+    """It shares only the kind's words with either landslide: the county, within a day of
+    the event's last report, is what says which; the neighbouring county's stays apart."""
+    assert _route([GUANGNAN_LANDSLIDE, FUNING_LANDSLIDE],
+                  _naming_only_the_county("广南县", hours=20)) == ("join", 0)
+    assert _route([GUANGNAN_LANDSLIDE, FUNING_LANDSLIDE],
+                  _naming_only_the_county("富宁县", hours=20)) == ("join", 1)
+    # Past that day the county alone weighs less: such a report is as often another matter.
+    late = features(Marks(county="广南县", at=3 * 86400.0),
+                    EventMarks(counties={"广南县"}, first_seen=0.0, last_seen=0.0), 0.0)
+    early = features(Marks(county="广南县", at=0.5 * 86400.0),
+                     EventMarks(counties={"广南县"}, first_seen=0.0, last_seen=0.0), 0.0)
+    assert (late["county_within_a_day"], early["county_within_a_day"]) == (0.0, 1.0)
+
+
+def test_township_cadres_and_wiring_name_no_town_or_road():
+    """住建和乡镇干部 is no 建和乡, 电气线路 no road: the county's safety sweep after a house fire
+    had a place of its own and no longer joined the fire; a real 乡 or road still counts."""
+    sweep = "大姚县组织消防、住建和乡镇干部，对县城自建房逐户检查电气线路和疏散通道"
+    assert places_in(sweep) == frozenset()
+    assert places_in("太和乡干部和南屏路商户") == {"太和乡", "南屏路"}
