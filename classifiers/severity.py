@@ -45,7 +45,9 @@ _WHO = r"(?:人|名|位|个)"
 _GAP = r"[^，。；;,.!?！？、\d伤亡死踪毒难损\s]{0,8}?"
 
 _DEATH_VERB = (
-    r"(?:死亡|遇难|罹难|丧生|身亡|殒命|丧命|[熏烧撞砸淹炸压轧毒]死|死(?=$|[\s，。,、；;！!]))"
+    r"(?:死亡|遇难|罹难|丧生|身亡|殒命|丧命|[熏烧撞砸淹炸压轧毒]死|死(?=$|[\s，。,、；;！!])"
+    # How a rescue reports a death: "一名被困工人已无生命体征", "两名失联人员遗体已找到".
+    r"|(?:已经|已)?(?:无|没有|失去)生命体征|遗体(?:已经|已)?(?:被)?(?:找到|寻获|发现|打捞))"
 )
 
 
@@ -65,13 +67,18 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
         re.compile(rf"致(?P<n1>{NUM}){_WHO}(?:死)?亡"),  # 致6人亡
         # One named victim, no numeral: "致周某当场死亡".
         re.compile(r"[\u4e00-\u9fa5]某(?P<one>)(?:当场|不幸|经抢救无效)?(?:死亡|身亡|遇难)"),
+        # A death no count goes with, or one a clause away from its count: at least one
+        # ("被冲走的村民遗体已在下游找到", "被困的1名矿工已被找到，经确认已无生命体征").
+        re.compile(r"(?P<one>)(?:已经|已)?(?:无|没有|失去)生命体征|(?P<one3>)经抢救无效(?:死亡|身亡)"
+                   r"|(?P<one2>)(?:遗体|尸体)(?:已经|已)?(?:在[^，。；;]{0,8})?(?:被)?(?:找到|寻获|发现|打捞)"),
         # Victims counted by sex: "(5女6男)全部死亡", "三男两女全部死亡".
         re.compile(
             rf"(?P<a>{NUM})名?[男女]性?[、和及]?(?P<b>{NUM})名?[男女]性?\)?"
             rf"[^，。；,;\d]{{0,6}}?(?:全部|均|都|全)(?:已经|已|当场|不幸)?{_DEATH_VERB}"
         ),
     ],
-    "missing": [_counted(r"(?:失踪|失联|下落不明)")],  # 失联 is how news says missing
+    # 失联 is how news says missing; "失联人员遗体已找到": found dead, no longer missing.
+    "missing": [_counted(r"(?:失踪|失联|下落不明)(?![^，。；;]{0,4}遗体)")],
     "serious_injuries": [
         # Only what the text calls grave: 重伤, 伤势严重, 危重, intensive care.
         _counted(r"(?:重伤|受重伤|严重受伤|伤势(?:较重|严重|危重)|病危|危重|重症|生命危险)"),
@@ -89,6 +96,11 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
 # 中毒", "17名员工在该食堂进食晚餐后,陆续有人出现呕吐"): read only under that plan.
 _FOOD_ILL = re.compile(
     rf"(?P<n1>{NUM}){_POST}{_WHO}(?P<gap>[^。；;!?！？\d死亡]{{0,40}}?)(?:食物中毒|中毒|腹泻|呕吐|不适)"
+)
+# The ill counted after the verb: "累计就诊128人", "发病人数已增至132人".
+_FOOD_ILL_AFTER = re.compile(
+    rf"(?:就诊|就医|发病|送医|入院|住院|救治)(?:人数|患者|病例)?(?:已经|已|共|累计)?"
+    rf"(?:上升|升至|增至|增加到|达到|达|为|至)?{_PRE}(?P<n2>{NUM}){_POST}(?:人|名|例)"
 )
 # Not the ill: "排除食物中毒", and a count of something else ("100多人的宴席").
 _NOT_ILL = re.compile(r"^的|排除|并非|不是|没有|无需")
@@ -121,12 +133,14 @@ _EXPLICIT = re.compile(
 # Cheap pre-check: most items mention none of these, and skip all the regexes.
 _TRIGGERS = re.compile(
     r"死|亡|遇难|罹难|丧生|伤|失踪|失联|下落不明|中毒|损失|级|重大|较大|一般|危|重症|腹泻|呕吐|不适"
+    r"|生命体征|遗体"
 )
 _SENTENCE = re.compile(r"[^。！？!?\n；;]+")
 # For items the model calls no incident, evidence is still read when a death
 # or a disappearance is mentioned (a duty officer wants to see it), not for
 # every 受伤 or 级 of ordinary messages.
-_FATALITY_HINT = re.compile(r"死亡|遇难|罹难|丧生|身亡|失踪|失联|下落不明|[熏烧撞砸淹炸压]死")
+_FATALITY_HINT = re.compile(
+    r"死亡|遇难|罹难|丧生|身亡|失踪|失联|下落不明|[熏烧撞砸淹炸压]死|生命体征|遗体")
 
 # The characters NFKC folds into a character of the hint (radicals, compatibility and enclosed
 # forms of 生 身 下 明 落 不 罹 淹; listed by scanning all of Unicode): a hint spelt with them
@@ -138,7 +152,7 @@ _FOLDS_TO_HINT = re.compile(
 # A character of every word of the hint, and the folding ones: a text without any of them
 # cannot match (a search for one class of characters is several times cheaper than the hint).
 _HINT_CHARS = re.compile(
-    "[死遇罹丧亡踪失落\u2f63\u2f9d\u3198\u32a6\u337e\uf918\uf967\uf9e6\U0001f222\U0002f90e]"
+    "[死遇罹丧亡踪失落征遗\u2f63\u2f9d\u3198\u32a6\u337e\uf918\uf967\uf9e6\U0001f222\U0002f90e]"
 )
 
 
@@ -239,7 +253,7 @@ class SeverityVerdict:
 # -- reading figures ------------------------------------------------------------------
 def _value(m: re.Match[str], text: str) -> float | None:
     groups = m.groupdict()
-    if groups.get("one") is not None:
+    if any(groups.get(k) is not None for k in ("one", "one2", "one3")):
         return 1.0
     if groups.get("a"):  # counted by sex: the two groups together
         a, b = parse_number(groups["a"]), parse_number(m.group("b"))
@@ -269,6 +283,9 @@ def _counts(sentence: str, plan: str) -> list[Reading]:
         for m in _FOOD_ILL.finditer(sentence):
             value = _value(m, sentence)
             if value is not None and not _NOT_ILL.search(m.group("gap")):
+                out.append(Reading("poisoned", value, m.group(0)))
+        for m in _FOOD_ILL_AFTER.finditer(sentence):
+            if (value := _value(m, sentence)) is not None:
                 out.append(Reading("poisoned", value, m.group(0)))
     for m in _NONE.finditer(sentence):
         out.append(Reading("deaths", 0.0, m.group(0)))

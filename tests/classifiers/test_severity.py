@@ -162,6 +162,17 @@ CASES = [
     ("ill-long-clause", "137人在食用了当地一种很受欢迎的色拉后中毒", "较大", {"poisoned": 137}),
     ("near-hundred-is-under", "近百名学生吃了食堂早餐后食物中毒", "一般", {"poisoned": 99}),
     ("none-hurt-is-zero", "仓库起火，所幸未造成人员伤亡", "一般", {"deaths": 0}),
+    # a death as a rescue reports it
+    ("no-vital-signs", "塌方被困的一名工人被救出时已无生命体征", "一般", {"deaths": 1}),
+    ("bodies-found-were-the-missing", "两名失联人员遗体已找到", "一般", {"deaths": 2}),
+    ("stable-vital-signs-are-no-death", "伤者生命体征平稳", "未知", {}),
+    ("found-then-no-vital-signs", "被困的1名矿工已被找到，经确认已无生命体征", "一般", {"deaths": 1}),
+    ("body-found-no-count", "被河水冲走的村民遗体已在下游找到", "一般", {"deaths": 1}),
+    # the ill counted after the verb, and a death told after a clause
+    ("ill-after-the-verb", "婚宴后疑似食物中毒，累计就诊43人，均无生命危险", "一般", {"poisoned": 43}),
+    ("ill-then-a-death-after-a-clause",
+     "疑似食物中毒，累计就诊128人，其中1名71岁老人因基础疾病合并严重脱水，经抢救无效死亡",
+     "重大", {"poisoned": 128, "deaths": 1}),
     # numbers bound to this event
     ("aftershock-not-mainshock",
      "四川青川发生6.1级余震\n今日青川县发生6.1级余震，造成1人死亡。汶川8.0级地震已造成6万多人遇难。",
