@@ -229,6 +229,7 @@ class Marks:
     at: float = 0.0
     official: bool = False  # an official item: an answer, which may come weeks later
     headline_counties: frozenset[str] = frozenset()  # the counties the title names
+    deaths: float | None = None  # the toll it gives, 0 for 无人员死亡; None when it gives none
     again: bool = False  # it reports another incident like an earlier one (_AGAIN)
 
     @property
@@ -238,7 +239,8 @@ class Marks:
 
 
 def marks_of(title: str, text: str, *, prefecture: str | None, county: str | None,
-             incident: str | None, at: float, official: bool = False) -> Marks:
+             incident: str | None, at: float, official: bool = False,
+             deaths: float | None = None) -> Marks:
     body = f"{title}\n{text}"
     places = places_in(body)
     return Marks(places=places, county=county, counties=counties_in(body) | towns_counties(places),
@@ -247,7 +249,7 @@ def marks_of(title: str, text: str, *, prefecture: str | None, county: str | Non
                  magnitude=magnitude_in(body), numbers=numbers_in(body),
                  pointed=frozenset(_POINTER.findall(body)),
                  grams=title_grams(title), at=at,
-                 official=official, headline_counties=counties_in(title),
+                 official=official, headline_counties=counties_in(title), deaths=deaths,
                  again=bool(_AGAIN.search(body[:300])))
 
 
@@ -264,6 +266,7 @@ class EventMarks:
     grams: list[frozenset[str]] = field(default_factory=list)  # a few titles' bigrams
     first_seen: float = 0.0
     last_seen: float = 0.0
+    deaths: float = 0.0  # the highest toll its reports gave
     # Response id → the places and counts that answer brought to the event (tracker.respond).
     brought: dict[str, frozenset[str]] = field(default_factory=dict)
 
@@ -350,6 +353,8 @@ def features(item: Marks, event: EventMarks, text_similarity: float,
         # Not fitted: the item says it is another incident like one before (又有一辆货车侧翻)
         # and the event began a day or more before it: the earlier one, not this.
         "again_older": float(item.again and item.at - event.first_seen >= AGAIN_AFTER_SECONDS),
+        # Not fitted: "无人员死亡" of an event whose reports counted its dead (tolls only rise).
+        "toll_contradicts": float(item.deaths == 0 and event.deaths >= 1),
         "incident_agree": float(both_incident and item.incident == event.incident),
         "incident_conflict": float(both_incident and item.incident != event.incident),
         "gap_days": min(gap / 86400.0, 14.0),
@@ -374,7 +379,7 @@ def may_join(values: dict[str, float]) -> bool:
     apart share no more than where and what: a report never joins on those alone once the
     event has been quiet for LATE_AFTER_DAYS (its first days' follow-ups often name only the
     county: 武定县城恢复正常供水)."""
-    if values.get("again_older"):
+    if values.get("again_older") or values.get("toll_contradicts"):
         return False
     if values["county_conflict"] and not any(
             values[k] for k in ("shared_places", "shared_road", "magnitude_match")):

@@ -60,7 +60,8 @@ def tag(items: Sequence[Item], vector_terms: int, classifier=None) -> list[Tagge
         county = c.region.county if c.region else None
         marks = marks_of(item.title, item.summary[:BODY_CHARS], prefecture=region,
                          county=county, incident=c.incident.label,
-                         at=item.published.timestamp(), official=item.official)
+                         at=item.published.timestamp(), official=item.official,
+                         deaths=c.severity.evidence.get("deaths"))
         tagged.append(Tagged(
             item=item, topic=c.topic.label, topic_p=c.topic.p, incident=c.incident.label,
             incident_p=c.incident.p, severity=graded, severity_evidence=dict(c.severity.evidence),

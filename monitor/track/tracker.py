@@ -76,6 +76,7 @@ def to_index_entry(event: Event) -> Entry:
                        magnitudes=set(event.magnitudes), numbers=frozenset(event.numbers),
                        grams=[title_grams(i.title) for i in event.items[:MAX_TITLES]],
                        first_seen=first, last_seen=last,
+                       deaths=event.severity_evidence.get("deaths", 0.0),
                        brought={r.id: frozenset((*r.added_places, *r.added_numbers))
                                 for r in event.responses
                                 if r.added_places or r.added_numbers})
@@ -102,8 +103,11 @@ class Tracker:
         if item.reposts_own:  # an account repeating its own post answers nothing new
             return "skip", None, None
         if item.official:
-            match = self.index.best(tagged.marks, tagged.vector, g.response_threshold,
-                                    window=g.answer_window) or self._board_original(tagged)
+            match = next((m for m in self.index.ranked(tagged.marks, tagged.vector,
+                                                       window=g.answer_window)
+                          if m.score >= g.response_threshold
+                          and not m.values.get("toll_contradicts")), None)
+            match = match or self._board_original(tagged)
             if match and (response_cues(item) or match.score >= g.join_threshold):
                 return "respond", match, None
             return ("open_policy" if is_policy_document(item) else "skip"), None, None

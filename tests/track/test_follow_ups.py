@@ -227,3 +227,19 @@ def test_township_cadres_and_wiring_name_no_town_or_road():
     sweep = "大姚县组织消防、住建和乡镇干部，对县城自建房逐户检查电气线路和疏散通道"
     assert places_in(sweep) == frozenset()
     assert places_in("太和乡干部和南屏路商户") == {"太和乡", "南屏路"}
+
+
+def test_a_notice_of_no_deaths_is_no_answer_to_an_event_that_counted_its_dead():
+    """Two days after a collision that killed 5 on 杭瑞高速彝良段, the police report a roll-over
+    there with no one killed: another accident (tolls only rise), not the collision's answer.
+    The collision's own 通报, giving its toll, still answers it."""
+    crash = make_item(71, "杭瑞高速彝良段两车相撞致5死",
+                      "11月16日9时许，杭瑞高速彝良段一辆大客车与货车相撞，造成5人死亡。")
+    rollover = make_item(72, "杭瑞高速彝良段一货车侧翻 无人员死亡",
+                         "11月18日13时许，杭瑞高速彝良段一辆货车侧翻，驾驶人轻微擦伤，无人员死亡。",
+                         hours=52, source="police", official=True, channel="weibo")
+    assert _route([crash], rollover) == ("skip", None)
+    notice = make_item(73, "关于杭瑞高速彝良段“11·16”道路交通事故的情况通报",
+                       "11月16日9时许，杭瑞高速彝良段一辆大客车与货车相撞，造成5人死亡。",
+                       hours=6, source="police", official=True, channel="weibo")
+    assert _route([crash], notice) == ("respond", 0)
