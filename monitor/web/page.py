@@ -109,6 +109,9 @@ def _render(request: web.Request, name: str, status: int = 200, **context: Any
                                  "style-src 'unsafe-inline'; script-src 'unsafe-inline'"})
 
 
+WAITING_LISTED = 20  # official items waiting for their event, on the duty page
+
+
 async def duty_list(request: web.Request) -> web.Response:
     deps = request.app[PAGE_KEY]
     now = deps.clock.now()
@@ -116,6 +119,7 @@ async def duty_list(request: web.Request) -> web.Response:
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     month = await deps.read.in_range(month_start, now)
     return _render(request, "list.html", rows=rows, rates=response_rates(month),
+                   waiting=await deps.read.waiting_answers(WAITING_LISTED),
                    month=month_start, sources=await deps.sources() if deps.sources else None,
                    outbox=await deps.outbox(20) if deps.outbox else None,
                    reports=deps.reports(now) if deps.reports else None)

@@ -27,3 +27,4 @@ def test_votes_show_as_shares_of_the_items_summed_probabilities():
 def test_an_officers_correction_is_marked_and_left_out_of_the_shares():
     shown = evidence(event({"其他政务": 1.5, "社会保障": 0.5, "养老服务": OFFICER_VOTE}), [])
     assert shown["topic"] == [("养老服务", None), ("其他政务", 0.75), ("社会保障", 0.25)]
+
