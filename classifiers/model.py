@@ -75,7 +75,12 @@ class TrainConfig:
     # "svm": calibrated LinearSVC like every head; "lr": a logistic regression, whose own
     # probabilities need no calibration (stored as a sigmoid with a = -1, b = 0).
     title_model: str = "svm"
+    # The title head learns on features scaled by how unevenly they fall on 无关 and relevant
+    # short texts (naive Bayes log-count ratio with this smoothing, NBSVM); None: plain
+    # TF-IDF. Chosen on validation folds (precision of "relevant" at 0.80 recall).
+    title_nb: float | None = 1.0
     linear_model: str = "svm"  # set per head by train._head_config
+    nb_alpha: float | None = None  # set per head by train._head_config
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,36 @@ class Head:
 
 
 def fit_head(name: str, X, y: list[str], cfg: TrainConfig) -> Head:
+    if cfg.nb_alpha is not None:
+        return _fit_nb_scaled(name, X, y, cfg)
+    return _fit_linear(name, X, y, cfg)
+
+
+def nb_ratio(X, positive: np.ndarray, alpha: float) -> np.ndarray:
+    """Per feature, |log| of the ratio of its share among the positive rows' present features
+    to its share among the others' (naive Bayes log-count ratio, presence counted, smoothed by
+    alpha): near 0 for a feature both classes use alike."""
+    present = (X > 0).astype(np.float64)
+    p = alpha + np.asarray(present[positive].sum(axis=0)).ravel()
+    q = alpha + np.asarray(present[~positive].sum(axis=0)).ravel()
+    return np.abs(np.log(p / p.sum()) - np.log(q / q.sum()))
+
+
+def _fit_nb_scaled(name: str, X, y: list[str], cfg: TrainConfig) -> Head:
+    """A binary head learnt on X scaled feature by feature by nb_ratio (NBSVM). The scaling
+    is folded into the stored weights (w·(r ⊙ x) = (w ⊙ r)·x), so serving is unchanged."""
+    from scipy import sparse
+
+    labels = np.asarray(y)
+    if len(set(y)) != 2:
+        raise ValueError(f"head {name}: NB scaling is for a binary head; got {len(set(y))}")
+    r = nb_ratio(X, labels == sorted(set(y))[0], cfg.nb_alpha)
+    head = _fit_linear(name, (X @ sparse.diags(r.astype(np.float32))).tocsr(), y, cfg)
+    head.coefs = (head.coefs * r.astype(np.float32)).astype(np.float32)
+    return head
+
+
+def _fit_linear(name: str, X, y: list[str], cfg: TrainConfig) -> Head:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import LinearSVC
 

@@ -90,14 +90,14 @@ def fit(
 
 
 def _head_config(head: str, cfg: TrainConfig) -> TrainConfig:
-    """The configuration a head is fitted with: the title head may have its own C and class
-    weights."""
+    """The configuration a head is fitted with: the title head may have its own C, class
+    weights, model and NB scaling."""
     if head != "title":
         return cfg
     return replace(cfg, C=cfg.title_C if cfg.title_C is not None else cfg.C,
                    class_weight=(cfg.class_weight if cfg.title_class_weight == "same"
                                  else cfg.title_class_weight),
-                   linear_model=cfg.title_model)
+                   linear_model=cfg.title_model, nb_alpha=cfg.title_nb)
 
 
 def cluster_folds(examples: list[Example], folds: int) -> list[int]:
@@ -220,6 +220,7 @@ GRID = [
     TrainConfig(title_C=0.3),
     TrainConfig(title_class_weight=None),
     TrainConfig(title_model="lr", title_C=10.0),
+    TrainConfig(title_nb=None),
 ]
 
 
@@ -302,6 +303,7 @@ def select(root: Path, progress: bool = True, folds: int = 4,
             f"C={cfg.C} min_df={cfg.min_df} ens={cfg.ensemble} "
             f"cw={cfg.class_weight} sub={cfg.subwords} open={cfg.opening}"
             f"/{''.join(map(str, cfg.opening_grams))} abroad={cfg.foreign} title={cfg.title_mix}"
+            + f" nb={cfg.title_nb}"
             + (f" {cfg.title_model} C={cfg.title_C} cw={cfg.title_class_weight}"
                if (cfg.title_model, cfg.title_C, cfg.title_class_weight) != ("svm", None, "same")
                else "")

@@ -146,3 +146,30 @@ def test_the_title_head_informs_p_irrelevant_of_short_texts_only(tmp_path):
     scores = loaded.scores(loaded.encode([tokenize.raw_tokens(t) for t in texts]), lengths)
     assert set(scores.proba) == {"topic"}
     np.testing.assert_allclose(scores.proba["topic"], got, rtol=1e-5, atol=1e-7)
+
+
+def test_the_nb_scaled_title_head_scores_raw_features_as_the_svm_scored_scaled_ones():
+    from scipy import sparse
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import LinearSVC
+
+    examples = _slice() + [e for e in corpus.load_synthetic() if e.topic == "无关"]
+    docs = [tokenize.features(tokenize.raw_tokens(e.text), True) for e in examples]
+    vec = model.make_vectorizer(TrainConfig(min_df=1))
+    X = vec.fit_transform(docs).tocsr()
+    y = ["无关" if e.topic == "无关" else train.RELEVANT for e in examples]
+    cfg = TrainConfig(nb_alpha=1.0)
+    head = model.fit_head("title", X, y, cfg)
+    # what the NB scaling is: a feature used alike by both classes weighs nothing
+    r = model.nb_ratio(X, np.array(y) == "无关", 1.0)
+    both = sparse.csr_matrix(np.array([[1.0, 1.0], [1.0, 0.0], [1.0, 1.0], [1.0, 0.0]]))
+    assert model.nb_ratio(both, np.array([True, True, False, False]), 1.0)[0] == pytest.approx(0)
+    # the stored weights fold the scaling in: raw features give the scaled SVM's numbers
+    svm = CalibratedClassifierCV(
+        LinearSVC(C=cfg.C, class_weight=cfg.class_weight, random_state=cfg.seed),
+        method="sigmoid", cv=cfg.calibration_folds, ensemble=False)
+    scaled = (X @ sparse.diags(r.astype(np.float32))).tocsr()
+    svm.fit(scaled, y)
+    np.testing.assert_allclose(head.proba(X), svm.predict_proba(scaled), rtol=1e-4, atol=1e-6)
+    plain = model.fit_head("title", X, y, TrainConfig())
+    assert not np.allclose(plain.proba(X), head.proba(X))  # the scaling changed the head
