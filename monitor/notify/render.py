@@ -147,8 +147,10 @@ def _raised(intent: AlertIntent, now: datetime) -> list[Line]:
 
 
 def _lowered(intent: AlertIntent, now: datetime) -> list[Line]:
+    """As a raise reads, with the reason after the change of grade."""
+    change, *rest = _raised(intent, now)
     why = [Line(f"原因：{intent.lowered_why}")] if intent.lowered_why else []
-    return [*_raised(intent, now)[:1], *why, *_raised(intent, now)[1:]]
+    return [change, *why, *rest]
 
 
 def _deadline_line(intent: AlertIntent, now: datetime) -> list[Line]:

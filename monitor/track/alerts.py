@@ -41,10 +41,14 @@ def new_event(event: Event, at: datetime) -> AlertIntent:
     return _base(event, AlertKind.NEW_EVENT, f"{event.id}:new_event", at)
 
 
+def _times_lowered(event: Event) -> int:
+    return sum(1 for h in event.history if h.what == "severity_lowered")
+
+
 def severity_raised(event: Event, previous: str | None, at: datetime) -> AlertIntent:
     # A raise after the grade was lowered again is news again (the key of the first is kept
     # as it was, so alerts already in an outbox are still recognised).
-    lowered = sum(1 for h in event.history if h.what == "severity_lowered")
+    lowered = _times_lowered(event)
     again = f":{lowered}" if lowered else ""
     return _base(event, AlertKind.SEVERITY_RAISED, f"{event.id}:severity:{event.severity}{again}",
                  at, previous_severity=previous)
@@ -52,9 +56,8 @@ def severity_raised(event: Event, previous: str | None, at: datetime) -> AlertIn
 
 def severity_lowered(event: Event, previous: str | None, why: str,
                      at: datetime) -> AlertIntent:
-    lowered = sum(1 for h in event.history if h.what == "severity_lowered")
     return _base(event, AlertKind.SEVERITY_LOWERED,
-                 f"{event.id}:severity_lowered:{lowered}:{event.severity or ''}", at,
+                 f"{event.id}:severity_lowered:{_times_lowered(event)}:{event.severity or ''}", at,
                  previous_severity=previous, lowered_why=why)
 
 

@@ -56,12 +56,11 @@ _NATIONAL_ROAD = re.compile(r"(?<!\d)(\d{3})\s*国道|国道\s*(\d{3})(?!\d)")
 _CLOCK = re.compile(r"(?<!\d)(\d{1,2})\s*[时点]\s*(\d{1,2})\s*分")
 _COUNT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(万元|元|人|名|户|辆|吨)")
 _SAME_UNIT = {"名": "人"}
-# A follow-up points back at what the matter was about (这家养老院, 那家养生馆, 涉事餐馆): the
-# words after such a pointer name a thing the event's reports name.
 # A report of another accident like an earlier one: "该路段又有一辆货车侧翻", "再次发生". Not a
 # toll rising (又有2人死亡) or an answer coming again (再次回应).
 _AGAIN = re.compile(r"又(?:发生|出事|一起|有一[辆起处座艘架家])|再次发生|再度发生|再发生一起")
-AGAIN_AFTER_SECONDS = 86400.0  # "again" speaks of an event at least this much older
+# A follow-up points back at what the matter was about (这家养老院, 那家养生馆, 涉事餐馆): the
+# words after such a pointer name a thing the event's reports name.
 _POINTER = re.compile(r"(?:这家|那家|这所|那所|涉事|该)([\u4e00-\u9fff]{2,4})")
 # Generic words that end in a place suffix but name no place.
 _NOT_PLACES = frozenset({
@@ -275,6 +274,7 @@ MAX_TITLES = 8
 MAGNITUDE_REVISION = 0.3
 LATE_AFTER_DAYS = 2.0
 A_DAY = 86400.0  # seconds
+AGAIN_AFTER_SECONDS = A_DAY  # "again" speaks of an event at least this much older
 SAME_HEADLINE = 0.8  # share of the item's title bigrams found in one of the event's titles
 NOTHING_SHARED_TEXT = 0.15  # below this text similarity two reports share no content
 NOTHING_SHARED_TITLE = 0.3

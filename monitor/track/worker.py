@@ -327,9 +327,11 @@ class EventsWorker:
             response = next((r for r in old.responses if r.id == moving), None)
             if response is None or not response.linked or response.recorded_by:
                 return False  # an officer unlinked it, or recorded it by hand: theirs
+            # Its own reports grade the old event again only if this answer had graded it.
+            refs = (await self.store.item_refs(old)
+                    if old.severity_source == tagged.item.id else None)
             changes = self.tracker.move_response(old, new, tagged, move.old, move.new,
-                                                 self._clock.now(),
-                                                 await self.store.item_refs(old))
+                                                 self._clock.now(), refs)
             try:
                 await self.store.save_all(changes)
             except Conflict:
