@@ -245,9 +245,10 @@ class EventIndex:
 
     def best(self, marks: Marks, vector: Vector, threshold: float,
              window: float | None = None) -> Match | None:
-        """The open event this item most probably reports, if at least `threshold`."""
-        matches = self.ranked(marks, vector, window)
-        return matches[0] if matches and matches[0].score >= threshold else None
+        """The open event this item most probably reports, if at least `threshold`; never one
+        whose reports counted dead when the item says no one died (tolls only rise)."""
+        return next((m for m in self.ranked(marks, vector, window)
+                     if m.score >= threshold and not m.values.get("toll_contradicts")), None)
 
     def ranked(self, marks: Marks, vector: Vector, window: float | None = None) -> list[Match]:
         """The shortlisted candidates, most probable first (alternatives are evidence too)."""

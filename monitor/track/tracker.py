@@ -103,11 +103,8 @@ class Tracker:
         if item.reposts_own:  # an account repeating its own post answers nothing new
             return "skip", None, None
         if item.official:
-            match = next((m for m in self.index.ranked(tagged.marks, tagged.vector,
-                                                       window=g.answer_window)
-                          if m.score >= g.response_threshold
-                          and not m.values.get("toll_contradicts")), None)
-            match = match or self._board_original(tagged)
+            match = self.index.best(tagged.marks, tagged.vector, g.response_threshold,
+                                    window=g.answer_window) or self._board_original(tagged)
             if match and (response_cues(item) or match.score >= g.join_threshold):
                 return "respond", match, None
             return ("open_policy" if is_policy_document(item) else "skip"), None, None
@@ -230,10 +227,10 @@ class Tracker:
         notice if it came first, grade raised by its toll, 已回应). Both changes are saved
         together."""
         old_version, leaving = old.version, response_id(tagged.item.id)
-        for response in old.responses:
-            if response.id == leaving:  # what it brought to the event leaves with it
-                old.places = [p for p in old.places if p not in response.added_places]
-                old.numbers = [n for n in old.numbers if n not in response.added_numbers]
+        if (response := next((r for r in old.responses if r.id == leaving), None)) is not None:
+            # what it brought to the event leaves with it
+            old.places = [p for p in old.places if p not in response.added_places]
+            old.numbers = [n for n in old.numbers if n not in response.added_numbers]
         old.responses = [r for r in old.responses if r.id != leaving]
         scores = f"p {new_match.score:.2f} there, {old_match.score:.2f} here"
         old.history.append(HistoryEntry(

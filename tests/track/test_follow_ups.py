@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from monitor.track.grouping import Entry, EventIndex, normalise
 from monitor.track.identity import EventMarks, Marks, features, marks_of, may_join, places_in
+from monitor.track.orphans import best_for
 from monitor.track.policy import default_policy
 from monitor.track.tracker import Tracker, to_index_entry
 from tests.track.conftest import make_item
@@ -243,3 +244,20 @@ def test_a_notice_of_no_deaths_is_no_answer_to_an_event_that_counted_its_dead():
                        "11月16日9时许，杭瑞高速彝良段一辆大客车与货车相撞，造成5人死亡。",
                        hours=6, source="police", official=True, channel="weibo")
     assert _route([crash], notice) == ("respond", 0)
+
+
+def test_a_waiting_notice_of_no_deaths_is_not_adopted_by_an_event_that_counted_its_dead():
+    """The same rule where a waiting answer is re-matched (orphans.best_for) as where it
+    first arrives: the roll-over's notice stays waiting when the collision's event grows."""
+    crash = make_item(74, "杭瑞高速彝良段两车相撞致5死",
+                      "11月16日9时许，杭瑞高速彝良段一辆大客车与货车相撞，造成5人死亡。")
+    rollover = make_item(75, "杭瑞高速彝良段一货车侧翻 无人员死亡",
+                         "11月18日13时许，杭瑞高速彝良段一辆货车侧翻，驾驶人轻微擦伤，无人员死亡。",
+                         hours=52, source="police", official=True, channel="weibo")
+    policy = default_policy()
+    index = EventIndex(policy.grouping)
+    opened, waiting = fake_tag([crash, rollover], policy.grouping.centroid_terms)
+    event = Tracker(policy, index).open(opened, crash.published).event
+    index.put(to_index_entry(event))
+    assert best_for(index.get(event.id), [waiting], policy, index) == []
+    assert features(waiting.marks, index.get(event.id).marks, 0.5)["toll_contradicts"] == 1.0
