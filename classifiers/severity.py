@@ -69,8 +69,8 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
         re.compile(r"[\u4e00-\u9fa5]某(?P<one>)(?:当场|不幸|经抢救无效)?(?:死亡|身亡|遇难)"),
         # A death no count goes with, or one a clause away from its count: at least one
         # ("被冲走的村民遗体已在下游找到", "被困的1名矿工已被找到，经确认已无生命体征").
-        re.compile(r"(?P<one>)(?:已经|已)?(?:无|没有|失去)生命体征|(?P<one3>)经抢救无效(?:死亡|身亡)"
-                   r"|(?P<one2>)(?:遗体|尸体)(?:已经|已)?(?:在[^，。；;]{0,8})?(?:被)?(?:找到|寻获|发现|打捞)"),
+        re.compile(r"(?P<one>)(?:(?:已经|已)?(?:无|没有|失去)生命体征|经抢救无效(?:死亡|身亡)"
+                   r"|(?:遗体|尸体)(?:已经|已)?(?:在[^，。；;]{0,8})?(?:被)?(?:找到|寻获|发现|打捞))"),
         # Victims counted by sex: "(5女6男)全部死亡", "三男两女全部死亡".
         re.compile(
             rf"(?P<a>{NUM})名?[男女]性?[、和及]?(?P<b>{NUM})名?[男女]性?\)?"
@@ -253,7 +253,7 @@ class SeverityVerdict:
 # -- reading figures ------------------------------------------------------------------
 def _value(m: re.Match[str], text: str) -> float | None:
     groups = m.groupdict()
-    if any(groups.get(k) is not None for k in ("one", "one2", "one3")):
+    if groups.get("one") is not None:
         return 1.0
     if groups.get("a"):  # counted by sex: the two groups together
         a, b = parse_number(groups["a"]), parse_number(m.group("b"))
