@@ -552,8 +552,8 @@ def targets(stages: dict[str, tuple[float, float]], one: dict, two: dict) -> Non
     median = {r["workers"]: statistics.median(r["latency"]) if r["latency"] else float("inf")
               for r in (one, two)}
     print(f"\ntargets (the slowest single stage: {name}, {slowest:,.0f} items/s on one core):")
-    for workers in (2, 1):
-        result = two if workers == 2 else one
+    for result in (two, one):
+        workers = result["workers"]
         share = rate[workers] / slowest
         print(f"  end to end, {workers} worker(s): {rate[workers]:,.0f} items/s = {share:.0%} "
               f"of it (≥ 60 %: {verdict(share >= 0.6)}); per CPU second "
