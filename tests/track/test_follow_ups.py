@@ -230,34 +230,32 @@ def test_township_cadres_and_wiring_name_no_town_or_road():
     assert places_in("太和乡干部和南屏路商户") == {"太和乡", "南屏路"}
 
 
+# A collision that killed 5, and two days later the police's notice of a roll-over there.
+CRASH = make_item(71, "杭瑞高速彝良段两车相撞致5死",
+                  "11月16日9时许，杭瑞高速彝良段一辆大客车与货车相撞，造成5人死亡。")
+ROLLOVER = make_item(72, "杭瑞高速彝良段一货车侧翻 无人员死亡",
+                     "11月18日13时许，杭瑞高速彝良段一辆货车侧翻，驾驶人轻微擦伤，无人员死亡。",
+                     hours=52, source="police", official=True, channel="weibo")
+
+
 def test_a_notice_of_no_deaths_is_no_answer_to_an_event_that_counted_its_dead():
     """Two days after a collision that killed 5 on 杭瑞高速彝良段, the police report a roll-over
     there with no one killed: another accident (tolls only rise), not the collision's answer.
     The collision's own 通报, giving its toll, still answers it."""
-    crash = make_item(71, "杭瑞高速彝良段两车相撞致5死",
-                      "11月16日9时许，杭瑞高速彝良段一辆大客车与货车相撞，造成5人死亡。")
-    rollover = make_item(72, "杭瑞高速彝良段一货车侧翻 无人员死亡",
-                         "11月18日13时许，杭瑞高速彝良段一辆货车侧翻，驾驶人轻微擦伤，无人员死亡。",
-                         hours=52, source="police", official=True, channel="weibo")
-    assert _route([crash], rollover) == ("skip", None)
+    assert _route([CRASH], ROLLOVER) == ("skip", None)
     notice = make_item(73, "关于杭瑞高速彝良段“11·16”道路交通事故的情况通报",
                        "11月16日9时许，杭瑞高速彝良段一辆大客车与货车相撞，造成5人死亡。",
                        hours=6, source="police", official=True, channel="weibo")
-    assert _route([crash], notice) == ("respond", 0)
+    assert _route([CRASH], notice) == ("respond", 0)
 
 
 def test_a_waiting_notice_of_no_deaths_is_not_adopted_by_an_event_that_counted_its_dead():
     """The same rule where a waiting answer is re-matched (orphans.best_for) as where it
     first arrives: the roll-over's notice stays waiting when the collision's event grows."""
-    crash = make_item(74, "杭瑞高速彝良段两车相撞致5死",
-                      "11月16日9时许，杭瑞高速彝良段一辆大客车与货车相撞，造成5人死亡。")
-    rollover = make_item(75, "杭瑞高速彝良段一货车侧翻 无人员死亡",
-                         "11月18日13时许，杭瑞高速彝良段一辆货车侧翻，驾驶人轻微擦伤，无人员死亡。",
-                         hours=52, source="police", official=True, channel="weibo")
     policy = default_policy()
     index = EventIndex(policy.grouping)
-    opened, waiting = fake_tag([crash, rollover], policy.grouping.centroid_terms)
-    event = Tracker(policy, index).open(opened, crash.published).event
+    opened, waiting = fake_tag([CRASH, ROLLOVER], policy.grouping.centroid_terms)
+    event = Tracker(policy, index).open(opened, CRASH.published).event
     index.put(to_index_entry(event))
     assert best_for(index.get(event.id), [waiting], policy, index) == []
     assert features(waiting.marks, index.get(event.id).marks, 0.5)["toll_contradicts"] == 1.0
